@@ -1,0 +1,45 @@
+#include "cli.hpp"
+
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "errors.hpp"
+#include "version.hpp"
+
+namespace zrelay {
+
+cli_result parse_cli(int argc, const char *const *argv) {
+    CLI::App app{"zrelayd: relays protobuf DataMessages from ZeroMQ PULL endpoints to XPUB "
+                 "endpoints",
+                 "zrelayd"};
+    app.set_version_flag("-V,--version", std::string("zrelayd ") + std::string(version));
+
+    cli_result result;
+    auto &opt = result.options;
+    app.add_option("-c,--config", opt.config_path,
+                   "YAML configuration file (default: the embedded configuration)")
+        ->check(CLI::ExistingFile);
+    app.add_flag("--check-config", opt.check_config,
+                 "Validate the configuration, print the effective configuration and exit");
+    app.add_option("-l,--log-level", opt.log_level, "Log level, overriding log.level")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp &) {
+        std::cout << app.help();
+        result.exit_now = exit_ok;
+    } catch (const CLI::CallForAllHelp &) {
+        std::cout << app.help("", CLI::AppFormatMode::All);
+        result.exit_now = exit_ok;
+    } catch (const CLI::CallForVersion &) {
+        std::cout << app.version() << '\n';
+        result.exit_now = exit_ok;
+    } catch (const CLI::ParseError &e) {
+        throw usage_error(e.what());
+    }
+    return result;
+}
+
+} // namespace zrelay

@@ -1,0 +1,24 @@
+// Command-line parsing. Only cli.cpp sees CLI11.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace zrelay {
+
+struct cli_options {
+    std::optional<std::string> config_path; // --config FILE; none: the embedded default
+    bool check_config = false;              // --check-config: validate, print, exit
+    std::optional<std::string> log_level;   // --log-level: overrides log.level
+};
+
+struct cli_result {
+    cli_options options;
+    // Set when the command line has been fully handled (--help, --version): exit with it.
+    std::optional<int> exit_now;
+};
+
+// Parses argv. Prints --help/--version output itself; throws usage_error on a bad command line.
+cli_result parse_cli(int argc, const char *const *argv);
+
+} // namespace zrelay

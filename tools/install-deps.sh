@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package zrelay needs to build, run and test.
+# Idempotent and fast: apt is only touched when something is missing.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git
+  # runtime and build libraries
+  libzmq3-dev cppzmq-dev libprotobuf-dev protobuf-compiler libcli11-dev libspdlog-dev
+  libyaml-cpp-dev libsystemd-dev libcpp-httplib-dev
+  # tests, benchmarks, lint
+  libgtest-dev libgmock-dev libbenchmark-dev libboost-dev libreaderwriterqueue-dev
+  python3 python3-zmq python3-protobuf clang-format clang-tidy
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+((${#missing[@]})) || exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+sudo=()
+[[ $(id -u) -eq 0 ]] || sudo=(sudo)
+"${sudo[@]}" apt-get update -q
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
