@@ -70,12 +70,8 @@ namespace zrelay {
 template <typename T, std::size_t N, typename Alloc = std::allocator<T>>
 class ypipe {
 public:
-    ypipe() {
-        _queue.push(); // the first terminator
-        _w = _f = _queue.back();
-        _r = _queue.back();
-        _c.store(_queue.back(), std::memory_order_relaxed);
-    }
+    // Every pointer starts at the first terminator: nothing written, nothing flushed, reader awake.
+    ypipe() : _w(push_terminator()), _f(_w), _r(_w), _c(_w) {}
 
     ~ypipe() {
         // Single-threaded now: every slot from front up to the terminator is live.
@@ -184,6 +180,11 @@ public:
     }
 
 private:
+    T *push_terminator() {
+        _queue.push();
+        return _queue.back();
+    }
+
     yqueue<T, N, Alloc> _queue;
 
     // Writer-owned.

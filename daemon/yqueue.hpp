@@ -120,8 +120,10 @@ public:
 
 private:
     union slot {
-        slot() noexcept {}
-        ~slot() {}
+        // User-provided on purpose: '= default' would be deleted for a non-trivial T, and the
+        // slot's lifetime is managed by hand (construct_at/destroy_at).
+        slot() noexcept {} // NOLINT(modernize-use-equals-default)
+        ~slot() {}         // NOLINT(modernize-use-equals-default)
         slot(const slot &) = delete;
         slot &operator=(const slot &) = delete;
         slot(slot &&) = delete;
