@@ -1,0 +1,702 @@
+// Reading the YAML configuration. Every value is checked here, once, so the rest of the daemon can
+// trust `config`; every error names the source, the line and the full dotted key, because an
+// operator reading "invalid value" in a journal cannot tell which of forty lines is wrong.
+#include "config.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <optional>
+#include <span>
+#include <system_error>
+#include <utility>
+
+#include <yaml-cpp/yaml.h>
+
+#include "errors.hpp"
+
+namespace zrelay {
+namespace {
+
+using namespace std::string_view_literals;
+
+// sizeof(sockaddr_un::sun_path) is 108 on Linux and zmq needs one byte of it for the NUL.
+constexpr std::size_t max_ipc_path_bytes = 107;
+constexpr std::size_t max_topic_bytes = 255;
+constexpr int max_port = 65535;
+constexpr std::int64_t max_hwm = std::numeric_limits<int>::max();
+constexpr std::int64_t max_message_bytes_limit = std::int64_t{256} * 1024 * 1024;
+constexpr std::int64_t max_workers = 64;
+constexpr std::int64_t max_inflight_limit = 10'000'000;
+constexpr std::int64_t max_drain_timeout_ms = 3'600'000; // an hour
+
+constexpr std::array top_keys{"ingress"sv, "egress"sv,  "workers"sv, "pipeline"sv,
+                              "routing"sv, "metrics"sv, "log"sv,     "shutdown"sv};
+constexpr std::array ingress_keys{"bind"sv, "connect"sv, "rcvhwm"sv, "max_message_bytes"sv};
+constexpr std::array egress_keys{"bind"sv, "connect"sv, "sndhwm"sv, "nodrop"sv};
+constexpr std::array pipeline_keys{"max_inflight"sv};
+constexpr std::array routing_keys{"default_topic"sv};
+constexpr std::array metrics_keys{"listen"sv};
+constexpr std::array log_keys{"level"sv, "format"sv};
+constexpr std::array shutdown_keys{"drain_timeout_ms"sv};
+constexpr std::array log_levels{"trace"sv, "debug"sv,    "info"sv, "warn"sv,
+                                "error"sv, "critical"sv, "off"sv};
+constexpr std::array log_formats{"text"sv, "json"sv};
+
+char lower(char c) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+}
+
+// Edit distance counting an adjacent transposition as one edit (optimal string alignment), so
+// "sndhmw" is one typo away from "sndhwm", as a person would count it. Case is ignored.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    const std::size_t width = b.size() + 1;
+    std::vector<std::size_t> d((a.size() + 1) * width);
+    const auto at = [&](std::size_t i, std::size_t j) -> std::size_t & { return d[i * width + j]; };
+    for (std::size_t i = 0; i <= a.size(); ++i)
+        at(i, 0) = i;
+    for (std::size_t j = 0; j <= b.size(); ++j)
+        at(0, j) = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
+            at(i, j) = std::min({at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost});
+            if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) &&
+                lower(a[i - 2]) == lower(b[j - 1]))
+                at(i, j) = std::min(at(i, j), at(i - 2, j - 2) + 1);
+        }
+    }
+    return at(a.size(), b.size());
+}
+
+// Whether `word` is `candidate` with letters left out and the first kept, the way people
+// abbreviate: "max_msg_bytes" for "max_message_bytes", "conn" for "connect".
+bool abbreviates(std::string_view word, std::string_view candidate) {
+    if (word.size() < 3 || word.size() >= candidate.size() || lower(word[0]) != lower(candidate[0]))
+        return false;
+    std::size_t at = 0;
+    for (const char c : candidate)
+        if (at < word.size() && lower(word[at]) == lower(c))
+            ++at;
+    return at == word.size();
+}
+
+// The known word `word` is most likely a typo or an abbreviation of, if any. Short words get less
+// slack: any two four-letter words are two edits apart, and a wrong guess is worse than none.
+std::optional<std::string_view> closest(std::string_view word,
+                                        std::span<const std::string_view> known) {
+    const std::size_t slack = word.size() <= 4 ? 1 : 2;
+    std::optional<std::string_view> best;
+    std::size_t best_distance = slack + 1;
+    for (const std::string_view candidate : known) {
+        const std::size_t distance = edit_distance(word, candidate);
+        if (distance < best_distance) {
+            best = candidate;
+            best_distance = distance;
+        }
+    }
+    if (!best) {
+        const auto it = std::find_if(known.begin(), known.end(),
+                                     [&](std::string_view k) { return abbreviates(word, k); });
+        if (it != known.end())
+            best = *it;
+    }
+    return best;
+}
+
+std::string joined(std::span<const std::string_view> words) {
+    std::string out;
+    for (const std::string_view w : words) {
+        if (!out.empty())
+            out += ", ";
+        out += w;
+    }
+    return out;
+}
+
+// A value as an error message shows it: quoted, escaped and cut short, so a stray binary blob
+// or a pasted paragraph cannot garble the log line.
+std::string quote(std::string_view s) {
+    constexpr std::size_t max_shown = 80;
+    constexpr std::string_view hex = "0123456789abcdef";
+    std::string out = "\"";
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (i == max_shown) {
+            out += "...";
+            break;
+        }
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += s[i];
+        } else if (c < 0x20 || c == 0x7f) {
+            out += "\\x";
+            out += hex[c >> 4U];
+            out += hex[c & 0xfU];
+        } else {
+            out += s[i];
+        }
+    }
+    out += '"';
+    return out;
+}
+
+std::string describe(const YAML::Node &node) {
+    switch (node.Type()) {
+    case YAML::NodeType::Scalar:
+        return quote(node.Scalar());
+    case YAML::NodeType::Sequence:
+        return "a sequence";
+    case YAML::NodeType::Map:
+        return "a mapping";
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+        break;
+    }
+    return "null";
+}
+
+std::optional<int> line_of(const YAML::Mark &mark) {
+    if (mark.line < 0)
+        return std::nullopt;
+    return mark.line + 1; // yaml-cpp counts from 0, editors from 1
+}
+
+std::optional<int> line_of(const YAML::Node &node) {
+    return line_of(node.Mark());
+}
+
+// Decimal digits only: "0x10", "1e3", "+5" and " 5" are not what an operator means by a count.
+std::optional<std::int64_t> to_integer(std::string_view text) {
+    std::int64_t value = 0;
+    const char *const last = text.data() + text.size();
+    const auto [end, error] = std::from_chars(text.data(), last, value);
+    if (error != std::errc{} || end != last)
+        return std::nullopt;
+    return value;
+}
+
+// A host name, an IPv4 address or an interface name (zmq binds to "eth0:5555").
+bool plausible_host(std::string_view host) {
+    const auto ok = [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
+    };
+    return std::all_of(host.begin(), host.end(), ok);
+}
+
+// What is wrong with "host:port", or nothing. `what` names the whole value in the message.
+// `wildcards` allows zmq's "*" for the host (all interfaces) and the port (an ephemeral one).
+std::optional<std::string> host_port_problem(std::string_view value, std::string_view what,
+                                             bool wildcards) {
+    const std::string shown = quote(value);
+    std::string_view host;
+    std::string_view rest;
+    if (value.starts_with('[')) {
+        const std::size_t close = value.find(']');
+        if (close == std::string_view::npos)
+            return "unterminated IPv6 address in " + shown;
+        host = value.substr(0, close + 1);
+        rest = value.substr(close + 1);
+        const std::string_view inside = host.substr(1, host.size() - 2);
+        const auto ok = [](char c) {
+            return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
+        };
+        if (inside.empty() || !std::all_of(inside.begin(), inside.end(), ok))
+            return "invalid IPv6 address in " + shown;
+        if (!rest.starts_with(':'))
+            return "missing port in " + shown + "; expected " + std::string(what);
+        rest.remove_prefix(1);
+    } else {
+        const std::size_t colon = value.rfind(':');
+        if (colon == std::string_view::npos)
+            return "missing port in " + shown + "; expected " + std::string(what);
+        host = value.substr(0, colon);
+        rest = value.substr(colon + 1);
+        if (host.find(':') != std::string_view::npos)
+            return "IPv6 addresses must be in brackets, e.g. [::1]:5555, got " + shown;
+        if (host.find(';') != std::string_view::npos)
+            return "source-address endpoints (\"source;host:port\") are not supported, got " +
+                   shown;
+        if (host.empty())
+            return "missing host in " + shown + "; expected " + std::string(what);
+        if (!(wildcards && host == "*") && !plausible_host(host))
+            return "invalid host " + quote(host) + " in " + shown;
+    }
+    if (wildcards && rest == "*")
+        return std::nullopt;
+    const std::optional<std::int64_t> port = to_integer(rest);
+    if (!port || *port < 1 || *port > max_port)
+        return "invalid port " + quote(rest) + " in " + shown + "; expected 1..65535" +
+               (wildcards ? " or *" : "");
+    return std::nullopt;
+}
+
+// What is wrong with an endpoint, or nothing. Shared by check_endpoint() and the reader, which
+// adds the source and line.
+std::optional<std::string> endpoint_problem(std::string_view endpoint) {
+    const std::size_t sep = endpoint.find("://");
+    if (sep == std::string_view::npos)
+        return "expected an endpoint like tcp://host:port or ipc:///path, got " + quote(endpoint);
+    const std::string_view transport = endpoint.substr(0, sep);
+    const std::string_view address = endpoint.substr(sep + 3);
+    if (transport == "tcp")
+        return host_port_problem(address, "tcp://host:port", true);
+    if (transport == "ipc") {
+        if (address.empty())
+            return "ipc:// needs a path, got " + quote(endpoint);
+        if (address.size() > max_ipc_path_bytes)
+            return "ipc path is " + std::to_string(address.size()) +
+                   " bytes, longer than the 107 a Unix socket address holds (sun_path), got " +
+                   quote(endpoint);
+        return std::nullopt;
+    }
+    if (transport == "inproc")
+        return "inproc:// reaches only sockets inside one process, so no producer or subscriber "
+               "could use it; only tcp:// and ipc:// are accepted, got " +
+               quote(endpoint);
+    return "unsupported transport " + quote(transport) +
+           "; only tcp:// and ipc:// are accepted, got " + quote(endpoint);
+}
+
+// A key and its value as found in the file, with the dotted path that names it in errors.
+struct entry {
+    std::string path;
+    std::optional<int> key_line; // the line of the key, or of the enclosing one
+    YAML::Node value;
+
+    // An empty value has no position of its own (yaml-cpp marks where the next token starts).
+    [[nodiscard]] std::optional<int> line() const {
+        if (value.IsNull())
+            return key_line;
+        return line_of(value).has_value() ? line_of(value) : key_line;
+    }
+};
+
+// An endpoint with where it came from, to name both places when two collide.
+struct endpoint_at {
+    std::string endpoint;
+    std::string path;        // e.g. "ingress.bind[1]"
+    std::optional<int> line; // none: a default
+};
+
+// One section's endpoints as the file gives them.
+struct endpoints_given {
+    std::optional<int> section_line; // none: the section is absent
+    bool given = false;              // bind or connect appeared: the defaults are replaced
+    std::vector<endpoint_at> bind;
+    std::vector<endpoint_at> connect;
+};
+
+class reader {
+public:
+    explicit reader(std::string_view source) : _source(source) {}
+
+    [[noreturn]] void fail(std::optional<int> line, std::string_view key,
+                           std::string_view what) const {
+        std::string message(_source);
+        if (line)
+            message += ":" + std::to_string(*line);
+        message += ": ";
+        if (!key.empty()) {
+            message += key;
+            message += ": ";
+        }
+        message += what;
+        throw config_error(message);
+    }
+
+    [[noreturn]] void fail(const entry &e, std::string_view what) const {
+        fail(e.line(), e.path, what);
+    }
+
+    config read(const YAML::Node &root) {
+        config cfg;
+        if (root.IsNull())
+            return cfg; // an empty file, or only comments: all defaults
+        if (!root.IsMap())
+            fail(line_of(root), {},
+                 "the top level must be a mapping of sections (" + joined(top_keys) + "), got " +
+                     describe(root));
+        endpoints_given ingress;
+        endpoints_given egress;
+        each(entry{{}, line_of(root), root}, top_keys, [&](std::string_view name, const entry &e) {
+            if (name == "ingress")
+                read_ingress(e, cfg.ingress, ingress);
+            else if (name == "egress")
+                read_egress(e, cfg.egress, egress);
+            else if (name == "workers")
+                cfg.workers = static_cast<unsigned>(integer(e, 0, max_workers));
+            else if (name == "pipeline")
+                each(e, pipeline_keys, [&](std::string_view, const entry &f) {
+                    cfg.pipeline.max_inflight = integer(f, 1, max_inflight_limit);
+                });
+            else if (name == "routing")
+                each(e, routing_keys, [&](std::string_view, const entry &f) {
+                    cfg.routing.default_topic = topic(f);
+                });
+            else if (name == "metrics")
+                each(e, metrics_keys, [&](std::string_view, const entry &f) {
+                    cfg.metrics.listen = listen_address(f);
+                });
+            else if (name == "log")
+                read_log(e, cfg.log);
+            else if (name == "shutdown")
+                each(e, shutdown_keys, [&](std::string_view, const entry &f) {
+                    cfg.shutdown.drain_timeout =
+                        std::chrono::milliseconds(integer(f, 0, max_drain_timeout_ms));
+                });
+        });
+        settle("ingress", ingress, cfg.ingress.bind, cfg.ingress.connect);
+        settle("egress", egress, cfg.egress.bind, cfg.egress.connect);
+        check_collisions(ingress, egress);
+        return cfg;
+    }
+
+private:
+    // Calls on_key(name, entry) for each key of a section, after rejecting unknown and repeated
+    // keys (yaml-cpp keeps both copies of a repeated key and lookups would see only the first).
+    template <typename F>
+    void each(const entry &section, std::span<const std::string_view> known, F &&on_key) const {
+        if (section.value.IsNull())
+            return; // a section with everything under it commented out: its defaults
+        if (!section.value.IsMap())
+            fail(section, "expected a mapping with keys " + joined(known) + ", got " +
+                              describe(section.value));
+        std::vector<std::pair<std::string, std::optional<int>>> seen;
+        // Nodes copied out: yaml-cpp's iterators hand out temporaries (Nodes are cheap handles).
+        for (const auto &pair : section.value) {
+            const YAML::Node key = pair.first;
+            const YAML::Node value = pair.second;
+            const std::optional<int> key_line = line_of(key);
+            if (!key.IsScalar())
+                fail(key_line, section.path, "expected a key name, got " + describe(key));
+            const std::string &name = key.Scalar();
+            entry child{section.path.empty() ? name : section.path + "." + name, key_line, value};
+            if (std::find(known.begin(), known.end(), name) == known.end()) {
+                const auto guess = closest(name, known);
+                fail(key_line, child.path,
+                     guess ? "unknown key; did you mean '" + std::string(*guess) + "'?"
+                           : "unknown key; expected one of " + joined(known));
+            }
+            const auto previous = std::find_if(seen.begin(), seen.end(),
+                                               [&](const auto &s) { return s.first == name; });
+            if (previous != seen.end())
+                fail(key_line, child.path,
+                     "given twice (first on line " +
+                         (previous->second ? std::to_string(*previous->second) : std::string("?")) +
+                         ")");
+            seen.emplace_back(name, key_line);
+            on_key(name, child);
+        }
+    }
+
+    [[nodiscard]] std::int64_t integer(const entry &e, std::int64_t min, std::int64_t max) const {
+        std::optional<std::int64_t> value;
+        if (e.value.IsScalar())
+            value = to_integer(e.value.Scalar());
+        if (!value || *value < min || *value > max)
+            fail(e, "expected an integer in [" + std::to_string(min) + ", " + std::to_string(max) +
+                        "], got " + describe(e.value));
+        return *value;
+    }
+
+    // YAML 1.2's booleans only: yaml-cpp would also take y/yes/on/n/no/off, and `nodrop: no`
+    // silently meaning false for a typo of "on" is not worth the convenience.
+    [[nodiscard]] bool boolean(const entry &e) const {
+        if (e.value.IsScalar()) {
+            const std::string &text = e.value.Scalar();
+            if (text == "true" || text == "True" || text == "TRUE")
+                return true;
+            if (text == "false" || text == "False" || text == "FALSE")
+                return false;
+        }
+        fail(e, "expected true or false, got " + describe(e.value));
+    }
+
+    [[nodiscard]] std::string string(const entry &e, std::string_view expected = "a string") const {
+        if (!e.value.IsScalar())
+            fail(e, "expected " + std::string(expected) + ", got " + describe(e.value));
+        return e.value.Scalar();
+    }
+
+    [[nodiscard]] std::string one_of(const entry &e,
+                                     std::span<const std::string_view> allowed) const {
+        std::string value = string(e, "one of " + joined(allowed));
+        if (std::find(allowed.begin(), allowed.end(), value) == allowed.end()) {
+            const auto guess = closest(value, allowed);
+            fail(e, "expected one of " + joined(allowed) + ", got " + quote(value) +
+                        (guess ? "; did you mean '" + std::string(*guess) + "'?" : ""));
+        }
+        return value;
+    }
+
+    [[nodiscard]] std::string topic(const entry &e) const {
+        std::string value = string(e);
+        if (value.size() > max_topic_bytes)
+            fail(e, "a topic is at most 255 bytes, got " + std::to_string(value.size()));
+        return value;
+    }
+
+    [[nodiscard]] std::string listen_address(const entry &e) const {
+        std::string value = string(e, "\"\" (disabled) or host:port");
+        if (value.empty())
+            return value;
+        if (const auto problem = host_port_problem(value, "host:port", false))
+            fail(e, *problem + " (\"\" disables metrics)");
+        return value;
+    }
+
+    // A string or a sequence of strings: one endpoint needs no brackets.
+    [[nodiscard]] std::vector<endpoint_at> endpoints(const entry &e, bool connecting) const {
+        std::vector<endpoint_at> out;
+        const auto add = [&](const entry &item) {
+            std::string endpoint = string(item, "an endpoint string");
+            if (const auto problem = endpoint_problem(endpoint))
+                fail(item, *problem);
+            // zmq's wildcards pick an interface or port to listen on; there is nothing to dial.
+            if (connecting &&
+                (endpoint.starts_with("tcp://") ? endpoint.find('*') != std::string::npos
+                                                : endpoint == "ipc://*"))
+                fail(item, "a connect endpoint needs a definite address, not a wildcard, got " +
+                               quote(endpoint));
+            out.push_back({std::move(endpoint), item.path, item.line()});
+        };
+        if (e.value.IsScalar()) {
+            add(entry{e.path + "[0]", e.key_line, e.value});
+        } else if (e.value.IsSequence()) {
+            for (std::size_t i = 0; i < e.value.size(); ++i)
+                add(entry{e.path + "[" + std::to_string(i) + "]", e.line(), e.value[i]});
+        } else {
+            fail(e, "expected an endpoint or a sequence of endpoints, got " + describe(e.value) +
+                        (e.value.IsNull() ? " (write [] for none)" : ""));
+        }
+        return out;
+    }
+
+    void read_endpoint_key(std::string_view name, const entry &e, endpoints_given &given) const {
+        given.given = true;
+        if (name == "bind")
+            given.bind = endpoints(e, false);
+        else
+            given.connect = endpoints(e, true);
+    }
+
+    void read_ingress(const entry &e, ingress_config &out, endpoints_given &given) const {
+        given.section_line = e.key_line;
+        each(e, ingress_keys, [&](std::string_view name, const entry &f) {
+            if (name == "bind" || name == "connect")
+                read_endpoint_key(name, f, given);
+            else if (name == "rcvhwm")
+                out.rcvhwm = static_cast<int>(integer(f, 0, max_hwm));
+            else if (name == "max_message_bytes")
+                out.max_message_bytes =
+                    static_cast<std::size_t>(integer(f, 1, max_message_bytes_limit));
+        });
+    }
+
+    void read_egress(const entry &e, egress_config &out, endpoints_given &given) const {
+        given.section_line = e.key_line;
+        each(e, egress_keys, [&](std::string_view name, const entry &f) {
+            if (name == "bind" || name == "connect")
+                read_endpoint_key(name, f, given);
+            else if (name == "sndhwm")
+                out.sndhwm = static_cast<int>(integer(f, 0, max_hwm));
+            else if (name == "nodrop")
+                out.nodrop = boolean(f);
+        });
+    }
+
+    void read_log(const entry &e, log_config &out) const {
+        each(e, log_keys, [&](std::string_view name, const entry &f) {
+            if (name == "level")
+                out.level = one_of(f, log_levels);
+            else if (name == "format")
+                out.format = one_of(f, log_formats) == "json" ? log_format::json : log_format::text;
+        });
+    }
+
+    // Giving either list replaces both defaults: "connect to the producers' broker" must not
+    // also open the default listening port nobody asked for.
+    void settle(std::string_view section, endpoints_given &given, std::vector<std::string> &bind,
+                std::vector<std::string> &connect) const {
+        const auto defaults = [&](const std::vector<std::string> &list, std::string_view kind) {
+            std::vector<endpoint_at> out;
+            for (std::size_t i = 0; i < list.size(); ++i)
+                out.push_back(
+                    {list[i],
+                     std::string(section) + "." + std::string(kind) + "[" + std::to_string(i) + "]",
+                     std::nullopt});
+            return out;
+        };
+        if (!given.given) {
+            given.bind = defaults(bind, "bind");
+            given.connect = defaults(connect, "connect");
+            return;
+        }
+        if (given.bind.empty() && given.connect.empty())
+            fail(given.section_line, section,
+                 "needs at least one bind or connect endpoint, got none");
+        const auto strings = [](const std::vector<endpoint_at> &list) {
+            std::vector<std::string> out;
+            out.reserve(list.size());
+            for (const auto &e : list)
+                out.push_back(e.endpoint);
+            return out;
+        };
+        bind = strings(given.bind);
+        connect = strings(given.connect);
+    }
+
+    // The same endpoint twice within a socket is at best a no-op and at worst a bind failure at
+    // start-up; the same bind address on both sockets can never work. Both are caught here, with
+    // both places named, rather than as EADDRINUSE at run time.
+    void check_collisions(const endpoints_given &ingress, const endpoints_given &egress) const {
+        const auto report = [&](const endpoint_at &a, const endpoint_at &b) {
+            // Report at the later of the two in the file; a default has no line.
+            const bool a_first = !a.line || (b.line && *a.line <= *b.line);
+            const endpoint_at &first = a_first ? a : b;
+            const endpoint_at &second = a_first ? b : a;
+            const std::string where = first.line ? "line " + std::to_string(*first.line)
+                                                 : "the default; set " +
+                                                       first.path.substr(0, first.path.find('[')) +
+                                                       " to move it";
+            fail(second.line, second.path,
+                 "endpoint " + quote(second.endpoint) + " is also " + first.path + " (" + where +
+                     ")");
+        };
+        const auto within = [&](const endpoints_given &s) {
+            std::vector<const endpoint_at *> all;
+            for (const auto &e : s.bind)
+                all.push_back(&e);
+            for (const auto &e : s.connect)
+                all.push_back(&e);
+            for (std::size_t i = 0; i < all.size(); ++i)
+                for (std::size_t j = i + 1; j < all.size(); ++j)
+                    if (all[i]->endpoint == all[j]->endpoint)
+                        report(*all[i], *all[j]);
+        };
+        within(ingress);
+        within(egress);
+        for (const auto &in : ingress.bind)
+            for (const auto &out : egress.bind)
+                if (in.endpoint == out.endpoint)
+                    report(in, out);
+    }
+
+    std::string_view _source;
+};
+
+} // namespace
+
+config parse_config(std::string_view yaml, std::string_view source) {
+    reader r(source);
+    std::vector<YAML::Node> documents;
+    try {
+        documents = YAML::LoadAll(std::string(yaml));
+    } catch (const YAML::ParserException &e) {
+        r.fail(line_of(e.mark), {}, "invalid YAML: " + e.msg);
+    } catch (const YAML::Exception &e) {
+        r.fail(line_of(e.mark), {}, "invalid YAML: " + e.msg);
+    }
+    if (documents.empty())
+        return config{};
+    if (documents.size() > 1)
+        r.fail(line_of(documents[1]), {},
+               "expected one YAML document, found " + std::to_string(documents.size()));
+    return r.read(documents.front());
+}
+
+config load_config_file(const std::string &path) {
+    const auto cannot = [&](int error) {
+        return config_error("cannot read configuration file '" + path +
+                            "': " + std::generic_category().message(error));
+    };
+    // Opening a directory succeeds and reading it fails; say what is actually wrong.
+    std::error_code ignored;
+    if (std::filesystem::is_directory(path, ignored))
+        throw cannot(EISDIR);
+    errno = 0;
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw cannot(errno != 0 ? errno : EIO);
+    std::string text;
+    std::array<char, 4096> buffer{};
+    while (in.read(buffer.data(), buffer.size()) || in.gcount() > 0)
+        text.append(buffer.data(), static_cast<std::size_t>(in.gcount()));
+    if (in.bad())
+        throw cannot(errno != 0 ? errno : EIO);
+    return parse_config(text, path);
+}
+
+config default_config() {
+    return config{};
+}
+
+std::string to_yaml(const config &cfg) {
+    YAML::Emitter out;
+    // String values always double-quoted: a topic like "null", "~" or "a: b" must come back as
+    // that string.
+    const auto str = [&](const char *key, const std::string &value) {
+        out << YAML::Key << key << YAML::Value << YAML::DoubleQuoted << value;
+    };
+    const auto endpoints = [&](const char *key, const std::vector<std::string> &list) {
+        out << YAML::Key << key << YAML::Value << YAML::BeginSeq;
+        for (const auto &e : list)
+            out << YAML::DoubleQuoted << e;
+        out << YAML::EndSeq;
+    };
+    out << YAML::BeginMap;
+
+    out << YAML::Key << "ingress" << YAML::Value << YAML::BeginMap;
+    endpoints("bind", cfg.ingress.bind);
+    endpoints("connect", cfg.ingress.connect);
+    out << YAML::Key << "rcvhwm" << YAML::Value << cfg.ingress.rcvhwm;
+    out << YAML::Key << "max_message_bytes" << YAML::Value << cfg.ingress.max_message_bytes;
+    out << YAML::EndMap;
+
+    out << YAML::Key << "egress" << YAML::Value << YAML::BeginMap;
+    endpoints("bind", cfg.egress.bind);
+    endpoints("connect", cfg.egress.connect);
+    out << YAML::Key << "sndhwm" << YAML::Value << cfg.egress.sndhwm;
+    out << YAML::Key << "nodrop" << YAML::Value << cfg.egress.nodrop;
+    out << YAML::EndMap;
+
+    out << YAML::Key << "workers" << YAML::Value << cfg.workers;
+
+    out << YAML::Key << "pipeline" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "max_inflight" << YAML::Value << cfg.pipeline.max_inflight;
+    out << YAML::EndMap;
+
+    out << YAML::Key << "routing" << YAML::Value << YAML::BeginMap;
+    str("default_topic", cfg.routing.default_topic);
+    out << YAML::EndMap;
+
+    out << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;
+    str("listen", cfg.metrics.listen);
+    out << YAML::EndMap;
+
+    out << YAML::Key << "log" << YAML::Value << YAML::BeginMap;
+    str("level", cfg.log.level);
+    out << YAML::Key << "format" << YAML::Value
+        << (cfg.log.format == log_format::json ? "json" : "text");
+    out << YAML::EndMap;
+
+    out << YAML::Key << "shutdown" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "drain_timeout_ms" << YAML::Value << cfg.shutdown.drain_timeout.count();
+    out << YAML::EndMap;
+
+    out << YAML::EndMap;
+    return std::string(out.c_str()) + "\n";
+}
+
+void check_endpoint(std::string_view endpoint, std::string_view key) {
+    if (const auto problem = endpoint_problem(endpoint))
+        throw config_error(std::string(key) + ": " + *problem);
+}
+
+} // namespace zrelay

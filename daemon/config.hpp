@@ -1,0 +1,101 @@
+// The daemon's configuration: what the YAML file says, with every default filled in and every
+// value checked. Only config.cpp sees yaml-cpp.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace zrelay {
+
+struct ingress_config {
+    std::vector<std::string> bind{"tcp://127.0.0.1:5555"};
+    std::vector<std::string> connect;
+    int rcvhwm = 1000; // ZMQ_RCVHWM of the PULL socket; 0 = no limit
+    std::size_t max_message_bytes =
+        std::size_t{1024} * 1024; // bigger frames are invalid (reason "oversize")
+
+    bool operator==(const ingress_config &) const = default;
+};
+
+struct egress_config {
+    std::vector<std::string> bind{"tcp://127.0.0.1:5556"};
+    std::vector<std::string> connect;
+    int sndhwm = 1000;  // ZMQ_SNDHWM of the XPUB socket, per subscriber; 0 = no limit
+    bool nodrop = true; // ZMQ_XPUB_NODROP: wait for a slow subscriber rather than drop
+
+    bool operator==(const egress_config &) const = default;
+};
+
+struct pipeline_config {
+    std::int64_t max_inflight = 10000; // credits: messages between PULL and XPUB, at most
+
+    bool operator==(const pipeline_config &) const = default;
+};
+
+struct routing_config {
+    std::string default_topic; // the topic of messages whose own topic is empty
+
+    bool operator==(const routing_config &) const = default;
+};
+
+struct metrics_config {
+    std::string listen = "127.0.0.1:9464"; // host:port of the HTTP endpoint; empty: disabled
+
+    bool operator==(const metrics_config &) const = default;
+};
+
+enum class log_format { text, json };
+
+struct log_config {
+    std::string level = "info"; // trace, debug, info, warn, error, critical, off
+    log_format format = log_format::text;
+
+    bool operator==(const log_config &) const = default;
+};
+
+struct shutdown_config {
+    std::chrono::milliseconds drain_timeout{5000};
+
+    bool operator==(const shutdown_config &) const = default;
+};
+
+struct config {
+    ingress_config ingress;
+    egress_config egress;
+    unsigned workers = 2; // 0: the receiving thread decodes
+    pipeline_config pipeline;
+    routing_config routing;
+    metrics_config metrics;
+    log_config log;
+    shutdown_config shutdown;
+
+    // Member-wise, so tests and a future reload can tell whether anything changed.
+    bool operator==(const config &) const = default;
+};
+
+// Parses YAML text. `source` names it in errors (a file name, or "<embedded>"). Throws
+// config_error naming the key, the line and what is wrong, e.g.
+//   "zrelay.yaml:7: egress.sndhwm: expected an integer in [0, 2147483647], got \"lots\"".
+// A section that gives `bind` or `connect` replaces both of that section's default endpoint lists
+// (a connect-only ingress does not also bind 127.0.0.1:5555). A section left empty (`metrics:`
+// with nothing under it) keeps its defaults; an empty leaf value (`workers:`) is an error.
+config parse_config(std::string_view yaml, std::string_view source);
+
+// Reads and parses a file; an unreadable file is a config_error naming it and the OS reason.
+config load_config_file(const std::string &path);
+
+// The embedded default: what zrelayd runs when given no --config.
+config default_config();
+
+// The effective configuration as YAML that parse_config() accepts (for --check-config).
+std::string to_yaml(const config &cfg);
+
+// Throws config_error unless `endpoint` is a tcp:// or ipc:// endpoint zmq can plausibly use.
+// `key` names where it came from, for the message.
+void check_endpoint(std::string_view endpoint, std::string_view key);
+
+} // namespace zrelay

@@ -1,0 +1,125 @@
+#include "metrics.hpp"
+
+#include <string_view>
+#include <utility>
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include "errors.hpp"
+
+namespace zrelay {
+
+void metrics_snapshot::add(const thread_counters &c) noexcept {
+    received += c.received.value();
+    bytes_received += c.bytes_received.value();
+    published += c.published.value();
+    bytes_published += c.bytes_published.value();
+    for (std::size_t i = 0; i < invalid.size(); ++i)
+        invalid[i] += c.invalid[i].value();
+}
+
+std::uint64_t metrics_snapshot::invalid_total() const noexcept {
+    std::uint64_t total = 0;
+    for (const auto n : invalid)
+        total += n;
+    return total;
+}
+
+namespace {
+
+void family(std::string &out, std::string_view name, std::string_view type, std::string_view help) {
+    out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+    out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+}
+
+template <typename N>
+void sample(std::string &out, std::string_view name, N value, std::string_view labels = {}) {
+    out.append(name);
+    if (!labels.empty())
+        out.append("{").append(labels).append("}");
+    out.append(" ").append(std::to_string(value)).append("\n");
+}
+
+} // namespace
+
+std::string render_prometheus(const metrics_snapshot &s) {
+    std::string out;
+    out.reserve(2048);
+    family(out, "zrelay_messages_received_total", "counter",
+           "Messages taken from the ingress PULL sockets, valid or not.");
+    sample(out, "zrelay_messages_received_total", s.received);
+    family(out, "zrelay_bytes_received_total", "counter", "Bytes of the messages received.");
+    sample(out, "zrelay_bytes_received_total", s.bytes_received);
+    family(out, "zrelay_messages_published_total", "counter",
+           "Messages published on the egress XPUB sockets.");
+    sample(out, "zrelay_messages_published_total", s.published);
+    family(out, "zrelay_bytes_published_total", "counter",
+           "Bytes of the DataMessage frames published (topic frames not counted).");
+    sample(out, "zrelay_bytes_published_total", s.bytes_published);
+    family(out, "zrelay_messages_invalid_total", "counter",
+           "Messages refused and dropped, by reason.");
+    // Every reason is always present, so a rate() over it never starts from a missing series.
+    for (std::size_t i = 1; i < invalid_reason_count; ++i) {
+        const std::string labels = std::string("reason=\"") +
+                                   std::string(to_string(static_cast<invalid_reason>(i))) + "\"";
+        sample(out, "zrelay_messages_invalid_total", s.invalid[i], labels);
+    }
+    family(out, "zrelay_inflight", "gauge",
+           "Messages received and not yet published or dropped (bounded by max_inflight).");
+    sample(out, "zrelay_inflight", s.inflight);
+    family(out, "zrelay_inflight_max", "gauge", "pipeline.max_inflight.");
+    sample(out, "zrelay_inflight_max", s.max_inflight);
+    family(out, "zrelay_subscriptions", "gauge",
+           "Distinct topic prefixes subscribed to on the egress sockets.");
+    sample(out, "zrelay_subscriptions", s.subscriptions);
+    family(out, "zrelay_draining", "gauge", "1 while the relay drains before exiting.");
+    sample(out, "zrelay_draining", s.draining ? 1 : 0);
+    return out;
+}
+
+struct metrics_server::impl {
+    httplib::Server server;
+};
+
+metrics_server::metrics_server(const std::string &listen, snapshot_fn snapshot,
+                               healthy_fn healthy)
+    : _impl(std::make_unique<impl>()) {
+    const auto colon = listen.rfind(':');
+    std::string host = listen.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
+    const int port = std::stoi(listen.substr(colon + 1)); // config checked the syntax
+
+    auto &srv = _impl->server;
+    srv.Get("/metrics", [snapshot = std::move(snapshot)](const httplib::Request &,
+                                                         httplib::Response &res) {
+        res.set_content(render_prometheus(snapshot()), "text/plain; version=0.0.4");
+    });
+    srv.Get("/healthz",
+            [healthy = std::move(healthy)](const httplib::Request &, httplib::Response &res) {
+                const bool ok = healthy();
+                res.status = ok ? 200 : 503;
+                res.set_content(ok ? "ok\n" : "unavailable\n", "text/plain");
+            });
+    // Binding here, on the caller's thread, makes a taken port a start-up error, not a log line.
+    if (!srv.bind_to_port(host, port))
+        throw endpoint_error("cannot listen for metrics on " + listen +
+                             ": address in use or not available");
+    _port = port;
+    _thread = std::thread([this] {
+        try {
+            _impl->server.listen_after_bind();
+        } catch (const std::exception &e) {
+            spdlog::error("metrics server stopped: {}", e.what());
+        }
+    });
+}
+
+metrics_server::~metrics_server() {
+    _impl->server.stop();
+    if (_thread.joinable())
+        _thread.join();
+}
+
+} // namespace zrelay

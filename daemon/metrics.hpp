@@ -1,0 +1,89 @@
+// metrics: per-thread counters, their Prometheus rendering, and the HTTP endpoint serving them.
+//
+// Each pipeline thread owns one thread_counters block and is its only writer: it bumps a counter
+// with a relaxed load and store (no read-modify-write, so no locked instruction and no cache
+// line shared with another writer). The scraper sums the blocks; a relaxed load of a counter
+// written by one thread is never torn and at worst a few messages stale, which is what a scrape
+// means anyway.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "envelope.hpp"
+
+namespace zrelay {
+
+class counter {
+public:
+    // Owner thread only.
+    void add(std::uint64_t n = 1) noexcept {
+        _value.store(_value.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
+    // Any thread.
+    [[nodiscard]] std::uint64_t value() const noexcept {
+        return _value.load(std::memory_order_relaxed);
+    }
+
+private:
+    std::atomic<std::uint64_t> _value{0};
+};
+
+// One thread's counters, on their own cache lines so two threads' blocks never share one.
+struct alignas(64) thread_counters {
+    counter received;        // frames taken from PULL (a multi-part message counts once)
+    counter bytes_received;  // their bytes
+    counter published;       // messages sent on XPUB
+    counter bytes_published; // their DataMessage bytes (the topic frame not counted)
+    std::array<counter, invalid_reason_count> invalid; // indexed by invalid_reason
+};
+
+// What a scrape reports: the threads' counters summed, plus the gauges.
+struct metrics_snapshot {
+    std::uint64_t received = 0;
+    std::uint64_t bytes_received = 0;
+    std::uint64_t published = 0;
+    std::uint64_t bytes_published = 0;
+    std::array<std::uint64_t, invalid_reason_count> invalid{};
+    std::int64_t inflight = 0;
+    std::int64_t max_inflight = 0;
+    std::int64_t subscriptions = 0;
+    bool draining = false;
+
+    void add(const thread_counters &c) noexcept;
+    [[nodiscard]] std::uint64_t invalid_total() const noexcept;
+};
+
+// Prometheus text exposition format 0.0.4.
+std::string render_prometheus(const metrics_snapshot &s);
+
+// GET /metrics and GET /healthz over HTTP (cpp-httplib), on a thread of its own.
+class metrics_server {
+public:
+    using snapshot_fn = std::function<metrics_snapshot()>;
+    using healthy_fn = std::function<bool()>;
+
+    // Binds `listen` ("host:port") at once, throwing endpoint_error naming it if it cannot, and
+    // serves from then on. snapshot and healthy are called on the server's threads.
+    metrics_server(const std::string &listen, snapshot_fn snapshot, healthy_fn healthy);
+    ~metrics_server();
+    metrics_server(const metrics_server &) = delete;
+    metrics_server &operator=(const metrics_server &) = delete;
+    metrics_server(metrics_server &&) = delete;
+    metrics_server &operator=(metrics_server &&) = delete;
+
+    [[nodiscard]] int port() const noexcept { return _port; }
+
+private:
+    struct impl;
+    std::unique_ptr<impl> _impl;
+    int _port = 0;
+    std::thread _thread;
+};
+
+} // namespace zrelay

@@ -1,0 +1,158 @@
+#include "receiver.hpp"
+
+#include <array>
+
+#include <spdlog/spdlog.h>
+
+#include "errors.hpp"
+
+namespace zrelay {
+
+std::vector<std::string> attach_endpoints(zmq::socket_t &socket, const char *role,
+                                          const std::vector<std::string> &bind,
+                                          const std::vector<std::string> &connect) {
+    std::vector<std::string> attached;
+    for (const auto &ep : bind) {
+        try {
+            socket.bind(ep);
+        } catch (const zmq::error_t &e) {
+            throw endpoint_error(std::string("cannot bind ") + role + " endpoint " + ep + ": " +
+                                 e.what());
+        }
+        attached.push_back(socket.get(zmq::sockopt::last_endpoint));
+    }
+    for (const auto &ep : connect) {
+        try {
+            socket.connect(ep);
+        } catch (const zmq::error_t &e) {
+            throw endpoint_error(std::string("cannot connect ") + role + " endpoint " + ep +
+                                 ": " + e.what());
+        }
+        attached.push_back(ep + " (connect)");
+    }
+    return attached;
+}
+
+receiver::receiver(zmq::context_t &context, const ingress_config &cfg, std::vector<pipe *> outputs,
+                   credits &credits, thread_counters &counters, const pipeline_control &control,
+                   std::optional<validator> inline_validator)
+    : _socket(context, zmq::socket_type::pull), _max_message_bytes(cfg.max_message_bytes),
+      _outputs(std::move(outputs)), _credits(credits), _counters(counters), _control(control),
+      _validator(std::move(inline_validator)) {
+    _socket.set(zmq::sockopt::rcvhwm, cfg.rcvhwm);
+    // Whatever is still queued when the receiver closes was never received: nothing to keep.
+    _socket.set(zmq::sockopt::linger, 0);
+    _bound = attach_endpoints(_socket, "ingress", cfg.bind, cfg.connect);
+}
+
+void receiver::flush_all() {
+    for (pipe *p : _outputs)
+        p->flush();
+}
+
+// Waits until a credit is free; false if the relay aborts meanwhile.
+bool receiver::wait_for_credits() {
+    flush_all(); // the publisher can only return credits for what it can see
+    while (!_control.aborted()) {
+        std::array<zmq::pollitem_t, 2> items{{
+            {nullptr, _credits.fd(), ZMQ_POLLIN, 0},
+            {nullptr, _control.abort_fd(), ZMQ_POLLIN, 0},
+        }};
+        zmq::poll(items.data(), items.size(), std::chrono::milliseconds(-1));
+        if ((items[0].revents & ZMQ_POLLIN) != 0) {
+            _credits.rearm();
+            return true;
+        }
+    }
+    return false;
+}
+
+void receiver::handle(zmq::message_t &msg, std::int64_t &held, std::size_t &unflushed) {
+    _counters.received.add();
+    std::size_t bytes = msg.size();
+    invalid_reason refused = invalid_reason::none;
+    if (msg.more()) {
+        // A multi-part message arrives whole, so the rest is already here: take it all.
+        zmq::message_t part;
+        bool more = true;
+        while (more && _socket.recv(part, zmq::recv_flags::dontwait)) {
+            bytes += part.size();
+            more = part.more();
+        }
+        refused = invalid_reason::multipart;
+    } else if (msg.size() > _max_message_bytes) {
+        refused = invalid_reason::oversize;
+    }
+    _counters.bytes_received.add(bytes);
+    if (refused != invalid_reason::none) {
+        _counters.invalid[static_cast<std::size_t>(refused)].add();
+        if (_invalid_log.allow())
+            spdlog::warn("dropped an invalid message ({}, {} bytes); {} more dropped since the "
+                         "last such line",
+                         to_string(refused), bytes, _invalid_log.suppressed());
+        return;
+    }
+
+    pipeline_item item;
+    item.body = std::move(msg);
+    if (_validator)
+        _validator->process(item, _counters);
+    --held;
+    _outputs[_next]->write(std::move(item));
+    _next = _next + 1 == _outputs.size() ? 0 : _next + 1;
+    if (++unflushed == batch_size) {
+        flush_all();
+        unflushed = 0;
+    }
+}
+
+void receiver::send_end_items() {
+    // In round-robin order from where the data stopped, as the publisher will read them.
+    for (std::size_t i = 0; i < _outputs.size(); ++i) {
+        pipeline_item end;
+        end.end = true;
+        _outputs[_next]->write(std::move(end));
+        _next = _next + 1 == _outputs.size() ? 0 : _next + 1;
+    }
+    flush_all();
+}
+
+void receiver::run() {
+    std::int64_t held = 0; // credits taken and not yet spent on a message
+    std::size_t unflushed = 0;
+    zmq::message_t msg;
+    while (!_control.aborted()) {
+        if (held == 0) {
+            held = _credits.acquire(static_cast<std::int64_t>(batch_size));
+            if (held == 0) {
+                unflushed = 0;
+                if (!wait_for_credits())
+                    break;
+                continue;
+            }
+        }
+        if (_socket.recv(msg, zmq::recv_flags::dontwait)) {
+            handle(msg, held, unflushed);
+            continue;
+        }
+        // PULL is dry.
+        if (_control.draining())
+            break;
+        flush_all();
+        unflushed = 0;
+        _credits.release(held); // so zrelay_inflight reads true while idle
+        held = 0;
+        std::array<zmq::pollitem_t, 3> items{{
+            {_socket.handle(), 0, ZMQ_POLLIN, 0},
+            {nullptr, _control.drain_fd(), ZMQ_POLLIN, 0},
+            {nullptr, _control.abort_fd(), ZMQ_POLLIN, 0},
+        }};
+        zmq::poll(items.data(), items.size(), std::chrono::milliseconds(-1));
+    }
+    _credits.release(held);
+    if (!_control.aborted())
+        send_end_items();
+    _socket.close();
+}
+
+} // namespace zrelay

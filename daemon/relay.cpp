@@ -1,0 +1,139 @@
+#include "relay.hpp"
+
+#include <pthread.h>
+
+#include <spdlog/spdlog.h>
+
+namespace zrelay {
+
+relay::relay(const config &cfg)
+    : _context(1), _credits(cfg.pipeline.max_inflight), _counter_blocks(2 + cfg.workers) {
+    // The context's own io thread must never take a signal meant for main's signalfd: main
+    // blocks them before constructing the relay, and the io thread inherits the mask.
+    _counters = std::make_unique<thread_counters[]>(_counter_blocks);
+    std::vector<pipe *> receiver_outputs;
+    std::vector<pipe *> publisher_inputs;
+    const std::size_t lanes = cfg.workers == 0 ? 1 : cfg.workers;
+    for (std::size_t i = 0; i < lanes; ++i) {
+        _from_workers.push_back(std::make_unique<pipe>());
+        publisher_inputs.push_back(_from_workers.back().get());
+        if (cfg.workers == 0) {
+            receiver_outputs.push_back(_from_workers.back().get());
+        } else {
+            _to_workers.push_back(std::make_unique<pipe>());
+            receiver_outputs.push_back(_to_workers.back().get());
+            _workers.push_back(std::make_unique<worker>(*_to_workers.back(),
+                                                        *_from_workers.back(),
+                                                        cfg.routing.default_topic,
+                                                        _counters[2 + i], _control));
+        }
+    }
+    // Egress first: a relay that cannot publish must not start taking messages.
+    _publisher = std::make_unique<publisher>(_context, cfg.egress, std::move(publisher_inputs),
+                                             _credits, _counters[1], _control);
+    std::optional<validator> inline_validator;
+    if (cfg.workers == 0)
+        inline_validator.emplace(cfg.routing.default_topic);
+    _receiver = std::make_unique<receiver>(_context, cfg.ingress, std::move(receiver_outputs),
+                                           _credits, _counters[0], _control,
+                                           std::move(inline_validator));
+}
+
+relay::~relay() {
+    if (!_threads.empty()) {
+        abort();
+        join();
+    }
+}
+
+template <typename F>
+void relay::spawn(const char *name, F body) {
+    _running.fetch_add(1);
+    _threads.emplace_back([this, name, body]() mutable {
+        pthread_setname_np(pthread_self(), name);
+        try {
+            body();
+        } catch (const std::exception &e) {
+            // No exception leaves a thread: record it, stop the others, let main decide.
+            {
+                const std::lock_guard lock(_failure_mutex);
+                if (!_failure)
+                    _failure = std::string(name) + ": " + e.what();
+            }
+            _control.abort();
+            _stopped.send();
+        }
+        if (_running.fetch_sub(1) == 1)
+            _stopped.send();
+    });
+}
+
+void relay::start() {
+    _thread_count = 2 + _workers.size();
+    spawn("zrelay-publish", [this] { _publisher->run(); });
+    for (std::size_t i = 0; i < _workers.size(); ++i) {
+        // Thread names are at most 15 characters.
+        static constexpr const char *names[] = {"zrelay-work0", "zrelay-work1", "zrelay-work2",
+                                                "zrelay-work3", "zrelay-work4", "zrelay-work5",
+                                                "zrelay-work6", "zrelay-work7"};
+        spawn(i < 8 ? names[i] : "zrelay-work", [this, i] { _workers[i]->run(); });
+    }
+    spawn("zrelay-receive", [this] { _receiver->run(); });
+    _started.store(true);
+}
+
+void relay::request_drain(std::chrono::steady_clock::time_point deadline) {
+    _control.request_drain(deadline);
+}
+
+void relay::abort() {
+    _control.abort();
+}
+
+bool relay::wait_until(std::chrono::steady_clock::time_point deadline) {
+    while (_running.load() != 0) {
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0)
+            return false;
+        _stopped.wait(left);
+    }
+    return true;
+}
+
+void relay::join() {
+    for (auto &t : _threads)
+        if (t.joinable())
+            t.join();
+}
+
+std::optional<std::string> relay::failure() const {
+    const std::lock_guard lock(_failure_mutex);
+    return _failure;
+}
+
+metrics_snapshot relay::snapshot() const {
+    metrics_snapshot s;
+    for (std::size_t i = 0; i < _counter_blocks; ++i)
+        s.add(_counters[i]);
+    s.inflight = _credits.in_flight();
+    s.max_inflight = _credits.capacity();
+    s.subscriptions = _publisher->subscriptions();
+    s.draining = _control.draining();
+    return s;
+}
+
+bool relay::healthy() const noexcept {
+    return _started.load() && _running.load() == _thread_count && !_control.draining() &&
+           !_control.aborted();
+}
+
+std::vector<std::string> relay::ingress_endpoints() const {
+    return _receiver->bound();
+}
+
+std::vector<std::string> relay::egress_endpoints() const {
+    return _publisher->bound();
+}
+
+} // namespace zrelay

@@ -1,0 +1,91 @@
+// relay: builds the pipeline a config describes, runs its threads, and stops them.
+//
+// Construction creates the zmq context and every socket and binds every endpoint on the
+// caller's thread, so all start-up failures surface as exceptions before anything runs. start()
+// hands each socket to the thread that will own it from then on (a thread start is the full
+// memory barrier zmq asks for when a socket changes threads).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "config.hpp"
+#include "credits.hpp"
+#include "metrics.hpp"
+#include "pipeline.hpp"
+#include "publisher.hpp"
+#include "receiver.hpp"
+#include "signaler.hpp"
+#include "worker.hpp"
+
+namespace zrelay {
+
+class relay {
+public:
+    // Throws endpoint_error if an endpoint cannot be bound or connected.
+    explicit relay(const config &cfg);
+    // Aborts and joins whatever still runs.
+    ~relay();
+    relay(const relay &) = delete;
+    relay &operator=(const relay &) = delete;
+    relay(relay &&) = delete;
+    relay &operator=(relay &&) = delete;
+
+    void start();
+
+    // Stop taking input and publish everything taken; returns at once. wait_until() then tells
+    // when the threads are done.
+    void request_drain(std::chrono::steady_clock::time_point deadline);
+    // Stop now, dropping what is in flight (counted by lost()).
+    void abort();
+    // True once every thread has ended (or none was started).
+    bool wait_until(std::chrono::steady_clock::time_point deadline);
+    void join();
+
+    // Readable once every thread has ended, or one has failed; for main's poll.
+    [[nodiscard]] int stopped_fd() const noexcept { return _stopped.fd(); }
+    // The first thread failure, if any.
+    [[nodiscard]] std::optional<std::string> failure() const;
+
+    [[nodiscard]] metrics_snapshot snapshot() const;
+    // Running, every endpoint bound, not draining.
+    [[nodiscard]] bool healthy() const noexcept;
+    // After join(): messages received but neither published nor refused (0 after a full drain).
+    [[nodiscard]] std::int64_t lost() const noexcept { return _credits.in_flight(); }
+
+    [[nodiscard]] std::vector<std::string> ingress_endpoints() const;
+    [[nodiscard]] std::vector<std::string> egress_endpoints() const;
+
+private:
+    template <typename F>
+    void spawn(const char *name, F body);
+
+    zmq::context_t _context; // the one context of the process
+    pipeline_control _control;
+    credits _credits;
+    std::vector<std::unique_ptr<pipe>> _to_workers;
+    std::vector<std::unique_ptr<pipe>> _from_workers;
+    // One counters block per thread: [receiver, publisher, worker 0, worker 1, ...].
+    std::unique_ptr<thread_counters[]> _counters;
+    std::size_t _counter_blocks;
+    std::vector<std::unique_ptr<worker>> _workers;
+    std::unique_ptr<publisher> _publisher;
+    std::unique_ptr<receiver> _receiver;
+    std::vector<std::thread> _threads;
+    std::size_t _thread_count = 0; // set before any thread starts
+    std::atomic<std::size_t> _running{0};
+    std::atomic<bool> _started{false};
+    signaler _stopped;
+    mutable std::mutex _failure_mutex; // failures are rare: a lock is fine
+    std::optional<std::string> _failure;
+};
+
+} // namespace zrelay

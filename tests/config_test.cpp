@@ -1,0 +1,582 @@
+#include "config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <string_view>
+
+#include "errors.hpp"
+
+namespace zrelay {
+namespace {
+
+constexpr std::string_view source = "test.yaml";
+
+// The config_error message parse_config() throws for `yaml`; a test failure when it throws none.
+std::string error_of(std::string_view yaml) {
+    try {
+        parse_config(yaml, source);
+    } catch (const config_error &e) {
+        return e.what();
+    }
+    ADD_FAILURE() << "no config_error for:\n" << yaml;
+    return {};
+}
+
+// Every message starts "SOURCE:LINE: KEY: ", so a prefix checks the line and the key at once.
+testing::AssertionResult starts_with(const std::string &message, std::string_view prefix) {
+    if (message.starts_with(prefix))
+        return testing::AssertionSuccess();
+    return testing::AssertionFailure()
+           << "\"" << message << "\" does not start with \"" << prefix << "\"";
+}
+
+testing::AssertionResult contains(const std::string &message, std::string_view part) {
+    if (message.find(part) != std::string::npos)
+        return testing::AssertionSuccess();
+    return testing::AssertionFailure()
+           << "\"" << message << "\" does not contain \"" << part << "\"";
+}
+
+config parse(std::string_view yaml) {
+    return parse_config(yaml, source);
+}
+
+std::filesystem::path example_file() {
+    return std::filesystem::path(__FILE__).parent_path().parent_path() / "config/zrelay.yaml";
+}
+
+// A file under the test's temporary directory, removed when the test ends.
+class temp_file {
+public:
+    temp_file(const std::string &name, std::string_view contents)
+        : _path(std::filesystem::path(testing::TempDir()) / name) {
+        std::ofstream out(_path, std::ios::binary);
+        out << contents;
+    }
+    temp_file(const temp_file &) = delete;
+    temp_file &operator=(const temp_file &) = delete;
+    ~temp_file() {
+        std::error_code ignored;
+        std::filesystem::remove(_path, ignored);
+    }
+    [[nodiscard]] std::string path() const { return _path.string(); }
+
+private:
+    std::filesystem::path _path;
+};
+
+// ---- defaults -------------------------------------------------------------------------------
+
+TEST(config, defaults_are_the_documented_ones) {
+    const config cfg = default_config();
+    EXPECT_EQ(cfg.ingress.bind, std::vector<std::string>{"tcp://127.0.0.1:5555"});
+    EXPECT_TRUE(cfg.ingress.connect.empty());
+    EXPECT_EQ(cfg.ingress.rcvhwm, 1000);
+    EXPECT_EQ(cfg.ingress.max_message_bytes, 1048576U);
+    EXPECT_EQ(cfg.egress.bind, std::vector<std::string>{"tcp://127.0.0.1:5556"});
+    EXPECT_TRUE(cfg.egress.connect.empty());
+    EXPECT_EQ(cfg.egress.sndhwm, 1000);
+    EXPECT_TRUE(cfg.egress.nodrop);
+    EXPECT_EQ(cfg.workers, 2U);
+    EXPECT_EQ(cfg.pipeline.max_inflight, 10000);
+    EXPECT_EQ(cfg.routing.default_topic, "");
+    EXPECT_EQ(cfg.metrics.listen, "127.0.0.1:9464");
+    EXPECT_EQ(cfg.log.level, "info");
+    EXPECT_EQ(cfg.log.format, log_format::text);
+    EXPECT_EQ(cfg.shutdown.drain_timeout, std::chrono::milliseconds(5000));
+    EXPECT_EQ(cfg, config{});
+}
+
+TEST(config, empty_or_comment_only_text_means_all_defaults) {
+    EXPECT_EQ(parse(""), default_config());
+    EXPECT_EQ(parse("\n\n"), default_config());
+    EXPECT_EQ(parse("# nothing here\n   # nor here\n"), default_config());
+    EXPECT_EQ(parse("---\n"), default_config());
+    EXPECT_EQ(parse("{}"), default_config());
+}
+
+TEST(config, an_empty_section_keeps_its_defaults) {
+    const config cfg = parse("ingress:\nmetrics:\n  # listen: \"\"\nlog: {}\n");
+    EXPECT_EQ(cfg, default_config());
+}
+
+TEST(config, the_default_config_survives_to_yaml) {
+    EXPECT_EQ(parse(to_yaml(default_config())), default_config());
+}
+
+// ---- values ---------------------------------------------------------------------------------
+
+TEST(config, every_key_is_read) {
+    const config cfg = parse(R"(
+ingress:
+  bind: [tcp://*:6000, "ipc:///run/zrelay/in.sock"]
+  connect: [tcp://producer.example:7000]
+  rcvhwm: 0
+  max_message_bytes: 268435456
+egress:
+  bind:
+    - tcp://[::1]:6001
+    - ipc://@zrelay-out
+  connect: tcp://10.0.0.7:7001
+  sndhwm: 2147483647
+  nodrop: false
+workers: 0
+pipeline: { max_inflight: 10000000 }
+routing: { default_topic: "misc.unrouted" }
+metrics: { listen: "[::]:9100" }
+log: { level: debug, format: json }
+shutdown: { drain_timeout_ms: 0 }
+)");
+    EXPECT_EQ(cfg.ingress.bind,
+              (std::vector<std::string>{"tcp://*:6000", "ipc:///run/zrelay/in.sock"}));
+    EXPECT_EQ(cfg.ingress.connect, std::vector<std::string>{"tcp://producer.example:7000"});
+    EXPECT_EQ(cfg.ingress.rcvhwm, 0);
+    EXPECT_EQ(cfg.ingress.max_message_bytes, 268435456U);
+    EXPECT_EQ(cfg.egress.bind, (std::vector<std::string>{"tcp://[::1]:6001", "ipc://@zrelay-out"}));
+    EXPECT_EQ(cfg.egress.connect, std::vector<std::string>{"tcp://10.0.0.7:7001"});
+    EXPECT_EQ(cfg.egress.sndhwm, 2147483647);
+    EXPECT_FALSE(cfg.egress.nodrop);
+    EXPECT_EQ(cfg.workers, 0U);
+    EXPECT_EQ(cfg.pipeline.max_inflight, 10000000);
+    EXPECT_EQ(cfg.routing.default_topic, "misc.unrouted");
+    EXPECT_EQ(cfg.metrics.listen, "[::]:9100");
+    EXPECT_EQ(cfg.log.level, "debug");
+    EXPECT_EQ(cfg.log.format, log_format::json);
+    EXPECT_EQ(cfg.shutdown.drain_timeout, std::chrono::milliseconds(0));
+}
+
+TEST(config, a_single_string_is_a_one_endpoint_list) {
+    const config cfg = parse("ingress:\n  bind: tcp://0.0.0.0:7000\n");
+    EXPECT_EQ(cfg.ingress.bind, std::vector<std::string>{"tcp://0.0.0.0:7000"});
+}
+
+TEST(config, giving_connect_replaces_the_default_bind) {
+    const config cfg = parse("ingress:\n  connect: [tcp://broker:7000]\n");
+    EXPECT_TRUE(cfg.ingress.bind.empty());
+    EXPECT_EQ(cfg.ingress.connect, std::vector<std::string>{"tcp://broker:7000"});
+    // The other section is untouched.
+    EXPECT_EQ(cfg.egress, default_config().egress);
+}
+
+TEST(config, giving_bind_alone_leaves_connect_empty) {
+    const config cfg = parse("egress:\n  bind: [ipc:///tmp/out.sock]\n  sndhwm: 5\n");
+    EXPECT_EQ(cfg.egress.bind, std::vector<std::string>{"ipc:///tmp/out.sock"});
+    EXPECT_TRUE(cfg.egress.connect.empty());
+    EXPECT_EQ(cfg.egress.sndhwm, 5);
+    EXPECT_EQ(cfg.ingress.bind, default_config().ingress.bind);
+}
+
+TEST(config, other_keys_of_a_section_keep_the_default_endpoints) {
+    const config cfg = parse("ingress:\n  rcvhwm: 7\n");
+    EXPECT_EQ(cfg.ingress.bind, default_config().ingress.bind);
+    EXPECT_EQ(cfg.ingress.rcvhwm, 7);
+}
+
+TEST(config, yaml_true_and_false_spellings_are_booleans) {
+    EXPECT_FALSE(parse("egress: {nodrop: False}").egress.nodrop);
+    EXPECT_FALSE(parse("egress: {nodrop: FALSE}").egress.nodrop);
+    EXPECT_TRUE(parse("egress: {nodrop: True}").egress.nodrop);
+}
+
+TEST(config, metrics_can_be_disabled) {
+    EXPECT_EQ(parse("metrics: {listen: \"\"}").metrics.listen, "");
+    EXPECT_EQ(parse("metrics: {listen: ''}").metrics.listen, "");
+}
+
+TEST(config, a_topic_may_be_255_bytes) {
+    const std::string topic(255, 't');
+    EXPECT_EQ(parse("routing: {default_topic: " + topic + "}").routing.default_topic, topic);
+}
+
+TEST(config, an_ipc_path_may_be_107_bytes) {
+    const std::string endpoint = "ipc:///" + std::string(106, 'p');
+    EXPECT_EQ(parse("ingress: {bind: \"" + endpoint + "\"}").ingress.bind,
+              std::vector<std::string>{endpoint});
+}
+
+// ---- the shipped example --------------------------------------------------------------------
+
+TEST(config, the_example_file_parses_and_states_the_defaults) {
+    ASSERT_TRUE(std::filesystem::exists(example_file())) << example_file();
+    EXPECT_EQ(load_config_file(example_file().string()), default_config());
+}
+
+TEST(config, the_example_file_names_every_key) {
+    std::ifstream in(example_file());
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (const char *key : {"ingress:",
+                            "egress:",
+                            "bind:",
+                            "connect:",
+                            "rcvhwm:",
+                            "max_message_bytes:",
+                            "sndhwm:",
+                            "nodrop:",
+                            "workers:",
+                            "pipeline:",
+                            "max_inflight:",
+                            "routing:",
+                            "default_topic:",
+                            "metrics:",
+                            "listen:",
+                            "log:",
+                            "level:",
+                            "format:",
+                            "shutdown:",
+                            "drain_timeout_ms:",
+                            "zrelayd --config /etc/zrelay/zrelay.yaml",
+                            "zrelayd --check-config --config"})
+        EXPECT_TRUE(contains(text, key));
+}
+
+// ---- round trip -----------------------------------------------------------------------------
+
+TEST(config, to_yaml_round_trips_every_value) {
+    config cfg;
+    cfg.ingress.bind = {};
+    cfg.ingress.connect = {"tcp://a.example:1", "ipc://@abstract"};
+    cfg.ingress.rcvhwm = 0;
+    cfg.ingress.max_message_bytes = 1;
+    cfg.egress.bind = {"tcp://*:*", "tcp://[fe80::1]:65535", "ipc:///tmp/with space.sock"};
+    cfg.egress.connect = {};
+    cfg.egress.sndhwm = 2147483647;
+    cfg.egress.nodrop = false;
+    cfg.workers = 64;
+    cfg.pipeline.max_inflight = 1;
+    // Strings that would not come back as themselves if written plainly.
+    cfg.routing.default_topic = "null";
+    cfg.metrics.listen = "";
+    cfg.log.level = "off";
+    cfg.log.format = log_format::json;
+    cfg.shutdown.drain_timeout = std::chrono::milliseconds(3600000);
+    const std::string yaml = to_yaml(cfg);
+    EXPECT_EQ(parse(yaml), cfg) << yaml;
+
+    for (const char *topic : {"~", "true", "123", "a: b # c", "'\"\\", "  padded  ", "*",
+                              "tab\there", "caf\xc3\xa9", "- x", "[x]"}) {
+        cfg.routing.default_topic = topic;
+        EXPECT_EQ(parse(to_yaml(cfg)).routing.default_topic, topic) << to_yaml(cfg);
+    }
+}
+
+// ---- errors: the format and structure -------------------------------------------------------
+
+TEST(config, a_wrong_type_names_source_line_key_and_value) {
+    EXPECT_EQ(error_of("# zrelay\n"
+                       "ingress:\n"
+                       "  rcvhwm: 10\n"
+                       "\n"
+                       "egress:\n"
+                       "  nodrop: true\n"
+                       "  sndhwm: lots\n"),
+              "test.yaml:7: egress.sndhwm: expected an integer in [0, 2147483647], got \"lots\"");
+}
+
+TEST(config, an_unknown_top_level_key_suggests_the_likely_one) {
+    const std::string e = error_of("workers: 1\nlog: {level: info}\nworkres: 4\n");
+    EXPECT_EQ(e, "test.yaml:3: workres: unknown key; did you mean 'workers'?");
+}
+
+TEST(config, an_unknown_nested_key_suggests_the_likely_one) {
+    const std::string e = error_of("egress:\n  bind: tcp://*:1\n  sndhmw: 10\n");
+    EXPECT_EQ(e, "test.yaml:3: egress.sndhmw: unknown key; did you mean 'sndhwm'?");
+    EXPECT_TRUE(starts_with(error_of("ingress:\n  max_msg_bytes: 10\n"),
+                            "test.yaml:2: ingress.max_msg_bytes: unknown key; did you mean "
+                            "'max_message_bytes'?"));
+    EXPECT_TRUE(starts_with(error_of("\nShutdown: {}\n"),
+                            "test.yaml:2: Shutdown: unknown key; did you mean 'shutdown'?"));
+}
+
+TEST(config, an_unknown_key_unlike_any_lists_the_known_ones) {
+    EXPECT_EQ(error_of("log:\n  colour: true\n"),
+              "test.yaml:2: log.colour: unknown key; expected one of level, format");
+    EXPECT_TRUE(starts_with(error_of("threads: 4\n"),
+                            "test.yaml:1: threads: unknown key; expected one of ingress, egress"));
+}
+
+TEST(config, a_key_given_twice_is_an_error) {
+    EXPECT_EQ(error_of("workers: 1\nlog: {}\nworkers: 2\n"),
+              "test.yaml:3: workers: given twice (first on line 1)");
+}
+
+TEST(config, the_top_level_must_be_a_mapping) {
+    EXPECT_TRUE(starts_with(error_of("- ingress\n- egress\n"),
+                            "test.yaml:1: the top level must be a mapping"));
+    EXPECT_TRUE(
+        starts_with(error_of("\njust words\n"), "test.yaml:2: the top level must be a mapping"));
+}
+
+TEST(config, a_section_must_be_a_mapping) {
+    EXPECT_EQ(error_of("workers: 1\ningress: tcp://*:5555\n"),
+              "test.yaml:2: ingress: expected a mapping with keys bind, connect, rcvhwm, "
+              "max_message_bytes, got \"tcp://*:5555\"");
+    EXPECT_TRUE(starts_with(error_of("log:\n  - level\n"), "test.yaml:2: log: expected a mapping"));
+}
+
+TEST(config, a_yaml_syntax_error_names_its_line) {
+    const std::string e = error_of("ingress:\n  bind: [tcp://*:1,\n\negress: {}\n");
+    EXPECT_TRUE(starts_with(e, "test.yaml:")) << e;
+    EXPECT_TRUE(contains(e, "invalid YAML: "));
+    EXPECT_TRUE(starts_with(error_of("workers: 1\nlog:\n  level: info\n    format: text\n"),
+                            "test.yaml:4: invalid YAML: "));
+}
+
+TEST(config, more_than_one_document_is_an_error) {
+    EXPECT_EQ(error_of("workers: 1\n---\nworkers: 2\n"),
+              "test.yaml:3: expected one YAML document, found 2");
+}
+
+// ---- errors: values -------------------------------------------------------------------------
+
+TEST(config, integers_out_of_range_are_errors) {
+    EXPECT_EQ(error_of("workers: 65\n"), "test.yaml:1: workers: expected an integer in [0, 64], "
+                                         "got \"65\"");
+    EXPECT_EQ(error_of("ingress:\n  rcvhwm: -1\n"),
+              "test.yaml:2: ingress.rcvhwm: expected an integer in [0, 2147483647], got \"-1\"");
+    EXPECT_EQ(error_of("egress:\n  sndhwm: 2147483648\n"),
+              "test.yaml:2: egress.sndhwm: expected an integer in [0, 2147483647], got "
+              "\"2147483648\"");
+    EXPECT_EQ(error_of("ingress:\n  max_message_bytes: 0\n"),
+              "test.yaml:2: ingress.max_message_bytes: expected an integer in [1, 268435456], got "
+              "\"0\"");
+    EXPECT_TRUE(starts_with(error_of("ingress:\n  max_message_bytes: 268435457\n"),
+                            "test.yaml:2: ingress.max_message_bytes: expected an integer in [1, "
+                            "268435456]"));
+    EXPECT_EQ(error_of("pipeline:\n  max_inflight: 0\n"),
+              "test.yaml:2: pipeline.max_inflight: expected an integer in [1, 10000000], got "
+              "\"0\"");
+    EXPECT_TRUE(starts_with(error_of("pipeline: {max_inflight: 10000001}\n"),
+                            "test.yaml:1: pipeline.max_inflight: expected an integer in [1, "
+                            "10000000]"));
+    EXPECT_EQ(error_of("shutdown:\n\n  drain_timeout_ms: 3600001\n"),
+              "test.yaml:3: shutdown.drain_timeout_ms: expected an integer in [0, 3600000], got "
+              "\"3600001\"");
+    EXPECT_TRUE(starts_with(error_of("workers: 99999999999999999999999\n"),
+                            "test.yaml:1: workers: expected an integer in [0, 64]"));
+}
+
+TEST(config, integers_must_be_plain_decimal_integers) {
+    for (const char *text : {"1.5", "2.0", "1e3", "0x10", "+2", "two", "\"\"", "[2]", "{n: 2}"}) {
+        EXPECT_TRUE(starts_with(error_of(std::string("log: {}\nworkers: ") + text + "\n"),
+                                "test.yaml:2: workers: expected an integer in [0, 64], got "))
+            << text;
+    }
+    EXPECT_EQ(error_of("workers: 1.5\n"),
+              "test.yaml:1: workers: expected an integer in [0, 64], got \"1.5\"");
+    EXPECT_EQ(error_of("workers: [2]\n"),
+              "test.yaml:1: workers: expected an integer in [0, 64], got a sequence");
+}
+
+TEST(config, a_null_value_is_an_error_on_the_key_line) {
+    EXPECT_EQ(error_of("log: {}\nworkers:\nmetrics: {}\n"),
+              "test.yaml:2: workers: expected an integer in [0, 64], got null");
+    EXPECT_EQ(error_of("egress:\n  nodrop: ~\n"),
+              "test.yaml:2: egress.nodrop: expected true or false, got null");
+    EXPECT_EQ(error_of("log:\n  level:\n"),
+              "test.yaml:2: log.level: expected one of trace, debug, info, warn, error, "
+              "critical, off, got null");
+    EXPECT_EQ(error_of("ingress:\n  bind:\n  connect: [tcp://x:1]\n"),
+              "test.yaml:2: ingress.bind: expected an endpoint or a sequence of endpoints, got "
+              "null (write [] for none)");
+    EXPECT_EQ(error_of("routing:\n  default_topic: null\n"),
+              "test.yaml:2: routing.default_topic: expected a string, got null");
+}
+
+TEST(config, booleans_are_true_or_false_only) {
+    for (const char *text : {"yes", "no", "on", "off", "y", "1", "maybe"}) {
+        EXPECT_EQ(error_of(std::string("egress:\n  nodrop: ") + text + "\n"),
+                  std::string("test.yaml:2: egress.nodrop: expected true or false, got \"") + text +
+                      "\"");
+    }
+}
+
+TEST(config, log_level_and_format_are_checked) {
+    EXPECT_EQ(error_of("log:\n  level: loud\n"),
+              "test.yaml:2: log.level: expected one of trace, debug, info, warn, error, "
+              "critical, off, got \"loud\"");
+    EXPECT_EQ(error_of("log:\n  level: debgu\n"),
+              "test.yaml:2: log.level: expected one of trace, debug, info, warn, error, "
+              "critical, off, got \"debgu\"; did you mean 'debug'?");
+    EXPECT_EQ(error_of("log:\n  format: xml\n"),
+              "test.yaml:2: log.format: expected one of text, json, got \"xml\"");
+}
+
+TEST(config, metrics_listen_needs_a_host_and_port) {
+    const auto listen_error = [](const std::string &value) {
+        return error_of("metrics:\n  listen: \"" + value + "\"\n");
+    };
+    for (const char *bad :
+         {"9464", ":9464", "localhost", "localhost:0", "localhost:65536", "localhost:http",
+          "*:9464", "::1:9464", "[::1]", "[zz]:80", "bad host:80"}) {
+        const std::string e = listen_error(bad);
+        EXPECT_TRUE(starts_with(e, "test.yaml:2: metrics.listen: ")) << bad;
+        EXPECT_TRUE(contains(e, "(\"\" disables metrics)")) << bad;
+    }
+    EXPECT_EQ(listen_error("localhost:0"),
+              "test.yaml:2: metrics.listen: invalid port \"0\" in \"localhost:0\"; expected "
+              "1..65535 (\"\" disables metrics)");
+    EXPECT_EQ(parse("metrics: {listen: \"0.0.0.0:1\"}").metrics.listen, "0.0.0.0:1");
+    EXPECT_EQ(parse("metrics: {listen: \"[::1]:65535\"}").metrics.listen, "[::1]:65535");
+    EXPECT_EQ(parse("metrics: {listen: \"metrics.internal:9464\"}").metrics.listen,
+              "metrics.internal:9464");
+}
+
+TEST(config, a_topic_longer_than_255_bytes_is_an_error) {
+    EXPECT_EQ(error_of("routing:\n  default_topic: " + std::string(256, 't') + "\n"),
+              "test.yaml:2: routing.default_topic: a topic is at most 255 bytes, got 256");
+    EXPECT_TRUE(starts_with(error_of("routing:\n  default_topic: [a]\n"),
+                            "test.yaml:2: routing.default_topic: expected a string, got a "
+                            "sequence"));
+}
+
+// ---- errors: endpoints ----------------------------------------------------------------------
+
+TEST(config, only_tcp_and_ipc_endpoints_are_accepted) {
+    const std::string e = error_of("ingress:\n  bind:\n    - tcp://*:5555\n    - inproc://relay\n");
+    EXPECT_TRUE(starts_with(e, "test.yaml:4: ingress.bind[1]: inproc:// reaches only sockets"));
+    EXPECT_TRUE(contains(e, "\"inproc://relay\""));
+    EXPECT_EQ(error_of("egress:\n  connect: [pgm://eth0;239.192.1.1:5555]\n"),
+              "test.yaml:2: egress.connect[0]: unsupported transport \"pgm\"; only tcp:// and "
+              "ipc:// are accepted, got \"pgm://eth0;239.192.1.1:5555\"");
+    EXPECT_TRUE(starts_with(error_of("egress:\n  bind: udp://*:5555\n"),
+                            "test.yaml:2: egress.bind[0]: unsupported transport \"udp\""));
+    EXPECT_EQ(error_of("ingress:\n  bind: [localhost:5555]\n"),
+              "test.yaml:2: ingress.bind[0]: expected an endpoint like tcp://host:port or "
+              "ipc:///path, got \"localhost:5555\"");
+    EXPECT_TRUE(starts_with(error_of("ingress:\n  bind: [\"\"]\n"),
+                            "test.yaml:2: ingress.bind[0]: expected an endpoint like"));
+    EXPECT_TRUE(starts_with(error_of("ingress:\n  bind: [TCP://*:5555]\n"),
+                            "test.yaml:2: ingress.bind[0]: unsupported transport \"TCP\""));
+    EXPECT_EQ(error_of("ingress:\n  bind: [~]\n"),
+              "test.yaml:2: ingress.bind[0]: expected an endpoint string, got null");
+    EXPECT_EQ(error_of("ingress:\n  bind: {a: 1}\n"),
+              "test.yaml:2: ingress.bind: expected an endpoint or a sequence of endpoints, got a "
+              "mapping");
+}
+
+TEST(config, tcp_endpoints_need_a_valid_port) {
+    const auto bind_error = [](const std::string &endpoint) {
+        return error_of("egress:\n  bind: [\"" + endpoint + "\"]\n");
+    };
+    EXPECT_EQ(bind_error("tcp://localhost"),
+              "test.yaml:2: egress.bind[0]: missing port in \"localhost\"; expected "
+              "tcp://host:port");
+    EXPECT_EQ(bind_error("tcp://*:0"),
+              "test.yaml:2: egress.bind[0]: invalid port \"0\" in \"*:0\"; expected 1..65535 or *");
+    for (const char *bad : {"tcp://*:65536", "tcp://*:", "tcp://*:http", "tcp://*:-1",
+                            "tcp://:5555", "tcp://", "tcp://::1:5555", "tcp://[::1]",
+                            "tcp://[::1:5555", "tcp://host name:5555", "tcp://eth0;host:5555"})
+        EXPECT_TRUE(starts_with(bind_error(bad), "test.yaml:2: egress.bind[0]: ")) << bad;
+}
+
+TEST(config, ipc_endpoints_need_a_path_that_fits_sun_path) {
+    EXPECT_EQ(error_of("ingress:\n  bind: [\"ipc://\"]\n"),
+              "test.yaml:2: ingress.bind[0]: ipc:// needs a path, got \"ipc://\"");
+    const std::string too_long = "ipc:///" + std::string(107, 'p');
+    const std::string e = error_of("ingress:\n  bind: [\"" + too_long + "\"]\n");
+    EXPECT_TRUE(starts_with(e, "test.yaml:2: ingress.bind[0]: ipc path is 108 bytes, longer than "
+                               "the 107 a Unix socket address holds (sun_path)"));
+}
+
+TEST(config, connect_endpoints_cannot_be_wildcards) {
+    EXPECT_EQ(error_of("ingress:\n  connect: [\"tcp://*:5555\"]\n"),
+              "test.yaml:2: ingress.connect[0]: a connect endpoint needs a definite address, not "
+              "a wildcard, got \"tcp://*:5555\"");
+    EXPECT_TRUE(starts_with(error_of("egress:\n  connect: [\"tcp://host:*\"]\n"),
+                            "test.yaml:2: egress.connect[0]: a connect endpoint needs"));
+}
+
+TEST(config, an_element_error_names_the_elements_own_line) {
+    EXPECT_TRUE(starts_with(error_of("egress:\n"
+                                     "  bind:\n"
+                                     "    - tcp://*:1\n"
+                                     "    - tcp://*:2\n"
+                                     "    - tcp://*:x\n"),
+                            "test.yaml:5: egress.bind[2]: invalid port"));
+}
+
+TEST(config, duplicate_endpoints_are_errors) {
+    EXPECT_EQ(error_of("ingress:\n  bind:\n    - tcp://*:1\n    - tcp://*:1\n"),
+              "test.yaml:4: ingress.bind[1]: endpoint \"tcp://*:1\" is also ingress.bind[0] "
+              "(line 3)");
+    EXPECT_EQ(error_of("egress:\n  bind: [ipc:///a]\n  connect: [ipc:///a]\n"),
+              "test.yaml:3: egress.connect[0]: endpoint \"ipc:///a\" is also egress.bind[0] "
+              "(line 2)");
+    EXPECT_EQ(error_of("ingress:\n  bind: tcp://*:9\negress:\n  bind: tcp://*:9\n"),
+              "test.yaml:4: egress.bind[0]: endpoint \"tcp://*:9\" is also ingress.bind[0] "
+              "(line 2)");
+}
+
+TEST(config, an_endpoint_may_not_collide_with_a_default) {
+    EXPECT_EQ(error_of("\negress:\n  bind: tcp://127.0.0.1:5555\n"),
+              "test.yaml:3: egress.bind[0]: endpoint \"tcp://127.0.0.1:5555\" is also "
+              "ingress.bind[0] (the default; set ingress.bind to move it)");
+}
+
+TEST(config, a_section_without_endpoints_is_an_error) {
+    EXPECT_EQ(error_of("workers: 1\ningress:\n  bind: []\n"),
+              "test.yaml:2: ingress: needs at least one bind or connect endpoint, got none");
+    EXPECT_EQ(error_of("egress:\n  bind: []\n  connect: []\n"),
+              "test.yaml:1: egress: needs at least one bind or connect endpoint, got none");
+}
+
+TEST(config, check_endpoint_accepts_what_zmq_can_use) {
+    for (const char *ok :
+         {"tcp://*:5555", "tcp://*:*", "tcp://127.0.0.1:1", "tcp://host:65535", "tcp://eth0:5555",
+          "tcp://my-host.example.com:80", "tcp://[::1]:5555", "tcp://[::]:5555",
+          "ipc:///run/zrelay.sock", "ipc://relative.sock", "ipc://@abstract"})
+        EXPECT_NO_THROW(check_endpoint(ok, "k")) << ok;
+}
+
+TEST(config, check_endpoint_names_the_key) {
+    try {
+        check_endpoint("inproc://x", "egress.bind[3]");
+        ADD_FAILURE() << "no config_error";
+    } catch (const config_error &e) {
+        EXPECT_TRUE(starts_with(e.what(), "egress.bind[3]: inproc:// reaches only sockets"));
+    }
+    EXPECT_THROW(check_endpoint("", "k"), config_error);
+    EXPECT_THROW(check_endpoint("tcp://host", "k"), config_error);
+    EXPECT_THROW(check_endpoint("ipc://", "k"), config_error);
+}
+
+// ---- files ----------------------------------------------------------------------------------
+
+TEST(config, load_config_file_names_the_file_in_errors) {
+    const temp_file file("zrelay-config-test-bad.yaml", "workers: 2\nlog:\n  level: shout\n");
+    try {
+        load_config_file(file.path());
+        ADD_FAILURE() << "no config_error";
+    } catch (const config_error &e) {
+        EXPECT_TRUE(starts_with(e.what(), file.path() + ":3: log.level: expected one of"));
+    }
+}
+
+TEST(config, load_config_file_reads_a_file) {
+    const temp_file file("zrelay-config-test-good.yaml", "workers: 5\n");
+    EXPECT_EQ(load_config_file(file.path()).workers, 5U);
+}
+
+TEST(config, an_unreadable_file_is_an_error_with_the_reason) {
+    const std::string missing = testing::TempDir() + "/zrelay-config-test-no-such-file.yaml";
+    try {
+        load_config_file(missing);
+        ADD_FAILURE() << "no config_error";
+    } catch (const config_error &e) {
+        EXPECT_EQ(std::string(e.what()),
+                  "cannot read configuration file '" + missing + "': No such file or directory");
+    }
+    try {
+        load_config_file(testing::TempDir());
+        ADD_FAILURE() << "no config_error";
+    } catch (const config_error &e) {
+        EXPECT_EQ(std::string(e.what()),
+                  "cannot read configuration file '" + testing::TempDir() + "': Is a directory");
+    }
+}
+
+} // namespace
+} // namespace zrelay

@@ -1,0 +1,203 @@
+// daemon_process: runs the real zrelayd binary for integration tests.
+//
+// Writes the given YAML to a temporary directory, starts zrelayd on it with stderr captured to a
+// file, and offers what tests need: wait for a log line, signal, wait for the exit code, read
+// the resident set size, scrape /metrics. Every wait has a deadline and fails the test (never
+// hangs) when it passes.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <csignal>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <httplib.h>
+
+extern char **environ;
+
+namespace zrelay::testing {
+
+// The zrelayd under test: ZRELAYD (set by CTest) or the build tree's.
+inline std::string zrelayd_path() {
+    if (const char *p = std::getenv("ZRELAYD"))
+        return p;
+    return ZRELAYD_PATH; // compile definition from tests/CMakeLists.txt
+}
+
+// A TCP port nothing listens on right now (bind to 0, read it back, close).
+inline int free_tcp_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    ::bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &len);
+    ::close(fd);
+    return ntohs(addr.sin_port);
+}
+
+inline std::filesystem::path make_temp_dir() {
+    std::string templ = (std::filesystem::temp_directory_path() / "zrelay-test-XXXXXX").string();
+    if (::mkdtemp(templ.data()) == nullptr)
+        throw std::runtime_error("mkdtemp failed");
+    return templ;
+}
+
+// Polls `done` every few milliseconds until it holds or `timeout` passes.
+template <typename F>
+bool eventually(F done, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() > deadline)
+            return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+}
+
+class daemon_process {
+public:
+    // Starts zrelayd with `yaml` as its config (or no --config if yaml is empty) plus `args`.
+    explicit daemon_process(const std::string &yaml, std::vector<std::string> args = {})
+        : _dir(make_temp_dir()) {
+        std::vector<std::string> argv{zrelayd_path()};
+        if (!yaml.empty()) {
+            std::ofstream(_dir / "zrelay.yaml") << yaml;
+            argv.emplace_back("--config");
+            argv.push_back((_dir / "zrelay.yaml").string());
+        }
+        argv.insert(argv.end(), args.begin(), args.end());
+        std::vector<char *> cargv;
+        for (auto &a : argv)
+            cargv.push_back(a.data());
+        cargv.push_back(nullptr);
+
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        const std::string log = (_dir / "stderr.log").string();
+        posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                         0644);
+        posix_spawn_file_actions_addopen(&actions, 1, (_dir / "stdout.log").c_str(),
+                                         O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        const int rc = ::posix_spawn(&_pid, argv[0].c_str(), &actions, nullptr, cargv.data(),
+                                     environ);
+        posix_spawn_file_actions_destroy(&actions);
+        if (rc != 0)
+            throw std::runtime_error("cannot start " + argv[0]);
+    }
+
+    ~daemon_process() {
+        if (!_status) {
+            ::kill(_pid, SIGKILL);
+            int status = 0;
+            ::waitpid(_pid, &status, 0);
+        }
+        std::error_code ec;
+        std::filesystem::remove_all(_dir, ec);
+    }
+    daemon_process(const daemon_process &) = delete;
+    daemon_process &operator=(const daemon_process &) = delete;
+    daemon_process(daemon_process &&) = delete;
+    daemon_process &operator=(daemon_process &&) = delete;
+
+    [[nodiscard]] pid_t pid() const { return _pid; }
+    [[nodiscard]] const std::filesystem::path &dir() const { return _dir; }
+
+    [[nodiscard]] std::string stderr_text() const { return read_file(_dir / "stderr.log"); }
+    [[nodiscard]] std::string stdout_text() const { return read_file(_dir / "stdout.log"); }
+
+    // True once the daemon logged its ready line (false if it exited or the timeout passed).
+    bool wait_ready(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+        return eventually(
+            [&] { return stderr_text().find(" ready: ") != std::string::npos || exited(); },
+            timeout) &&
+               !exited();
+    }
+
+    void signal(int sig) const { ::kill(_pid, sig); }
+
+    // True if the process has exited (reaping it).
+    bool exited() {
+        if (_status)
+            return true;
+        int status = 0;
+        if (::waitpid(_pid, &status, WNOHANG) == _pid)
+            _status = status;
+        return _status.has_value();
+    }
+
+    // The exit code, or nullopt if it did not exit within `timeout` (or died by a signal: -sig).
+    std::optional<int> wait_exit(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+        if (!eventually([&] { return exited(); }, timeout))
+            return std::nullopt;
+        if (WIFEXITED(*_status))
+            return WEXITSTATUS(*_status);
+        return -WTERMSIG(*_status);
+    }
+
+    // VmRSS in bytes.
+    [[nodiscard]] std::int64_t rss_bytes() const {
+        std::ifstream in("/proc/" + std::to_string(_pid) + "/status");
+        std::string line;
+        while (std::getline(in, line))
+            if (line.rfind("VmRSS:", 0) == 0)
+                return std::stoll(line.substr(6)) * 1024;
+        return -1;
+    }
+
+private:
+    static std::string read_file(const std::filesystem::path &p) {
+        std::ifstream in(p);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        return ss.str();
+    }
+
+    std::filesystem::path _dir;
+    pid_t _pid = -1;
+    std::optional<int> _status;
+};
+
+// One GET; nullopt if nothing answered.
+inline std::optional<httplib::Result> http_get(int port, const std::string &path) {
+    httplib::Client client("127.0.0.1", port);
+    client.set_connection_timeout(std::chrono::seconds(2));
+    client.set_read_timeout(std::chrono::seconds(2));
+    auto res = client.Get(path);
+    if (!res)
+        return std::nullopt;
+    return res;
+}
+
+// The value of the sample `name` (with its labels, e.g. `x{reason="oversize"}`) from /metrics;
+// nullopt if the scrape failed or the sample is missing.
+inline std::optional<double> scrape(int port, const std::string &name) {
+    auto res = http_get(port, "/metrics");
+    if (!res || (*res)->status != 200)
+        return std::nullopt;
+    std::istringstream in((*res)->body);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind(name + " ", 0) == 0)
+            return std::stod(line.substr(name.size() + 1));
+    }
+    return std::nullopt;
+}
+
+} // namespace zrelay::testing

@@ -1,0 +1,519 @@
+#include "envelope.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <climits>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <new>
+#include <random>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <google/protobuf/descriptor.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include "zrelay/v1/data_message.pb.h"
+#include "zrelay/v1/data_message_bytes.pb.h"
+
+// Counting the decoder's allocations needs a replaced global operator new, which would hide
+// allocations from AddressSanitizer's and ThreadSanitizer's own; under them that test is skipped.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define ZRELAY_TEST_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define ZRELAY_TEST_SANITIZED 1
+#endif
+#endif
+
+#ifndef ZRELAY_TEST_SANITIZED
+namespace {
+std::atomic<long> counted_news{0};
+thread_local bool counting_news = false;
+} // namespace
+
+void *operator new(std::size_t size) {
+    if (counting_news)
+        counted_news.fetch_add(1, std::memory_order_relaxed);
+    if (void *p = std::malloc(size == 0 ? 1 : size)) // NOLINT: this is the allocator
+        return p;
+    throw std::bad_alloc();
+}
+void operator delete(void *p) noexcept {
+    std::free(p); // NOLINT: pairs with the malloc above
+}
+void operator delete(void *p, std::size_t /*size*/) noexcept {
+    std::free(p); // NOLINT: pairs with the malloc above
+}
+#endif
+
+namespace zrelay {
+namespace {
+
+using v1::DataMessage;
+using v1::DataMessageBytes;
+
+// Hand encoding, so tests do not depend on the generated code for what is on the wire.
+std::string varint(std::uint64_t v) {
+    std::string out;
+    while (v >= 0x80) {
+        out.push_back(static_cast<char>((v & 0x7F) | 0x80));
+        v >>= 7;
+    }
+    out.push_back(static_cast<char>(v));
+    return out;
+}
+
+std::string field_varint(std::uint32_t number, std::uint64_t value) {
+    return varint(std::uint64_t{number} << 3 | 0) + varint(value);
+}
+
+std::string field_bytes(std::uint32_t number, std::string_view bytes) {
+    return varint(std::uint64_t{number} << 3 | 2) + varint(bytes.size()) + std::string(bytes);
+}
+
+std::string header_entry(std::string_view key, std::string_view value) {
+    return field_bytes(5, field_bytes(1, key) + field_bytes(2, value));
+}
+
+// Offsets just past each top-level field of a well-formed message: the only places where a
+// truncation leaves a complete (shorter) message.
+std::vector<std::size_t> field_ends(std::string_view wire) {
+    std::size_t pos = 0;
+    auto read_varint = [&] {
+        std::uint64_t v = 0;
+        for (int shift = 0;; shift += 7) {
+            const auto byte = static_cast<unsigned char>(wire.at(pos++));
+            v |= std::uint64_t{byte & 0x7FU} << shift;
+            if ((byte & 0x80U) == 0)
+                return v;
+        }
+    };
+    std::vector<std::size_t> ends;
+    while (pos < wire.size()) {
+        const std::uint64_t tag = read_varint();
+        switch (tag & 7) {
+        case 0:
+            read_varint();
+            break;
+        case 1:
+            pos += 8;
+            break;
+        case 2:
+            pos += read_varint();
+            break;
+        case 5:
+            pos += 4;
+            break;
+        default:
+            ADD_FAILURE() << "unexpected wire type in test message";
+            return ends;
+        }
+        ends.push_back(pos);
+    }
+    return ends;
+}
+
+decode_result decode(envelope_decoder &decoder, std::string_view bytes) {
+    return decoder.decode(bytes.data(), bytes.size());
+}
+
+DataMessage full_message() {
+    DataMessage m;
+    m.set_content("héllo wörld ✓"); // multi-byte UTF-8, so truncations can split a character
+    m.set_timestamp(1'700'000'000'123);
+    m.set_topic("sensors/temperature");
+    m.set_payload(std::string("\xff\xfe\x00\xc0\x80 raw", 9));
+    (*m.mutable_headers())["content-type"] = "application/x-thing";
+    (*m.mutable_headers())["trace"] = "ab12";
+    return m;
+}
+
+// Tests that produce bad UTF-8 keep libprotobuf's ERROR line off stderr.
+class envelope : public testing::Test {
+protected:
+    void SetUp() override { install_protobuf_log_handler(); }
+    envelope_decoder decoder;
+};
+
+TEST(envelope_reason, to_string_is_stable) {
+    EXPECT_EQ(to_string(invalid_reason::none), "none");
+    EXPECT_EQ(to_string(invalid_reason::malformed), "malformed");
+    EXPECT_EQ(to_string(invalid_reason::bad_utf8), "bad_utf8");
+    EXPECT_EQ(to_string(invalid_reason::oversize), "oversize");
+    EXPECT_EQ(to_string(invalid_reason::multipart), "multipart");
+    static_assert(invalid_reason_count == 5);
+}
+
+TEST_F(envelope, valid_message_with_topic) {
+    const std::string wire = full_message().SerializeAsString();
+    const decode_result r = decode(decoder, wire);
+    EXPECT_EQ(r.reason, invalid_reason::none);
+    EXPECT_EQ(r.topic, "sensors/temperature");
+}
+
+TEST_F(envelope, valid_message_without_topic) {
+    DataMessage m;
+    m.set_content("no topic here");
+    m.set_timestamp(42);
+    const decode_result r = decode(decoder, m.SerializeAsString());
+    EXPECT_EQ(r.reason, invalid_reason::none);
+    EXPECT_TRUE(r.topic.empty());
+}
+
+TEST_F(envelope, valid_message_with_headers) {
+    DataMessage m;
+    m.set_topic("t");
+    (*m.mutable_headers())["k1"] = "v1";
+    (*m.mutable_headers())["ключ"] = "значение";
+    (*m.mutable_headers())[""] = "";
+    const decode_result r = decode(decoder, m.SerializeAsString());
+    EXPECT_EQ(r.reason, invalid_reason::none);
+    EXPECT_EQ(r.topic, "t");
+}
+
+TEST_F(envelope, payload_is_bytes_so_invalid_utf8_there_is_valid) {
+    const std::string wire = field_bytes(3, "t") + field_bytes(4, "\xff\xfe\xed\xa0\x80");
+    const decode_result r = decode(decoder, wire);
+    EXPECT_EQ(r.reason, invalid_reason::none);
+    EXPECT_EQ(r.topic, "t");
+}
+
+// The seed's `message DataMessage { string content = 1; int64 timestamp = 2; }` (no package).
+TEST_F(envelope, seed_message_is_accepted) {
+    const std::string seed = std::string("\x0A\x05hello", 7) + "\x10" + varint(1'700'000'000'000);
+    ASSERT_EQ(seed, field_bytes(1, "hello") + field_varint(2, 1'700'000'000'000));
+
+    DataMessage built;
+    built.set_content("hello");
+    built.set_timestamp(1'700'000'000'000);
+    EXPECT_EQ(built.SerializeAsString(), seed); // the same bytes on the wire
+
+    const decode_result r = decode(decoder, seed);
+    EXPECT_EQ(r.reason, invalid_reason::none);
+    EXPECT_TRUE(r.topic.empty());
+
+    DataMessage read;
+    ASSERT_TRUE(read.ParseFromString(seed));
+    EXPECT_EQ(read.content(), "hello");
+    EXPECT_EQ(read.timestamp(), 1'700'000'000'000);
+}
+
+TEST_F(envelope, empty_frame_is_the_all_defaults_message) {
+    EXPECT_EQ(decoder.decode("", 0).reason, invalid_reason::none);
+    const decode_result r = decoder.decode(nullptr, 0);
+    EXPECT_EQ(r.reason, invalid_reason::none);
+    EXPECT_TRUE(r.topic.empty());
+}
+
+// Forward compatibility: a newer client's fields pass through; the relay forwards the bytes.
+TEST_F(envelope, unknown_fields_are_accepted) {
+    const std::string wire = field_bytes(3, "news") + field_varint(9, 7) +
+                             field_bytes(10, "\xff not utf-8, but not a string we know") +
+                             std::string("\x5D\x01\x02\x03\x04", 5) +                 // 11: fixed32
+                             std::string("\x61\x01\x02\x03\x04\x05\x06\x07\x08", 9) + // 12: fixed64
+                             field_varint(536'870'911, 1); // the largest field number
+    const decode_result r = decode(decoder, wire);
+    EXPECT_EQ(r.reason, invalid_reason::none);
+    EXPECT_EQ(r.topic, "news");
+}
+
+TEST_F(envelope, garbage_is_malformed) {
+    const std::vector<std::string> garbage = {
+        std::string("\xff", 1),                     // a tag varint that never ends
+        std::string(12, '\xff'),                    // a varint longer than 10 bytes
+        std::string("\x00", 1),                     // field number 0
+        std::string("\x0C", 1),                     // end-group with no start
+        std::string("\x0A\x05hel", 5),              // a string shorter than its length
+        std::string("\x0A", 1),                     // a tag and nothing after it
+        std::string("\x2A\x02\xff\xff", 4),         // a header entry that is not a message
+        std::string("\x1A\xff\xff\xff\xff\x0F", 6), // a length beyond the frame
+        "GET / HTTP/1.1\r\nHost: relay\r\n\r\n",
+    };
+    for (const std::string &g : garbage) {
+        const decode_result r = decode(decoder, g);
+        EXPECT_EQ(r.reason, invalid_reason::malformed) << testing::PrintToString(g);
+        EXPECT_TRUE(r.topic.empty());
+    }
+}
+
+TEST_F(envelope, null_data_with_a_size_and_sizes_beyond_int_are_malformed) {
+    EXPECT_EQ(decoder.decode(nullptr, 5).reason, invalid_reason::malformed);
+    // Refused on the size alone: nothing past the real buffer is read.
+    const char small[4] = {};
+    EXPECT_EQ(decoder.decode(small, std::size_t{INT_MAX} + 1).reason, invalid_reason::malformed);
+}
+
+TEST_F(envelope, every_truncation_is_a_shorter_message_or_malformed) {
+    // Ends with a field this schema does not know, as a newer client would send.
+    const std::string wire = full_message().SerializeAsString() + field_varint(9, 300);
+    const std::vector<std::size_t> ends = field_ends(wire);
+    ASSERT_EQ(ends.size(), 7U); // content, timestamp, topic, payload, 2 headers, field 9
+    ASSERT_EQ(ends.back(), wire.size());
+    const std::size_t topic_end = ends[2];
+
+    for (std::size_t n = 0; n <= wire.size(); ++n) {
+        const decode_result r = decoder.decode(wire.data(), n);
+        const bool at_boundary = n == 0 || std::find(ends.begin(), ends.end(), n) != ends.end();
+        if (at_boundary) {
+            EXPECT_EQ(r.reason, invalid_reason::none) << "prefix " << n;
+            EXPECT_EQ(r.topic, n >= topic_end ? "sensors/temperature" : "") << "prefix " << n;
+        } else {
+            // Never bad_utf8: a string cut short no longer matches its length, whatever its bytes.
+            EXPECT_EQ(r.reason, invalid_reason::malformed) << "prefix " << n;
+            EXPECT_TRUE(r.topic.empty());
+        }
+    }
+}
+
+TEST_F(envelope, invalid_utf8_in_any_string_field_is_bad_utf8) {
+    struct bad_case {
+        const char *what;
+        std::string wire;
+    };
+    const std::vector<bad_case> cases = {
+        {"content", field_bytes(1, "ok then \xff") + field_bytes(3, "t")},
+        {"topic, cut-off sequence", field_bytes(3, "abc\xc3")},
+        {"topic, overlong", field_bytes(3, "\xc0\x80")},
+        {"header key, surrogate", field_bytes(3, "t") + header_entry("\xed\xa0\x80", "v")},
+        {"header value", field_bytes(3, "t") + header_entry("k", "v\xfe")},
+        {"beyond U+10FFFF", field_bytes(1, "\xf4\x90\x80\x80")},
+    };
+    for (const bad_case &c : cases) {
+        const decode_result r = decode(decoder, c.wire);
+        EXPECT_EQ(r.reason, invalid_reason::bad_utf8) << c.what;
+        EXPECT_TRUE(r.topic.empty()) << c.what; // no topic from a refused message
+    }
+
+    // Built as a client with a bytes-typed schema would.
+    DataMessageBytes b;
+    b.set_topic("fine");
+    auto *entry = b.add_headers();
+    entry->set_key("k");
+    entry->set_value("\x80");
+    EXPECT_EQ(decode(decoder, b.SerializeAsString()).reason, invalid_reason::bad_utf8);
+
+    // Bad UTF-8 and broken framing: the framing wins.
+    const std::string both = field_bytes(1, "\xff") + std::string("\x1A\x09short", 7);
+    EXPECT_EQ(decode(decoder, both).reason, invalid_reason::malformed);
+}
+
+TEST_F(envelope, topic_points_into_the_decoder_not_the_input) {
+    std::string wire = field_bytes(3, "alpha/beta") + field_bytes(1, "x");
+    const decode_result r = decode(decoder, wire);
+    wire.assign(wire.size(), '\0');
+    EXPECT_EQ(r.reason, invalid_reason::none);
+    EXPECT_EQ(r.topic, "alpha/beta");
+}
+
+TEST_F(envelope, a_reused_decoder_gives_each_frame_its_own_result) {
+    const std::string first = full_message().SerializeAsString();
+    const std::string bad = field_bytes(3, "\xff");
+    const std::string garbage(3, '\xff');
+    const std::string second = field_bytes(3, "b") + field_bytes(1, "short");
+    const std::string untopiced = field_bytes(1, "no topic");
+
+    decode_result r = decode(decoder, first);
+    EXPECT_EQ(r.reason, invalid_reason::none);
+    EXPECT_EQ(r.topic, "sensors/temperature");
+    r = decode(decoder, bad);
+    EXPECT_EQ(r.reason, invalid_reason::bad_utf8);
+    EXPECT_TRUE(r.topic.empty());
+    r = decode(decoder, garbage);
+    EXPECT_EQ(r.reason, invalid_reason::malformed);
+    r = decode(decoder, second);
+    EXPECT_EQ(r.reason, invalid_reason::none);
+    EXPECT_EQ(r.topic, "b");
+    r = decode(decoder, untopiced); // the previous topic must not linger
+    EXPECT_EQ(r.reason, invalid_reason::none);
+    EXPECT_TRUE(r.topic.empty());
+}
+
+TEST_F(envelope, a_moved_decoder_keeps_working) {
+    envelope_decoder moved(std::move(decoder));
+    EXPECT_EQ(decode(moved, field_bytes(3, "m")).topic, "m");
+    envelope_decoder assigned;
+    assigned = std::move(moved);
+    EXPECT_EQ(decode(assigned, field_bytes(3, "\xff")).reason, invalid_reason::bad_utf8);
+    EXPECT_EQ(decode(assigned, field_bytes(3, "n")).topic, "n");
+}
+
+// Random bytes and mutations of a valid message, checked against a fresh message parse so that
+// reuse of the decoder's message cannot leak state from one input into the next.
+TEST_F(envelope, fuzz_never_crashes_and_agrees_with_a_fresh_parse) {
+    constexpr int iterations = 100'000;
+    std::mt19937 rng(20240607); // fixed: a failure reproduces
+    std::uniform_int_distribution<int> byte(0, 255);
+    const std::string valid = full_message().SerializeAsString();
+    std::array<int, 3> seen{};
+
+    std::string input;
+    for (int i = 0; i < iterations; ++i) {
+        if (i % 2 == 0) {
+            input.resize(static_cast<std::size_t>(rng() % 64));
+            for (char &c : input)
+                c = static_cast<char>(byte(rng));
+        } else {
+            input = valid;
+            const unsigned flips = 1 + rng() % 4;
+            for (unsigned f = 0; f < flips; ++f)
+                input[rng() % input.size()] = static_cast<char>(byte(rng));
+            input.resize(input.size() - rng() % 8);
+        }
+
+        const decode_result r = decode(decoder, input);
+        DataMessage reference;
+        const bool parses = reference.ParseFromString(input);
+        if (parses) {
+            ASSERT_EQ(r.reason, invalid_reason::none) << testing::PrintToString(input);
+            ASSERT_EQ(r.topic, reference.topic());
+        } else {
+            ASSERT_TRUE(r.reason == invalid_reason::malformed ||
+                        r.reason == invalid_reason::bad_utf8)
+                << to_string(r.reason);
+            ASSERT_TRUE(r.topic.empty());
+            DataMessageBytes lenient;
+            ASSERT_EQ(r.reason == invalid_reason::bad_utf8, lenient.ParseFromString(input));
+        }
+        ++seen.at(static_cast<std::size_t>(r.reason));
+    }
+    // The corpus must reach every outcome, or it tests less than it claims.
+    EXPECT_GT(seen[0], 0);
+    EXPECT_GT(seen[1], 0);
+    EXPECT_GT(seen[2], 0);
+}
+
+// The lenient twin only tells bad UTF-8 from garbage if it reads exactly what DataMessage reads.
+TEST(envelope_twin, mirrors_data_message_field_for_field) {
+    using google::protobuf::FieldDescriptor;
+    const auto *strict = DataMessage::descriptor();
+    const auto *lenient = DataMessageBytes::descriptor();
+    ASSERT_EQ(strict->field_count(), lenient->field_count());
+
+    auto lenient_type = [](const FieldDescriptor *f) {
+        return f->type() == FieldDescriptor::TYPE_STRING ? FieldDescriptor::TYPE_BYTES : f->type();
+    };
+    for (int i = 0; i < strict->field_count(); ++i) {
+        const FieldDescriptor *s = strict->field(i);
+        const FieldDescriptor *l = lenient->FindFieldByNumber(s->number());
+        ASSERT_NE(l, nullptr) << s->name();
+        EXPECT_EQ(l->name(), s->name());
+        EXPECT_EQ(l->type(), lenient_type(s)) << s->name();
+        EXPECT_EQ(l->is_repeated(), s->is_repeated()) << s->name();
+        if (s->is_map()) { // a map is a repeated entry message on the wire
+            const auto *se = s->message_type();
+            const auto *le = l->message_type();
+            ASSERT_EQ(se->field_count(), le->field_count());
+            for (int j = 0; j < se->field_count(); ++j) {
+                const FieldDescriptor *sf = se->field(j);
+                const FieldDescriptor *lf = le->FindFieldByNumber(sf->number());
+                ASSERT_NE(lf, nullptr) << s->name() << "." << sf->name();
+                EXPECT_EQ(lf->type(), lenient_type(sf)) << s->name() << "." << sf->name();
+            }
+        }
+    }
+}
+
+// Without the handler libprotobuf prints an ERROR per bad string to stderr. Run in a fresh
+// process ("threadsafe" re-executes this test alone), where no handler has been installed yet.
+TEST(protobuf_log, without_the_handler_bad_utf8_reaches_stderr) {
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    EXPECT_EXIT(
+        {
+            envelope_decoder d;
+            const std::string bad = field_bytes(1, "\xff");
+            const bool refused =
+                d.decode(bad.data(), bad.size()).reason == invalid_reason::bad_utf8;
+            std::_Exit(refused ? 0 : 1);
+        },
+        testing::ExitedWithCode(0), "invalid UTF-8");
+    GTEST_FLAG_SET(death_test_style, "fast");
+}
+
+TEST(protobuf_log, the_handler_keeps_bad_utf8_off_stderr) {
+    install_protobuf_log_handler();
+    install_protobuf_log_handler(); // idempotent
+    const auto level = spdlog::get_level();
+    spdlog::set_level(spdlog::level::info);
+
+    envelope_decoder d;
+    const std::string bad = field_bytes(3, "\xff");
+    testing::internal::CaptureStderr();
+    const decode_result r = d.decode(bad.data(), bad.size());
+    const std::string err = testing::internal::GetCapturedStderr();
+    spdlog::set_level(level);
+
+    EXPECT_EQ(r.reason, invalid_reason::bad_utf8);
+    EXPECT_EQ(err.find("invalid UTF-8"), std::string::npos) << err;
+}
+
+TEST(protobuf_log, the_handler_forwards_to_spdlog_at_debug) {
+    install_protobuf_log_handler();
+    std::ostringstream out;
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
+    auto logger = std::make_shared<spdlog::logger>("envelope_test", sink);
+    logger->set_pattern("%l %v");
+    logger->set_level(spdlog::level::debug);
+    const auto previous = spdlog::default_logger();
+    spdlog::set_default_logger(logger);
+
+    envelope_decoder d;
+    const std::string bad = field_bytes(3, "\xff");
+    const decode_result r = d.decode(bad.data(), bad.size());
+    spdlog::set_default_logger(previous);
+
+    EXPECT_EQ(r.reason, invalid_reason::bad_utf8);
+    const std::string logged = out.str();
+    EXPECT_EQ(logged.rfind("debug libprotobuf: ", 0), 0U) << logged;
+    EXPECT_NE(logged.find("zrelay.v1.DataMessage.topic"), std::string::npos) << logged;
+    EXPECT_NE(logged.find("invalid UTF-8"), std::string::npos) << logged;
+}
+
+// Clearing a message keeps its strings' capacity, so once they have grown a steady stream of
+// frames no larger than before decodes without allocating. (Headers are a map, whose entries
+// are freed on clear: frames with headers allocate one node per entry.)
+TEST_F(envelope, steady_state_decoding_does_not_allocate) {
+#ifdef ZRELAY_TEST_SANITIZED
+    GTEST_SKIP() << "needs a replaced operator new, which would blind the sanitizer";
+#else
+    std::vector<std::string> frames;
+    for (int i = 0; i < 16; ++i) {
+        DataMessage m;
+        m.set_content(std::string(static_cast<std::size_t>(100 + i * 37), 'c'));
+        m.set_timestamp(i);
+        m.set_topic("topic/" + std::to_string(i) + std::string(static_cast<std::size_t>(i), 't'));
+        m.set_payload(std::string(static_cast<std::size_t>(900 - i * 50), '\xff'));
+        frames.push_back(m.SerializeAsString());
+    }
+    for (const std::string &f : frames) // warm up: let every string reach its largest size
+        ASSERT_EQ(decode(decoder, f).reason, invalid_reason::none);
+
+    counted_news = 0;
+    counting_news = true;
+    for (int round = 0; round < 100; ++round)
+        for (const std::string &f : frames)
+            if (decode(decoder, f).reason != invalid_reason::none)
+                std::abort(); // no gtest assertions while counting: they allocate
+    counting_news = false;
+    EXPECT_EQ(counted_news.load(), 0);
+
+    // The counter does see the decoder's allocations: a fresh one must grow its strings.
+    envelope_decoder fresh;
+    counting_news = true;
+    const invalid_reason first = decode(fresh, frames.back()).reason;
+    counting_news = false;
+    EXPECT_EQ(first, invalid_reason::none);
+    EXPECT_GT(counted_news.load(), 0);
+#endif
+}
+
+} // namespace
+} // namespace zrelay

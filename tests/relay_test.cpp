@@ -1,0 +1,298 @@
+// Integration tests: the real zrelayd binary, real sockets, real zmq clients (cppzmq).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "daemon_process.hpp"
+#include "zrelay/v1/data_message.pb.h"
+
+namespace zrelay {
+namespace {
+
+using testing::daemon_process;
+using testing::eventually;
+using testing::free_tcp_port;
+using testing::scrape;
+using namespace std::chrono_literals;
+
+struct ports {
+    int in = free_tcp_port();
+    int out = free_tcp_port();
+    int metrics = free_tcp_port();
+    [[nodiscard]] std::string in_ep() const { return "tcp://127.0.0.1:" + std::to_string(in); }
+    [[nodiscard]] std::string out_ep() const { return "tcp://127.0.0.1:" + std::to_string(out); }
+};
+
+// A config binding the given ports. `extra` is appended at the top level, `egress_extra` inside
+// the egress section (indented by the caller).
+std::string yaml_for(const ports &p, const std::string &extra = "", int workers = 2,
+                     const std::string &egress_extra = "") {
+    return "ingress:\n  bind: [\"" + p.in_ep() + "\"]\n" + "egress:\n  bind: [\"" + p.out_ep() +
+           "\"]\n" + egress_extra + "metrics:\n  listen: \"127.0.0.1:" +
+           std::to_string(p.metrics) + "\"\n" + "workers: " + std::to_string(workers) + "\n" +
+           extra;
+}
+
+std::string make_message(const std::string &topic, const std::string &content, std::int64_t ts) {
+    v1::DataMessage m;
+    m.set_topic(topic);
+    m.set_content(content);
+    m.set_timestamp(ts);
+    return m.SerializeAsString();
+}
+
+struct received {
+    std::string topic;
+    v1::DataMessage message;
+    std::string raw;
+};
+
+// Receives one [topic][DataMessage]; nullopt on timeout (the socket's RCVTIMEO).
+std::optional<received> receive(zmq::socket_t &sub) {
+    zmq::message_t topic;
+    zmq::message_t body;
+    if (!sub.recv(topic))
+        return std::nullopt;
+    EXPECT_TRUE(topic.more());
+    if (!sub.recv(body))
+        return std::nullopt;
+    EXPECT_FALSE(body.more());
+    received r{topic.to_string(), {}, body.to_string()};
+    EXPECT_TRUE(r.message.ParseFromString(r.raw));
+    return r;
+}
+
+zmq::socket_t make_sub(zmq::context_t &ctx, const ports &p, std::vector<std::string> topics,
+                       int rcvhwm = 1000) {
+    zmq::socket_t sub(ctx, zmq::socket_type::sub);
+    sub.set(zmq::sockopt::rcvhwm, rcvhwm);
+    sub.set(zmq::sockopt::rcvtimeo, 10000);
+    for (const auto &t : topics)
+        sub.set(zmq::sockopt::subscribe, t);
+    sub.connect(p.out_ep());
+    return sub;
+}
+
+zmq::socket_t make_push(zmq::context_t &ctx, const std::string &endpoint) {
+    zmq::socket_t push(ctx, zmq::socket_type::push);
+    push.set(zmq::sockopt::sndtimeo, 20000);
+    push.connect(endpoint);
+    return push;
+}
+
+// The relay counts distinct subscribed prefixes: wait until ours have reached it, so nothing
+// published before the subscription took effect is missed (the slow-joiner problem).
+void await_subscriptions(const ports &p, double n) {
+    ASSERT_TRUE(eventually([&] {
+        const auto v = scrape(p.metrics, "zrelay_subscriptions");
+        return v && *v >= n;
+    })) << "subscriptions never reached the relay";
+}
+
+double mib(std::int64_t bytes) {
+    return static_cast<double>(bytes) / (1024.0 * 1024.0);
+}
+
+class relay_test : public ::testing::Test {
+protected:
+    zmq::context_t ctx;
+    ports p;
+
+    std::unique_ptr<daemon_process> start(const std::string &yaml) {
+        auto d = std::make_unique<daemon_process>(yaml);
+        EXPECT_TRUE(d->wait_ready()) << d->stderr_text();
+        return d;
+    }
+};
+
+TEST_F(relay_test, seed_message_arrives_unchanged_over_tcp_and_ipc) {
+    const auto ipc = testing::make_temp_dir() / "in.sock";
+    auto d = start("ingress:\n  bind: [\"" + p.in_ep() + "\", \"ipc://" + ipc.string() +
+                   "\"]\negress:\n  bind: [\"" + p.out_ep() + "\"]\nmetrics:\n  listen: " +
+                   "\"127.0.0.1:" + std::to_string(p.metrics) +
+                   "\"\nrouting:\n  default_topic: \"seed\"\n");
+    auto sub = make_sub(ctx, p, {""});
+    await_subscriptions(p, 1);
+
+    // The seed's `message DataMessage { string content = 1; int64 timestamp = 2; }`, encoded by
+    // hand so that nothing of ours is involved on the producer side.
+    const std::string seed_tcp = std::string("\x0a\x05hello\x10\x2a", 9);
+    const std::string seed_ipc = std::string("\x0a\x03ipc\x10\x01", 7);
+    auto push_tcp = make_push(ctx, p.in_ep());
+    auto push_ipc = make_push(ctx, "ipc://" + ipc.string());
+    ASSERT_TRUE(push_tcp.send(zmq::buffer(seed_tcp)));
+    auto first = receive(sub);
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->topic, "seed");
+    EXPECT_EQ(first->raw, seed_tcp); // the client's bytes, unchanged
+    EXPECT_EQ(first->message.content(), "hello");
+    EXPECT_EQ(first->message.timestamp(), 42);
+
+    ASSERT_TRUE(push_ipc.send(zmq::buffer(seed_ipc)));
+    auto second = receive(sub);
+    ASSERT_TRUE(second);
+    EXPECT_EQ(second->raw, seed_ipc);
+    EXPECT_EQ(second->message.content(), "ipc");
+    std::filesystem::remove_all(ipc.parent_path());
+}
+
+TEST_F(relay_test, subscribers_get_only_their_topic_prefixes) {
+    auto d = start(yaml_for(p));
+    auto sensors = make_sub(ctx, p, {"sensors.", "end"});
+    auto logs = make_sub(ctx, p, {"logs", "end"});
+    await_subscriptions(p, 3);
+    auto push = make_push(ctx, p.in_ep());
+    const std::vector<std::string> topics{"sensors.a", "logs.x", "other", "sensors.b", "logsy", ""};
+    for (std::size_t i = 0; i < 60; ++i)
+        ASSERT_TRUE(push.send(zmq::buffer(make_message(topics[i % topics.size()], "m", 0))));
+    ASSERT_TRUE(push.send(zmq::buffer(make_message("end", "", 0))));
+
+    auto collect = [](zmq::socket_t &sub) {
+        std::map<std::string, int> seen;
+        for (;;) {
+            auto r = receive(sub);
+            if (!r || r->topic == "end")
+                return seen;
+            ++seen[r->topic];
+        }
+    };
+    EXPECT_EQ(collect(sensors), (std::map<std::string, int>{{"sensors.a", 10}, {"sensors.b", 10}}));
+    EXPECT_EQ(collect(logs), (std::map<std::string, int>{{"logs.x", 10}, {"logsy", 10}}));
+}
+
+TEST_F(relay_test, two_hundred_thousand_messages_keep_their_order_through_three_workers) {
+    auto d = start(yaml_for(p, "", 3));
+    auto sub = make_sub(ctx, p, {""});
+    await_subscriptions(p, 1);
+    constexpr int count = 200000;
+    std::jthread producer([&] {
+        auto push = make_push(ctx, p.in_ep());
+        for (int i = 0; i < count; ++i)
+            ASSERT_TRUE(push.send(zmq::buffer(make_message("t", "m", i))));
+    });
+    int next = 0;
+    while (next < count) {
+        auto r = receive(sub);
+        ASSERT_TRUE(r) << "stalled after " << next << " messages";
+        ASSERT_EQ(r->message.timestamp(), next) << "out of order";
+        ++next;
+    }
+    EXPECT_EQ(scrape(p.metrics, "zrelay_messages_published_total"), count);
+}
+
+TEST_F(relay_test, four_concurrent_producers_each_keep_their_own_order) {
+    auto d = start(yaml_for(p, "", 2));
+    auto sub = make_sub(ctx, p, {""});
+    await_subscriptions(p, 1);
+    constexpr int producers = 4;
+    constexpr int each = 25000;
+    std::vector<std::jthread> threads;
+    for (int k = 0; k < producers; ++k)
+        threads.emplace_back([&, k] {
+            auto push = make_push(ctx, p.in_ep());
+            for (int i = 0; i < each; ++i)
+                ASSERT_TRUE(push.send(zmq::buffer(make_message("p", std::to_string(k), i))));
+        });
+    std::vector<std::int64_t> next(producers, 0);
+    for (int n = 0; n < producers * each; ++n) {
+        auto r = receive(sub);
+        ASSERT_TRUE(r) << "stalled after " << n << " messages";
+        const int k = std::stoi(r->message.content());
+        ASSERT_EQ(r->message.timestamp(), next[k]) << "producer " << k << " out of order";
+        ++next[k];
+    }
+    threads.clear(); // joins
+    EXPECT_EQ(next, std::vector<std::int64_t>(producers, each));
+}
+
+TEST_F(relay_test, stalled_subscriber_with_nodrop_bounds_memory_and_loses_nothing) {
+    auto d = start(yaml_for(p, "pipeline:\n  max_inflight: 10000\n"));
+    auto sub = make_sub(ctx, p, {""}, 100);
+    await_subscriptions(p, 1);
+    // Offer far more than the relay may hold: 150k messages of 1 KiB = 150 MiB.
+    constexpr int count = 150000;
+    const std::string filler(1000, 'x');
+    const std::int64_t rss_before = d->rss_bytes();
+    std::atomic<int> sent{0};
+    std::jthread producer([&] {
+        auto push = make_push(ctx, p.in_ep());
+        push.set(zmq::sockopt::sndtimeo, -1);
+        for (int i = 0; i < count; ++i) {
+            ASSERT_TRUE(push.send(zmq::buffer(make_message("t", filler, i))));
+            sent.store(i + 1);
+        }
+    });
+    // The subscriber reads nothing while the pipeline fills up to max_inflight.
+    ASSERT_TRUE(eventually([&] { return scrape(p.metrics, "zrelay_inflight") >= 9900; }, 20s))
+        << "the pipeline never filled";
+    std::int64_t rss_peak = 0;
+    const auto stall_end = std::chrono::steady_clock::now() + 3s;
+    while (std::chrono::steady_clock::now() < stall_end) {
+        rss_peak = std::max(rss_peak, d->rss_bytes());
+        std::this_thread::sleep_for(50ms);
+    }
+    const int sent_during_stall = sent.load();
+    const double inflight = scrape(p.metrics, "zrelay_inflight").value_or(-1);
+    std::printf("[ figures ] stalled subscriber: RSS before %.1f MiB, peak during 3 s stall %.1f "
+                "MiB (growth %.1f MiB); producer had sent %d of %d; zrelay_inflight %.0f\n",
+                mib(rss_before), mib(rss_peak), mib(rss_peak - rss_before), sent_during_stall,
+                count, inflight);
+    EXPECT_LT(rss_peak - rss_before, 100LL * 1024 * 1024);
+    EXPECT_LT(sent_during_stall, count) << "the producer was never held back";
+    EXPECT_LE(inflight, 10000);
+
+    for (int i = 0; i < count; ++i) {
+        auto r = receive(sub);
+        ASSERT_TRUE(r) << "lost after " << i;
+        ASSERT_EQ(r->message.timestamp(), i);
+    }
+}
+
+TEST_F(relay_test, without_nodrop_a_stalled_subscriber_does_not_hold_back_a_fast_one) {
+    auto d = start(yaml_for(p, "", 2, "  nodrop: false\n"));
+    auto stalled = make_sub(ctx, p, {""}, 10);
+    // XPUB reports a prefix once: a prefix of the fast one's own shows it is connected too.
+    auto fast = make_sub(ctx, p, {"", "fast-ready"});
+    await_subscriptions(p, 2);
+    // The producer keeps at most `window` messages ahead of the fast subscriber, so the fast one
+    // never overflows its own queues and must get every message. With nodrop the stalled one
+    // (which holds a few thousand at most) would stop the relay long before the end.
+    // 1 KiB messages, so that 30 MiB overflows what kernel socket buffers can hide.
+    constexpr int count = 30000;
+    constexpr int window = 500;
+    const std::string filler(1024, 'x');
+    std::atomic<int> fast_got{0};
+    std::jthread producer([&] {
+        auto push = make_push(ctx, p.in_ep());
+        for (int i = 0; i < count; ++i) {
+            if (!eventually([&] { return i - fast_got.load() < window; }, 20s))
+                return; // the receiving side reports the stall
+            ASSERT_TRUE(push.send(zmq::buffer(make_message("t", filler, i))));
+        }
+    });
+    for (int got = 0; got < count; ++got) {
+        auto r = receive(fast);
+        ASSERT_TRUE(r) << "the fast subscriber was held back after " << got;
+        ASSERT_EQ(r->message.timestamp(), got);
+        fast_got.store(got + 1);
+    }
+    // The stalled one got at most what fits in its queues; the rest was dropped for it alone.
+    stalled.set(zmq::sockopt::rcvtimeo, 200);
+    int stalled_got = 0;
+    while (receive(stalled))
+        ++stalled_got;
+    std::printf("[ figures ] nodrop false: fast subscriber got %d of %d, stalled one %d\n", count,
+                count, stalled_got);
+    EXPECT_LT(stalled_got, count / 2);
+}
+
+} // namespace
+} // namespace zrelay
