@@ -189,11 +189,12 @@ bool plausible_host(std::string_view host) {
     return std::all_of(host.begin(), host.end(), ok);
 }
 
-// What is wrong with "host:port", or nothing. `what` names the whole value in the message.
-// `wildcards` allows zmq's "*" for the host (all interfaces) and the port (an ephemeral one).
-std::optional<std::string> host_port_problem(std::string_view value, std::string_view what,
-                                             bool wildcards) {
-    const std::string shown = quote(value);
+// What is wrong with "host:port", or nothing. `whole` is the value as the user wrote it (with
+// any tcp://) and `what` the form expected, both for the message. `wildcards` allows zmq's "*"
+// for the host (all interfaces) and the port (an ephemeral one).
+std::optional<std::string> host_port_problem(std::string_view value, std::string_view whole,
+                                             std::string_view what, bool wildcards) {
+    const std::string shown = quote(whole);
     std::string_view host;
     std::string_view rest;
     if (value.starts_with('[')) {
@@ -245,7 +246,7 @@ std::optional<std::string> endpoint_problem(std::string_view endpoint) {
     const std::string_view transport = endpoint.substr(0, sep);
     const std::string_view address = endpoint.substr(sep + 3);
     if (transport == "tcp")
-        return host_port_problem(address, "tcp://host:port", true);
+        return host_port_problem(address, endpoint, "tcp://host:port", true);
     if (transport == "ipc") {
         if (address.empty())
             return "ipc:// needs a path, got " + quote(endpoint);
@@ -269,11 +270,13 @@ struct entry {
     std::optional<int> key_line; // the line of the key, or of the enclosing one
     YAML::Node value;
 
-    // An empty value has no position of its own (yaml-cpp marks where the next token starts).
+    // An empty value has no position of its own (yaml-cpp marks where the next token starts),
+    // and an alias's is where its anchor was; the key's line is the better pointer for both.
     [[nodiscard]] std::optional<int> line() const {
-        if (value.IsNull())
+        const std::optional<int> own = line_of(value);
+        if (value.IsNull() || !own || (key_line && *own < *key_line))
             return key_line;
-        return line_of(value).has_value() ? line_of(value) : key_line;
+        return own;
     }
 };
 
@@ -405,8 +408,9 @@ private:
         return *value;
     }
 
-    // YAML 1.2's booleans only: yaml-cpp would also take y/yes/on/n/no/off, and `nodrop: no`
-    // silently meaning false for a typo of "on" is not worth the convenience.
+    // YAML 1.2's booleans only. yaml-cpp would also take YAML 1.1's y/n/yes/no/on/off, which
+    // YAML 1.2 tools (linters, templating) read as strings; refusing them keeps the file meaning
+    // the same thing to every tool that touches it.
     [[nodiscard]] bool boolean(const entry &e) const {
         if (e.value.IsScalar()) {
             const std::string &text = e.value.Scalar();
@@ -446,7 +450,7 @@ private:
         std::string value = string(e, "\"\" (disabled) or host:port");
         if (value.empty())
             return value;
-        if (const auto problem = host_port_problem(value, "host:port", false))
+        if (const auto problem = host_port_problem(value, value, "host:port", false))
             fail(e, *problem + " (\"\" disables metrics)");
         return value;
     }
@@ -645,7 +649,7 @@ std::string to_yaml(const config &cfg) {
         out << YAML::Key << key << YAML::Value << YAML::DoubleQuoted << value;
     };
     const auto endpoints = [&](const char *key, const std::vector<std::string> &list) {
-        out << YAML::Key << key << YAML::Value << YAML::BeginSeq;
+        out << YAML::Key << key << YAML::Value << YAML::Flow << YAML::BeginSeq;
         for (const auto &e : list)
             out << YAML::DoubleQuoted << e;
         out << YAML::EndSeq;
@@ -681,7 +685,7 @@ std::string to_yaml(const config &cfg) {
     out << YAML::EndMap;
 
     out << YAML::Key << "log" << YAML::Value << YAML::BeginMap;
-    str("level", cfg.log.level);
+    out << YAML::Key << "level" << YAML::Value << cfg.log.level;
     out << YAML::Key << "format" << YAML::Value
         << (cfg.log.format == log_format::json ? "json" : "text");
     out << YAML::EndMap;

@@ -8,11 +8,11 @@ namespace zrelay {
 
 enum exit_code : int {
     exit_ok = 0,
-    exit_usage = 64,       // EX_USAGE: bad command line
-    exit_unavailable = 69, // EX_UNAVAILABLE: an endpoint could not be bound or connected
-    exit_internal = 70,    // EX_SOFTWARE: a bug or an unexpected failure
-    exit_drain_incomplete = 75,    // EX_TEMPFAIL: drained past the deadline, messages were lost
-    exit_config = 78,      // EX_CONFIG: the configuration is invalid
+    exit_usage = 64,            // EX_USAGE: bad command line
+    exit_unavailable = 69,      // EX_UNAVAILABLE: an endpoint could not be bound or connected
+    exit_internal = 70,         // EX_SOFTWARE: a bug or an unexpected failure
+    exit_drain_incomplete = 75, // EX_TEMPFAIL: drained past the deadline, messages were lost
+    exit_config = 78,           // EX_CONFIG: the configuration is invalid
 };
 
 struct usage_error : std::runtime_error {

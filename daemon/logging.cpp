@@ -20,11 +20,21 @@ public:
         const std::string_view text(msg.payload.data(), msg.payload.size());
         for (const char c : text) {
             switch (c) {
-            case '"': dest.append(std::string_view("\\\"")); break;
-            case '\\': dest.append(std::string_view("\\\\")); break;
-            case '\n': dest.append(std::string_view("\\n")); break;
-            case '\r': dest.append(std::string_view("\\r")); break;
-            case '\t': dest.append(std::string_view("\\t")); break;
+            case '"':
+                dest.append(std::string_view("\\\""));
+                break;
+            case '\\':
+                dest.append(std::string_view("\\\\"));
+                break;
+            case '\n':
+                dest.append(std::string_view("\\n"));
+                break;
+            case '\r':
+                dest.append(std::string_view("\\r"));
+                break;
+            case '\t':
+                dest.append(std::string_view("\\t"));
+                break;
             default:
                 if (static_cast<unsigned char>(c) < 0x20) {
                     static constexpr char hex[] = "0123456789abcdef";

@@ -18,7 +18,8 @@ void setup_logging(const log_config &cfg, const std::optional<std::string> &leve
 // bad input costs one log line per interval. Owned by one thread.
 class log_rate_limiter {
 public:
-    explicit log_rate_limiter(std::chrono::steady_clock::duration interval = std::chrono::seconds(1))
+    explicit log_rate_limiter(
+        std::chrono::steady_clock::duration interval = std::chrono::seconds(1))
         : _interval(interval) {}
 
     // True if the caller should log now; suppressed() then says how many were held back since

@@ -71,7 +71,8 @@ int serve(const config &cfg) {
                  cfg.metrics.listen.empty() ? "off" : "http://" + cfg.metrics.listen);
 
     // Run until a signal, or until a thread fails.
-    const auto woke = wait_readable({signals.fd(), relay.stopped_fd()}, std::chrono::milliseconds(-1));
+    const auto woke =
+        wait_readable({signals.fd(), relay.stopped_fd()}, std::chrono::milliseconds(-1));
     if (woke == 1 || relay.failure()) {
         relay.abort();
         relay.join();
@@ -126,8 +127,8 @@ int main(int argc, char **argv) {
         const cli_result cli = parse_cli(argc, argv);
         if (cli.exit_now)
             return *cli.exit_now;
-        const config cfg = cli.options.config_path ? load_config_file(*cli.options.config_path)
-                                                   : default_config();
+        const config cfg =
+            cli.options.config_path ? load_config_file(*cli.options.config_path) : default_config();
         if (cli.options.check_config) {
             std::cout << to_yaml(cfg);
             return exit_ok;

@@ -82,8 +82,7 @@ struct metrics_server::impl {
     httplib::Server server;
 };
 
-metrics_server::metrics_server(const std::string &listen, snapshot_fn snapshot,
-                               healthy_fn healthy)
+metrics_server::metrics_server(const std::string &listen, snapshot_fn snapshot, healthy_fn healthy)
     : _impl(std::make_unique<impl>()) {
     const auto colon = listen.rfind(':');
     std::string host = listen.substr(0, colon);
@@ -92,10 +91,10 @@ metrics_server::metrics_server(const std::string &listen, snapshot_fn snapshot,
     const int port = std::stoi(listen.substr(colon + 1)); // config checked the syntax
 
     auto &srv = _impl->server;
-    srv.Get("/metrics", [snapshot = std::move(snapshot)](const httplib::Request &,
-                                                         httplib::Response &res) {
-        res.set_content(render_prometheus(snapshot()), "text/plain; version=0.0.4");
-    });
+    srv.Get("/metrics",
+            [snapshot = std::move(snapshot)](const httplib::Request &, httplib::Response &res) {
+                res.set_content(render_prometheus(snapshot()), "text/plain; version=0.0.4");
+            });
     srv.Get("/healthz",
             [healthy = std::move(healthy)](const httplib::Request &, httplib::Response &res) {
                 const bool ok = healthy();

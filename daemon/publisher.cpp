@@ -24,7 +24,7 @@ void publisher::read_subscriptions() {
     zmq::message_t frame;
     while (_socket.recv(frame, zmq::recv_flags::dontwait)) {
         // XPUB passes up the first subscription to a prefix and the last unsubscription from it.
-        if (frame.size() == 0)
+        if (frame.empty())
             continue;
         const auto kind = *static_cast<const unsigned char *>(frame.data());
         const std::int64_t delta = kind == 1 ? 1 : kind == 0 ? -1 : 0;

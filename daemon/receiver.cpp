@@ -25,8 +25,8 @@ std::vector<std::string> attach_endpoints(zmq::socket_t &socket, const char *rol
         try {
             socket.connect(ep);
         } catch (const zmq::error_t &e) {
-            throw endpoint_error(std::string("cannot connect ") + role + " endpoint " + ep +
-                                 ": " + e.what());
+            throw endpoint_error(std::string("cannot connect ") + role + " endpoint " + ep + ": " +
+                                 e.what());
         }
         attached.push_back(ep + " (connect)");
     }
@@ -120,7 +120,6 @@ void receiver::send_end_items() {
 void receiver::run() {
     std::int64_t held = 0; // credits taken and not yet spent on a message
     std::size_t unflushed = 0;
-    zmq::message_t msg;
     while (!_control.aborted()) {
         if (held == 0) {
             held = _credits.acquire(static_cast<std::int64_t>(batch_size));
@@ -131,6 +130,7 @@ void receiver::run() {
                 continue;
             }
         }
+        zmq::message_t msg; // zmq_msg_init: no allocation
         if (_socket.recv(msg, zmq::recv_flags::dontwait)) {
             handle(msg, held, unflushed);
             continue;

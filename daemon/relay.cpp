@@ -22,10 +22,9 @@ relay::relay(const config &cfg)
         } else {
             _to_workers.push_back(std::make_unique<pipe>());
             receiver_outputs.push_back(_to_workers.back().get());
-            _workers.push_back(std::make_unique<worker>(*_to_workers.back(),
-                                                        *_from_workers.back(),
-                                                        cfg.routing.default_topic,
-                                                        _counters[2 + i], _control));
+            _workers.push_back(std::make_unique<worker>(*_to_workers.back(), *_from_workers.back(),
+                                                        cfg.routing.default_topic, _counters[2 + i],
+                                                        _control));
         }
     }
     // Egress first: a relay that cannot publish must not start taking messages.
@@ -34,9 +33,9 @@ relay::relay(const config &cfg)
     std::optional<validator> inline_validator;
     if (cfg.workers == 0)
         inline_validator.emplace(cfg.routing.default_topic);
-    _receiver = std::make_unique<receiver>(_context, cfg.ingress, std::move(receiver_outputs),
-                                           _credits, _counters[0], _control,
-                                           std::move(inline_validator));
+    _receiver =
+        std::make_unique<receiver>(_context, cfg.ingress, std::move(receiver_outputs), _credits,
+                                   _counters[0], _control, std::move(inline_validator));
 }
 
 relay::~relay() {

@@ -21,7 +21,7 @@ sigset_t watched_signals() {
 
 } // namespace
 
-signal_watcher::signal_watcher() : _fd(-1) {
+signal_watcher::signal_watcher() {
     const sigset_t set = watched_signals();
     if (const int rc = pthread_sigmask(SIG_BLOCK, &set, nullptr); rc != 0)
         throw std::system_error(rc, std::generic_category(), "pthread_sigmask");
@@ -29,7 +29,7 @@ signal_watcher::signal_watcher() : _fd(-1) {
     if (_fd < 0)
         throw std::system_error(errno, std::generic_category(), "signalfd");
     // A peer closing a socket must never kill the daemon; zmq and httplib report EPIPE instead.
-    std::signal(SIGPIPE, SIG_IGN);
+    (void)std::signal(SIGPIPE, SIG_IGN);
 }
 
 signal_watcher::~signal_watcher() {

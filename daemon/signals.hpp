@@ -24,7 +24,7 @@ public:
     std::optional<int> take();
 
 private:
-    int _fd;
+    int _fd = -1;
 };
 
 } // namespace zrelay

@@ -286,6 +286,8 @@ TEST(config, an_unknown_nested_key_suggests_the_likely_one) {
     EXPECT_TRUE(starts_with(error_of("ingress:\n  max_msg_bytes: 10\n"),
                             "test.yaml:2: ingress.max_msg_bytes: unknown key; did you mean "
                             "'max_message_bytes'?"));
+    EXPECT_EQ(error_of("egress:\n  conn: tcp://x:1\n"),
+              "test.yaml:2: egress.conn: unknown key; did you mean 'connect'?");
     EXPECT_TRUE(starts_with(error_of("\nShutdown: {}\n"),
                             "test.yaml:2: Shutdown: unknown key; did you mean 'shutdown'?"));
 }
@@ -317,11 +319,20 @@ TEST(config, a_section_must_be_a_mapping) {
 }
 
 TEST(config, a_yaml_syntax_error_names_its_line) {
-    const std::string e = error_of("ingress:\n  bind: [tcp://*:1,\n\negress: {}\n");
-    EXPECT_TRUE(starts_with(e, "test.yaml:")) << e;
-    EXPECT_TRUE(contains(e, "invalid YAML: "));
+    // yaml-cpp reports where it gave up: for an unclosed bracket, the end of the text.
+    EXPECT_TRUE(starts_with(error_of("ingress:\n  bind: [tcp://*:1,\n\negress: {}\n"),
+                            "test.yaml:5: invalid YAML: "));
     EXPECT_TRUE(starts_with(error_of("workers: 1\nlog:\n  level: info\n    format: text\n"),
                             "test.yaml:4: invalid YAML: "));
+    EXPECT_TRUE(
+        starts_with(error_of("ingress:\n\tbind: tcp://*:1\n"), "test.yaml:2: invalid YAML: "));
+}
+
+TEST(config, an_alias_is_reported_where_it_is_used) {
+    EXPECT_EQ(parse("ingress: {rcvhwm: &hwm 7}\negress: {sndhwm: *hwm}\n").egress.sndhwm, 7);
+    EXPECT_EQ(error_of("workers: &n 3\nlog:\n  level: *n\n"),
+              "test.yaml:3: log.level: expected one of trace, debug, info, warn, error, "
+              "critical, off, got \"3\"");
 }
 
 TEST(config, more_than_one_document_is_an_error) {
@@ -462,10 +473,11 @@ TEST(config, tcp_endpoints_need_a_valid_port) {
         return error_of("egress:\n  bind: [\"" + endpoint + "\"]\n");
     };
     EXPECT_EQ(bind_error("tcp://localhost"),
-              "test.yaml:2: egress.bind[0]: missing port in \"localhost\"; expected "
+              "test.yaml:2: egress.bind[0]: missing port in \"tcp://localhost\"; expected "
               "tcp://host:port");
     EXPECT_EQ(bind_error("tcp://*:0"),
-              "test.yaml:2: egress.bind[0]: invalid port \"0\" in \"*:0\"; expected 1..65535 or *");
+              "test.yaml:2: egress.bind[0]: invalid port \"0\" in \"tcp://*:0\"; expected 1..65535 "
+              "or *");
     for (const char *bad : {"tcp://*:65536", "tcp://*:", "tcp://*:http", "tcp://*:-1",
                             "tcp://:5555", "tcp://", "tcp://::1:5555", "tcp://[::1]",
                             "tcp://[::1:5555", "tcp://host name:5555", "tcp://eth0;host:5555"})

@@ -95,8 +95,8 @@ public:
                                          0644);
         posix_spawn_file_actions_addopen(&actions, 1, (_dir / "stdout.log").c_str(),
                                          O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        const int rc = ::posix_spawn(&_pid, argv[0].c_str(), &actions, nullptr, cargv.data(),
-                                     environ);
+        const int rc =
+            ::posix_spawn(&_pid, argv[0].c_str(), &actions, nullptr, cargv.data(), environ);
         posix_spawn_file_actions_destroy(&actions);
         if (rc != 0)
             throw std::runtime_error("cannot start " + argv[0]);
@@ -125,8 +125,8 @@ public:
     // True once the daemon logged its ready line (false if it exited or the timeout passed).
     bool wait_ready(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
         return eventually(
-            [&] { return stderr_text().find(" ready: ") != std::string::npos || exited(); },
-            timeout) &&
+                   [&] { return stderr_text().find(" ready: ") != std::string::npos || exited(); },
+                   timeout) &&
                !exited();
     }
 

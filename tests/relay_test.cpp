@@ -36,9 +36,8 @@ struct ports {
 std::string yaml_for(const ports &p, const std::string &extra = "", int workers = 2,
                      const std::string &egress_extra = "") {
     return "ingress:\n  bind: [\"" + p.in_ep() + "\"]\n" + "egress:\n  bind: [\"" + p.out_ep() +
-           "\"]\n" + egress_extra + "metrics:\n  listen: \"127.0.0.1:" +
-           std::to_string(p.metrics) + "\"\n" + "workers: " + std::to_string(workers) + "\n" +
-           extra;
+           "\"]\n" + egress_extra + "metrics:\n  listen: \"127.0.0.1:" + std::to_string(p.metrics) +
+           "\"\n" + "workers: " + std::to_string(workers) + "\n" + extra;
 }
 
 std::string make_message(const std::string &topic, const std::string &content, std::int64_t ts) {
@@ -116,8 +115,8 @@ protected:
 TEST_F(relay_test, seed_message_arrives_unchanged_over_tcp_and_ipc) {
     const auto ipc = testing::make_temp_dir() / "in.sock";
     auto d = start("ingress:\n  bind: [\"" + p.in_ep() + "\", \"ipc://" + ipc.string() +
-                   "\"]\negress:\n  bind: [\"" + p.out_ep() + "\"]\nmetrics:\n  listen: " +
-                   "\"127.0.0.1:" + std::to_string(p.metrics) +
+                   "\"]\negress:\n  bind: [\"" + p.out_ep() +
+                   "\"]\nmetrics:\n  listen: " + "\"127.0.0.1:" + std::to_string(p.metrics) +
                    "\"\nrouting:\n  default_topic: \"seed\"\n");
     auto sub = make_sub(ctx, p, {""});
     await_subscriptions(p, 1);
@@ -292,6 +291,138 @@ TEST_F(relay_test, without_nodrop_a_stalled_subscriber_does_not_hold_back_a_fast
     std::printf("[ figures ] nodrop false: fast subscriber got %d of %d, stalled one %d\n", count,
                 count, stalled_got);
     EXPECT_LT(stalled_got, count / 2);
+}
+
+TEST_F(relay_test, with_no_workers_the_receiver_validates_and_order_holds) {
+    auto d = start(yaml_for(p, "", 0));
+    auto sub = make_sub(ctx, p, {""});
+    await_subscriptions(p, 1);
+    constexpr int count = 20000;
+    std::jthread producer([&] {
+        auto push2 = make_push(ctx, p.in_ep());
+        for (int i = 0; i < count; ++i) {
+            ASSERT_TRUE(push2.send(zmq::buffer(make_message("t", "m", i))));
+            // An invalid one now and then must not disturb the order.
+            if (i % 1000 == 0) {
+                ASSERT_TRUE(push2.send(zmq::str_buffer("\xff\xff\xff")));
+            }
+        }
+    });
+    for (int i = 0; i < count; ++i) {
+        auto r = receive(sub);
+        ASSERT_TRUE(r) << "stalled after " << i;
+        ASSERT_EQ(r->message.timestamp(), i);
+    }
+    EXPECT_TRUE(eventually([&] {
+        return scrape(p.metrics, "zrelay_messages_invalid_total{reason=\"malformed\"}") == 20;
+    }));
+}
+
+// Fills the pipeline behind a subscriber that reads nothing; returns the producer thread.
+std::jthread fill_pipeline(zmq::context_t &ctx, const ports &p, int count) {
+    std::jthread producer([&ctx, p, count](const std::stop_token &stop) {
+        auto push = make_push(ctx, p.in_ep());
+        push.set(zmq::sockopt::sndtimeo, 100);
+        push.set(zmq::sockopt::linger, 0);
+        const std::string filler(1024, 'x');
+        for (int i = 0; i < count && !stop.stop_requested();) {
+            if (push.send(zmq::buffer(make_message("t", filler, i))))
+                ++i;
+        }
+    });
+    EXPECT_TRUE(eventually([&] { return scrape(p.metrics, "zrelay_inflight") >= 990; }, 20s))
+        << "the pipeline never filled";
+    return producer;
+}
+
+TEST_F(relay_test, sigterm_publishes_everything_received_once_the_subscriber_reads_again) {
+    auto d = start(yaml_for(p, "pipeline:\n  max_inflight: 1000\nshutdown:\n  drain_timeout_ms: "
+                               "20000\n"));
+    auto sub = make_sub(ctx, p, {""}, 10);
+    await_subscriptions(p, 1);
+    auto producer = fill_pipeline(ctx, p, 1000000);
+    d->signal(SIGTERM);
+    // Draining: the relay says it is not healthy, and stops taking input.
+    EXPECT_TRUE(eventually([&] {
+        const auto res = testing::http_get(p.metrics, "/healthz");
+        return res && (*res)->status == 503;
+    }));
+    producer.request_stop();
+    producer.join();
+    int got = 0;
+    sub.set(zmq::sockopt::rcvtimeo, 2000);
+    while (auto r = receive(sub)) {
+        ASSERT_EQ(r->message.timestamp(), got) << "out of order";
+        ++got;
+    }
+    ASSERT_EQ(d->wait_exit(), 0) << d->stderr_text();
+    const std::string log = d->stderr_text();
+    const auto at = log.find("drained: received ");
+    ASSERT_NE(at, std::string::npos) << log;
+    int received_n = -1;
+    int published_n = -1;
+    ASSERT_EQ(std::sscanf(log.c_str() + at, "drained: received %d, published %d", &received_n,
+                          &published_n),
+              2);
+    std::printf("[ figures ] drain behind a stalled subscriber: received %d, published %d, "
+                "subscriber got %d\n",
+                received_n, published_n, got);
+    EXPECT_EQ(published_n, received_n);
+    EXPECT_EQ(got, published_n);
+}
+
+TEST_F(relay_test, a_drain_past_its_deadline_exits_75_and_counts_what_was_lost) {
+    auto d = start(yaml_for(p, "pipeline:\n  max_inflight: 1000\nshutdown:\n  drain_timeout_ms: "
+                               "500\n"));
+    auto sub = make_sub(ctx, p, {""}, 10);
+    await_subscriptions(p, 1);
+    auto producer = fill_pipeline(ctx, p, 1000000);
+    const auto t0 = std::chrono::steady_clock::now();
+    d->signal(SIGTERM);
+    const auto code = d->wait_exit(10s);
+    const auto took = std::chrono::steady_clock::now() - t0;
+    producer.request_stop();
+    ASSERT_EQ(code, 75) << d->stderr_text();
+    EXPECT_LT(took, 3s) << "did not respect drain_timeout_ms";
+    EXPECT_NE(d->stderr_text().find("were not published"), std::string::npos) << d->stderr_text();
+}
+
+TEST_F(relay_test, a_second_sigterm_stops_a_drain_at_once) {
+    auto d = start(yaml_for(p, "pipeline:\n  max_inflight: 1000\nshutdown:\n  drain_timeout_ms: "
+                               "60000\n"));
+    auto sub = make_sub(ctx, p, {""}, 10);
+    await_subscriptions(p, 1);
+    auto producer = fill_pipeline(ctx, p, 1000000);
+    d->signal(SIGTERM);
+    ASSERT_TRUE(eventually([&] { return scrape(p.metrics, "zrelay_draining") == 1; }));
+    d->signal(SIGTERM);
+    EXPECT_EQ(d->wait_exit(5s), 75) << d->stderr_text();
+    producer.request_stop();
+}
+
+TEST_F(relay_test, counters_add_up) {
+    auto d = start(yaml_for(p));
+    auto sub = make_sub(ctx, p, {""});
+    await_subscriptions(p, 1);
+    auto push = make_push(ctx, p.in_ep());
+    std::size_t bytes = 0;
+    for (int i = 0; i < 100; ++i) {
+        const auto m = make_message("t", std::string(static_cast<std::size_t>(i), 'c'), i);
+        bytes += m.size();
+        ASSERT_TRUE(push.send(zmq::buffer(m)));
+    }
+    for (int i = 0; i < 100; ++i)
+        ASSERT_TRUE(receive(sub));
+    EXPECT_TRUE(eventually([&] {
+        return scrape(p.metrics, "zrelay_messages_published_total") == 100 &&
+               scrape(p.metrics, "zrelay_inflight") == 0;
+    }));
+    EXPECT_EQ(scrape(p.metrics, "zrelay_messages_received_total"), 100);
+    EXPECT_EQ(scrape(p.metrics, "zrelay_bytes_received_total"), static_cast<double>(bytes));
+    EXPECT_EQ(scrape(p.metrics, "zrelay_bytes_published_total"), static_cast<double>(bytes));
+    const auto health = testing::http_get(p.metrics, "/healthz");
+    ASSERT_TRUE(health);
+    EXPECT_EQ((*health)->status, 200);
 }
 
 } // namespace

@@ -1,0 +1,645 @@
+"""Integration tests for zrelayd, driven from Python with pyzmq.
+
+Each test starts the real zrelayd binary on its own temporary configuration and free ports,
+talks to it over real ZeroMQ sockets and HTTP, and kills it in tearDown whatever happened.
+Nothing sleeps and hopes: every wait polls a condition (a log line, a metric, a socket, the
+process's exit) against a deadline and fails the test when the deadline passes.
+
+Run by CTest (tests/CMakeLists.txt), which sets:
+    ZRELAYD     the zrelayd binary under test
+    PYTHONPATH  the protoc-generated modules: zrelay/v1/data_message_pb2.py (zrelay's envelope)
+                and message_pb2.py (the seed's own DataMessage, tests/seed/message.proto)
+
+By hand, from a configured and built tree:
+    ZRELAYD=build/h-py/daemon/zrelayd PYTHONPATH=build/h-py/tests/python \\
+        /usr/bin/python3 tests/relay_test.py -v
+
+Only the standard library, pyzmq and google.protobuf are used (Debian's python3-zmq and
+python3-protobuf).
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+import zmq
+
+try:
+    import message_pb2 as seed_pb2  # the seed's `message DataMessage`, no package
+    from zrelay.v1 import data_message_pb2 as v1_pb2
+except ImportError as error:  # pragma: no cover - a set-up problem, not a test failure
+    sys.exit(f"relay_test.py: cannot import the generated protobuf modules ({error}); "
+             "set PYTHONPATH to the build tree's tests/python directory")
+
+ZRELAYD = os.environ.get("ZRELAYD")
+
+# Exit codes (sysexits.h), as daemon/errors.hpp maps them.
+EXIT_OK = 0
+EXIT_UNAVAILABLE = 69
+EXIT_CONFIG = 78
+
+READY_TIMEOUT = 10.0    # seconds for zrelayd to log its ready line
+RECEIVE_TIMEOUT = 10.0  # seconds for one relayed message to arrive
+POLL_INTERVAL = 0.005   # seconds between two checks of a condition
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------
+
+def free_tcp_ports(count):
+    """Returns `count` distinct loopback TCP ports that nothing listens on right now.
+
+    Each is found by binding to port 0; the sockets stay open until all are chosen, so the
+    kernel cannot hand out the same port twice.
+    """
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            sockets.append(s)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def wait_for(condition, timeout, interval=POLL_INTERVAL):
+    """Polls `condition()` until it returns a truthy value or `timeout` seconds pass.
+
+    Returns the last value `condition()` returned (falsy on timeout).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+def to_yaml(mapping, indent=0):
+    """Renders nested dicts as block YAML; leaves are JSON literals, which YAML accepts."""
+    lines = []
+    pad = " " * indent
+    for key, value in mapping.items():
+        if isinstance(value, dict):
+            lines.append(f"{pad}{key}:")
+            lines.append(to_yaml(value, indent + 2))
+        else:
+            lines.append(f"{pad}{key}: {json.dumps(value)}")
+    return "\n".join(lines)
+
+
+def http_get(port, path, timeout=2.0):
+    """GETs http://127.0.0.1:`port``path`; returns (status, body text), or None if unanswered."""
+    url = f"http://127.0.0.1:{port}{path}"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+def scrape(port):
+    """Reads /metrics into {sample name with its labels: value}; {} if the scrape failed."""
+    answer = http_get(port, "/metrics")
+    if answer is None or answer[0] != 200:
+        return {}
+    samples = {}
+    for line in answer[1].splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    return samples
+
+
+def invalid_metric(reason):
+    """The sample name of the invalid-message counter for `reason`."""
+    return f'zrelay_messages_invalid_total{{reason="{reason}"}}'
+
+
+def v1_message(topic="", content="", timestamp=0, payload=b"", headers=None):
+    """A serialized zrelay.v1.DataMessage."""
+    message = v1_pb2.DataMessage(topic=topic, content=content, timestamp=timestamp,
+                                 payload=payload)
+    message.headers.update(headers or {})
+    return message.SerializeToString()
+
+
+def receive(sub, timeout=RECEIVE_TIMEOUT):
+    """Receives one message from `sub` as a list of frames; None if none came in time."""
+    if not sub.poll(int(timeout * 1000), zmq.POLLIN):
+        return None
+    return sub.recv_multipart()
+
+
+class Daemon:
+    """One zrelayd process, started on `config` (a dict rendered to YAML) or raw YAML text.
+
+    stdout and stderr go to files in a private temporary directory (a pipe nobody reads would
+    block the daemon once full); stop() kills it if still running and removes the directory.
+    """
+
+    def __init__(self, config):
+        self.dir = tempfile.mkdtemp(prefix="zrelay-py-")
+        self.config_path = os.path.join(self.dir, "zrelay.yaml")
+        self.stderr_path = os.path.join(self.dir, "stderr.log")
+        self.config_text = config if isinstance(config, str) else to_yaml(config) + "\n"
+        with open(self.config_path, "w", encoding="utf-8") as f:
+            f.write(self.config_text)
+        with open(self.stderr_path, "wb") as err, \
+                open(os.path.join(self.dir, "stdout.log"), "wb") as out:
+            self.started = time.monotonic()
+            self.proc = subprocess.Popen([ZRELAYD, "--config", self.config_path],
+                                         stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+
+    def stderr_text(self):
+        """Everything zrelayd has written to stderr so far."""
+        with open(self.stderr_path, "rb") as f:
+            return f.read().decode("utf-8", errors="replace")
+
+    def wait_ready(self, timeout=READY_TIMEOUT):
+        """True once the ready line is logged; False if zrelayd exits or `timeout` passes."""
+        wait_for(lambda: " ready: " in self.stderr_text() or self.proc.poll() is not None,
+                 timeout)
+        return self.proc.poll() is None and " ready: " in self.stderr_text()
+
+    def wait_exit(self, timeout):
+        """The exit code (-N if killed by signal N), or None if still running after `timeout`."""
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def signal(self, sig):
+        """Sends `sig` to zrelayd."""
+        self.proc.send_signal(sig)
+
+    def stop(self):
+        """Kills zrelayd unless it has exited, reaps it and removes its directory."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Tests
+# --------------------------------------------------------------------------------------------
+
+class RelayTest(unittest.TestCase):
+    """zrelayd end to end: relaying, validation, shutdown, configuration and start-up errors."""
+
+    def setUp(self):
+        self.assertTrue(ZRELAYD and os.access(ZRELAYD, os.X_OK),
+                        f"ZRELAYD must name the zrelayd binary, got {ZRELAYD!r}")
+        self.ctx = zmq.Context()
+        self.sockets = []
+        self.daemons = []
+        self.temp_dirs = []
+        self.in_port, self.out_port, self.metrics_port = free_tcp_ports(3)
+
+    def tearDown(self):
+        # Sockets first (linger 0: nothing may keep the test waiting), then the daemons, always.
+        try:
+            for sock in self.sockets:
+                sock.close(linger=0)
+            self.ctx.destroy(linger=0)
+        finally:
+            for daemon in self.daemons:
+                daemon.stop()
+            for path in self.temp_dirs:
+                shutil.rmtree(path, ignore_errors=True)
+
+    # --- set-up helpers ----------------------------------------------------------------------
+
+    @property
+    def in_endpoint(self):
+        return f"tcp://127.0.0.1:{self.in_port}"
+
+    @property
+    def out_endpoint(self):
+        return f"tcp://127.0.0.1:{self.out_port}"
+
+    def make_temp_dir(self):
+        """A temporary directory removed in tearDown."""
+        path = tempfile.mkdtemp(prefix="zrelay-py-")
+        self.temp_dirs.append(path)
+        return path
+
+    def config(self, **sections):
+        """The test's ports as a config dict; keyword arguments add or replace sections."""
+        config = {
+            "ingress": {"bind": [self.in_endpoint]},
+            "egress": {"bind": [self.out_endpoint]},
+            "metrics": {"listen": f"127.0.0.1:{self.metrics_port}"},
+            "workers": 2,
+        }
+        config.update(sections)
+        return config
+
+    def spawn(self, config):
+        """Starts zrelayd without waiting for it; tearDown stops it."""
+        daemon = Daemon(config)
+        self.daemons.append(daemon)
+        return daemon
+
+    def start(self, config):
+        """Starts zrelayd and waits for its ready line."""
+        daemon = self.spawn(config)
+        self.assertTrue(daemon.wait_ready(),
+                        "zrelayd did not become ready:\n" + daemon.stderr_text())
+        return daemon
+
+    def check_config(self, yaml_text):
+        """Runs `zrelayd --check-config` on `yaml_text`; returns the CompletedProcess."""
+        path = os.path.join(self.make_temp_dir(), "zrelay.yaml")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(yaml_text)
+        return subprocess.run([ZRELAYD, "--check-config", "--config", path],
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=10, check=False)
+
+    def socket(self, kind):
+        """A zmq socket that tearDown closes."""
+        sock = self.ctx.socket(kind)
+        self.sockets.append(sock)
+        return sock
+
+    def sub(self, topics=(b"",), endpoint=None, rcvhwm=1000):
+        """A SUB socket connected to the egress, subscribed to each of `topics`."""
+        sock = self.socket(zmq.SUB)
+        sock.setsockopt(zmq.RCVHWM, rcvhwm)
+        for topic in topics:
+            sock.setsockopt(zmq.SUBSCRIBE, topic)
+        sock.connect(endpoint or self.out_endpoint)
+        return sock
+
+    def push(self, endpoint=None):
+        """A PUSH socket connected to an ingress endpoint."""
+        sock = self.socket(zmq.PUSH)
+        sock.setsockopt(zmq.SNDTIMEO, 20000)
+        sock.connect(endpoint or self.in_endpoint)
+        return sock
+
+    def await_subscriptions(self, count):
+        """Waits until the relay counts `count` subscribed prefixes.
+
+        Publishing before a subscription has reached the XPUB loses the message (the PUB/SUB
+        slow joiner); the relay's zrelay_subscriptions gauge says when they have.
+        """
+        reached = wait_for(
+            lambda: scrape(self.metrics_port).get("zrelay_subscriptions", 0) >= count, 10)
+        self.assertTrue(reached, f"the relay never saw {count} subscription(s)")
+
+    def await_received(self, count):
+        """Waits until zrelay_messages_received_total reaches `count`; returns the samples."""
+        def reached():
+            samples = scrape(self.metrics_port)
+            return samples if samples.get("zrelay_messages_received_total", 0) >= count else None
+
+        samples = wait_for(reached, 10)
+        self.assertTrue(samples, f"the relay never counted {count} received messages")
+        return samples
+
+    def receive_relayed(self, sub, timeout=RECEIVE_TIMEOUT):
+        """One relayed message as (topic, body), checking it is exactly two frames."""
+        frames = receive(sub, timeout)
+        self.assertIsNotNone(frames, "nothing was relayed in time")
+        self.assertEqual(len(frames), 2, f"expected [topic][message], got {frames!r}")
+        return frames[0], frames[1]
+
+    # --- relaying ----------------------------------------------------------------------------
+
+    def test_seed_message_is_relayed_unchanged_over_tcp_and_ipc(self):
+        """A message built with the seed's own class arrives byte for byte over tcp and ipc.
+
+        With routing.default_topic set, a seed message (which has no topic) is published under
+        that topic, and the seed's class parses what the subscriber receives.
+        """
+        ipc_endpoint = "ipc://" + os.path.join(self.make_temp_dir(), "in.sock")
+        config = self.config(routing={"default_topic": "seed"})
+        config["ingress"] = {"bind": [self.in_endpoint, ipc_endpoint]}
+        self.start(config)
+        sub = self.sub()
+        self.await_subscriptions(1)
+
+        for endpoint, content, timestamp in ((self.in_endpoint, "hello over tcp", 42),
+                                             (ipc_endpoint, "hello over ipc", -7)):
+            with self.subTest(endpoint=endpoint):
+                sent = seed_pb2.DataMessage(content=content,
+                                            timestamp=timestamp).SerializeToString()
+                self.push(endpoint).send(sent)
+                topic, body = self.receive_relayed(sub)
+                self.assertEqual(topic, b"seed")
+                self.assertEqual(body, sent, "the relay must forward the producer's bytes")
+                seed = seed_pb2.DataMessage.FromString(body)
+                self.assertEqual(seed.content, content)
+                self.assertEqual(seed.timestamp, timestamp)
+
+    def test_v1_message_round_trips_and_seed_reader_still_parses_it(self):
+        """A zrelay.v1 message with topic, binary payload and headers round trips unchanged.
+
+        Its own topic wins over routing.default_topic and is frame 1; frame 2 is the sent bytes,
+        which zrelay.v1 parses back to the same fields and the seed's class (a reader that knows
+        only content and timestamp) still parses.
+        """
+        self.start(self.config(routing={"default_topic": "fallback"}))
+        sub = self.sub()
+        self.await_subscriptions(1)
+
+        payload = bytes(range(256)) + b"\xff\xff\x00\xff"
+        headers = {"content-type": "application/octet-stream", "unicode": "caf\u00e9 \u2713",
+                   "empty": ""}
+        sent = v1_message(topic="sensors.temperature", content="21.5 C",
+                          timestamp=1_700_000_000_123, payload=payload, headers=headers)
+        self.push().send(sent)
+
+        topic, body = self.receive_relayed(sub)
+        self.assertEqual(topic, b"sensors.temperature")
+        self.assertEqual(body, sent)
+        message = v1_pb2.DataMessage.FromString(body)
+        self.assertEqual(message.topic, "sensors.temperature")
+        self.assertEqual(message.content, "21.5 C")
+        self.assertEqual(message.timestamp, 1_700_000_000_123)
+        self.assertEqual(message.payload, payload)
+        self.assertEqual(dict(message.headers), headers)
+        seed = seed_pb2.DataMessage.FromString(body)
+        self.assertEqual(seed.content, "21.5 C")
+        self.assertEqual(seed.timestamp, 1_700_000_000_123)
+
+    def test_subscribers_get_only_their_topic_prefixes(self):
+        """pyzmq SUBs filter on the topic frame by prefix, each getting only its topics."""
+        self.start(self.config())
+        sensors = self.sub([b"sensors.", b"end"])
+        logs = self.sub([b"logs", b"end"])
+        everything = self.sub([b""])
+        self.await_subscriptions(4)  # distinct prefixes: "sensors.", "logs", "end", ""
+
+        topics = ["sensors.a", "logs.x", "other", "sensors.b", "logsy", ""]
+        producer = self.push()
+        for i in range(60):
+            producer.send(v1_message(topic=topics[i % len(topics)], timestamp=i))
+        producer.send(v1_message(topic="end"))
+
+        def collect(sub):
+            seen = {}
+            while True:
+                topic, _ = self.receive_relayed(sub)
+                if topic == b"end":
+                    return seen
+                seen[topic] = seen.get(topic, 0) + 1
+
+        self.assertEqual(collect(sensors), {b"sensors.a": 10, b"sensors.b": 10})
+        self.assertEqual(collect(logs), {b"logs.x": 10, b"logsy": 10})
+        # The empty topic (no default_topic configured) is an empty first frame.
+        self.assertEqual(collect(everything),
+                         {b"sensors.a": 10, b"logs.x": 10, b"other": 10, b"sensors.b": 10,
+                          b"logsy": 10, b"": 10})
+
+    # --- validation --------------------------------------------------------------------------
+
+    def test_invalid_input_is_counted_by_reason_and_valid_input_flows_in_order(self):
+        """Invalid frames interleaved with valid ones are dropped and counted by reason.
+
+        Garbage, a truncated message, a multi-frame message, an oversize frame and bad UTF-8
+        in content and in a header value are each counted under exactly their reason; every
+        valid message arrives, in order; libprotobuf's own "invalid UTF-8" complaint stays out
+        of the log at the default level.
+        """
+        config = self.config(ingress={"bind": [self.in_endpoint], "max_message_bytes": 1024})
+        daemon = self.start(config)
+        sub = self.sub()
+        self.await_subscriptions(1)
+
+        whole = v1_message(topic="t", content="x" * 30, timestamp=5)
+        # Field 1 comes first: 0x0a, length 30, then the 30 bytes; cut inside them.
+        self.assertEqual(whole[:2], b"\x0a\x1e")
+        truncated = whole[:10]
+        header_entry = b"\x0a\x01k" + b"\x12\x02\xff\xfe"  # map entry {key "k", value ff fe}
+        invalid = [
+            # (reason, frames)
+            ("malformed", [b"\xff" * 12]),                  # a varint tag that never ends
+            ("malformed", [b"\x00\x01\x02\x03"]),           # field number 0
+            ("malformed", [truncated]),
+            ("multipart", [v1_message(topic="t"), v1_message(topic="t")]),
+            ("oversize", [v1_message(topic="t", payload=b"\xab" * 2000)]),
+            ("bad_utf8", [b"\x0a\x02\xff\xfe"]),              # content = ff fe
+            ("bad_utf8", [b"\x2a" + bytes([len(header_entry)]) + header_entry]),
+        ]
+        rounds = 3
+        producer = self.push()
+        sent_valid = 0
+        expected = {"malformed": 0, "bad_utf8": 0, "oversize": 0, "multipart": 0}
+        for _ in range(rounds):
+            for reason, frames in invalid:
+                producer.send(v1_message(topic="valid", timestamp=sent_valid))
+                sent_valid += 1
+                producer.send_multipart(frames)
+                expected[reason] += 1
+        producer.send(v1_message(topic="valid", timestamp=sent_valid))
+        sent_valid += 1
+
+        for i in range(sent_valid):
+            topic, body = self.receive_relayed(sub)
+            self.assertEqual(topic, b"valid")
+            self.assertEqual(v1_pb2.DataMessage.FromString(body).timestamp, i, "out of order")
+        self.assertIsNone(receive(sub, 0.2), "an invalid message was published")
+
+        samples = self.await_received(sent_valid + sum(expected.values()))
+        counted = {reason: samples.get(invalid_metric(reason)) for reason in expected}
+        self.assertEqual(counted, {reason: float(n) for reason, n in expected.items()})
+        self.assertEqual(samples["zrelay_messages_received_total"],
+                         sent_valid + sum(expected.values()))
+        self.assertEqual(samples["zrelay_messages_published_total"], sent_valid)
+
+        log = daemon.stderr_text()
+        self.assertNotIn("invalid UTF-8", log, "libprotobuf's complaint reached the log")
+        self.assertIn("dropped an invalid message", log)
+
+    def test_libprotobuf_utf8_complaint_is_logged_at_debug_only(self):
+        """libprotobuf's "invalid UTF-8" line is routed to debug: present there, absent at info.
+
+        This is the control for the absence checked above: the string looked for is the one
+        libprotobuf really logs.
+        """
+        bad_content = b"\x0a\x02\xff\xfe"
+        for level, shown in (("debug", True), ("info", False)):
+            with self.subTest(level=level):
+                self.in_port, self.out_port, self.metrics_port = free_tcp_ports(3)
+                daemon = self.start(self.config(log={"level": level}))
+                self.push().send(bad_content)
+                self.await_received(1)
+                wait_for(lambda: scrape(self.metrics_port).get(invalid_metric("bad_utf8")), 10)
+                self.assertEqual(scrape(self.metrics_port).get(invalid_metric("bad_utf8")), 1)
+                # Stop it, so that every line it would write is written.
+                daemon.signal(signal.SIGTERM)
+                self.assertEqual(daemon.wait_exit(10), EXIT_OK)
+                log = daemon.stderr_text()
+                self.assertEqual("invalid UTF-8" in log, shown, log)
+                self.assertIn("bad_utf8", log)
+
+    def test_invalid_message_warnings_are_rate_limited(self):
+        """2000 garbage frames are all counted but cost only a few warning lines."""
+        count = 2000
+        daemon = self.start(self.config())
+        producer = self.push()
+        for _ in range(count):
+            producer.send(b"\xff" * 12)
+        self.await_received(count)
+        # Workers count what they refuse just after the receiver counts it in.
+        wait_for(lambda: scrape(self.metrics_port).get(invalid_metric("malformed")) == count, 10)
+        self.assertEqual(scrape(self.metrics_port).get(invalid_metric("malformed")), count)
+
+        warnings = [line for line in daemon.stderr_text().splitlines()
+                    if "dropped an invalid message" in line]
+        print(f"[ figures ] {count} garbage frames: {len(warnings)} warning line(s)", flush=True)
+        self.assertGreaterEqual(len(warnings), 1, "invalid messages must be logged at all")
+        self.assertLess(len(warnings), 20, "invalid-message warnings are not rate limited")
+
+    # --- shutdown ----------------------------------------------------------------------------
+
+    def test_sigterm_right_after_a_burst_drains_everything_received(self):
+        """SIGTERM straight after a 20000-message burst: exit 0, received == published.
+
+        Everything the relay took in before the signal is published, in order, and the
+        subscriber gets exactly what the drained line says was published.
+        """
+        count = 20000
+        drain_timeout = 5.0
+        daemon = self.start(self.config(shutdown={"drain_timeout_ms": int(drain_timeout * 1000)}))
+        sub = self.sub()
+        self.await_subscriptions(1)
+
+        received = []
+        stop = threading.Event()
+
+        def subscriber():
+            # Reads until told to stop and then finds nothing more for a moment.
+            while True:
+                if sub.poll(100, zmq.POLLIN):
+                    received.append(sub.recv_multipart())
+                elif stop.is_set():
+                    return
+
+        reader = threading.Thread(target=subscriber, name="subscriber", daemon=True)
+        messages = [v1_message(topic="burst", timestamp=i) for i in range(count)]
+        producer = self.push()
+        reader.start()
+        try:
+            for message in messages:
+                producer.send(message)
+            daemon.signal(signal.SIGTERM)
+            signalled = time.monotonic()
+
+            code = daemon.wait_exit(drain_timeout + 5)
+            exit_seconds = time.monotonic() - signalled
+            self.assertIsNotNone(code, "zrelayd did not exit after SIGTERM")
+            log = daemon.stderr_text()
+            self.assertEqual(code, EXIT_OK, log)
+            drained = re.search(r"drained: received (\d+), published (\d+), invalid (\d+)", log)
+            self.assertIsNotNone(drained, log)
+            taken, published, invalid = (int(n) for n in drained.groups())
+            # The relay has exited: what it published is already in this process's buffers.
+            wait_for(lambda: len(received) >= published, 20)
+        finally:
+            # Stop the reader before tearDown closes its socket, whatever happened above.
+            stop.set()
+            reader.join(10)
+        self.assertFalse(reader.is_alive())
+        print(f"[ figures ] SIGTERM after a burst of {count}: received {taken}, published "
+              f"{published}, subscriber got {len(received)}, exit {code} "
+              f"{exit_seconds * 1000:.0f} ms after SIGTERM (drain_timeout {drain_timeout:.0f} s)",
+              flush=True)
+        self.assertEqual(invalid, 0)
+        self.assertEqual(taken, published)
+        self.assertGreater(published, 0)
+        self.assertLessEqual(published, count)
+        self.assertEqual(len(received), published)
+        timestamps = [v1_pb2.DataMessage.FromString(frames[1]).timestamp for frames in received]
+        self.assertEqual(timestamps, list(range(published)), "lost or reordered")
+        self.assertTrue(all(frames[0] == b"burst" and len(frames) == 2 for frames in received))
+
+    # --- configuration and start-up ----------------------------------------------------------
+
+    def test_check_config_names_the_key_and_line_of_an_error(self):
+        """--check-config exits 78 naming key and line for a bad value and an unknown key.
+
+        A good file exits 0, so the 78s come from the errors and nothing else.
+        """
+        good = self.check_config("egress:\n  sndhwm: 500\n")
+        self.assertEqual(good.returncode, EXIT_OK, good.stderr)
+
+        bad_value = self.check_config("egress:\n  sndhwm: lots\n")
+        self.assertEqual(bad_value.returncode, EXIT_CONFIG, bad_value.stderr)
+        self.assertIn("egress.sndhwm", bad_value.stderr)
+        self.assertIn(":2:", bad_value.stderr)
+
+        unknown = self.check_config("ingress:\n  rcvhwm: 10\n  colour: blue\n")
+        self.assertEqual(unknown.returncode, EXIT_CONFIG, unknown.stderr)
+        self.assertIn("ingress.colour", unknown.stderr)
+        self.assertIn(":3:", unknown.stderr)
+
+    def test_inproc_endpoint_is_refused(self):
+        """An inproc:// endpoint, which no other process can reach, is a config error (78)."""
+        for section in ("ingress", "egress"):
+            with self.subTest(section=section):
+                result = self.check_config(f'{section}:\n  bind: ["inproc://relay"]\n')
+                self.assertEqual(result.returncode, EXIT_CONFIG, result.stderr)
+                self.assertIn("inproc://", result.stderr)
+                self.assertIn(f"{section}.bind", result.stderr)
+
+    def test_port_in_use_exits_69_quickly_naming_it(self):
+        """A port already taken makes zrelayd exit 69 within 2 s, naming the endpoint/port.
+
+        Checked for each of the ingress, egress and metrics ports.
+        """
+        for which in ("ingress", "egress", "metrics"):
+            with self.subTest(port=which):
+                self.in_port, self.out_port, self.metrics_port = free_tcp_ports(3)
+                taken = {"ingress": self.in_port, "egress": self.out_port,
+                         "metrics": self.metrics_port}[which]
+                with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+                    listener.bind(("127.0.0.1", taken))
+                    listener.listen()
+                    daemon = self.spawn(self.config())
+                    code = daemon.wait_exit(2.0)
+                    elapsed = time.monotonic() - daemon.started
+                log = daemon.stderr_text()
+                self.assertIsNotNone(code, f"still running 2 s after start:\n{log}")
+                self.assertEqual(code, EXIT_UNAVAILABLE, log)
+                self.assertLess(elapsed, 2.0)
+                self.assertIn(f"127.0.0.1:{taken}", log)
+                self.assertNotIn(" ready: ", log)
+
+    def test_healthz_is_200_while_running(self):
+        """/healthz answers 200 while the relay runs, and /metrics serves every family."""
+        self.start(self.config())
+        answer = http_get(self.metrics_port, "/healthz")
+        self.assertIsNotNone(answer, "/healthz did not answer")
+        self.assertEqual(answer[0], 200, answer[1])
+
+        samples = scrape(self.metrics_port)
+        for name in ("zrelay_messages_received_total", "zrelay_messages_published_total",
+                     "zrelay_subscriptions", "zrelay_inflight",
+                     *(invalid_metric(r)
+                       for r in ("malformed", "bad_utf8", "oversize", "multipart"))):
+            self.assertIn(name, samples)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
