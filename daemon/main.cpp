@@ -80,7 +80,8 @@ int serve(const config &cfg) {
         return exit_internal;
     }
     const int sig = signals.take().value_or(SIGTERM);
-    const auto deadline = std::chrono::steady_clock::now() + cfg.shutdown.drain_timeout;
+    const auto drain_start = std::chrono::steady_clock::now();
+    const auto deadline = drain_start + cfg.shutdown.drain_timeout;
     spdlog::info("{} received: draining (up to {} ms)", signal_name(sig),
                  cfg.shutdown.drain_timeout.count());
     relay.request_drain(deadline);
@@ -109,8 +110,11 @@ int serve(const config &cfg) {
         return exit_internal;
     }
     if (relay.lost() != 0) {
-        spdlog::error("drain incomplete after {} ms: {} received messages were not published",
-                      cfg.shutdown.drain_timeout.count(), relay.lost());
+        const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - drain_start);
+        spdlog::error("drain incomplete after {} ms (drain_timeout_ms {}): {} received messages "
+                      "were not published",
+                      took.count(), cfg.shutdown.drain_timeout.count(), relay.lost());
         log_totals("stopped", totals);
         return exit_drain_incomplete;
     }

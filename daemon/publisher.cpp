@@ -95,8 +95,11 @@ void publisher::run() {
         }
     }
     return_credits();
-    // Give subscribers until the drain deadline to take what is queued for them.
-    _socket.set(zmq::sockopt::linger, static_cast<int>(_control.drain_time_left().count()));
+    // After a drain, give subscribers until the deadline to take what is queued for them; after
+    // an abort nothing waits (the context's termination would otherwise block on it).
+    const auto linger =
+        _control.aborted() ? std::chrono::milliseconds(0) : _control.drain_time_left();
+    _socket.set(zmq::sockopt::linger, static_cast<int>(linger.count()));
     _socket.close();
 }
 
