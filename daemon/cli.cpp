@@ -18,8 +18,9 @@ cli_result parse_cli(int argc, const char *const *argv) {
     cli_result result;
     auto &opt = result.options;
     app.add_option("-c,--config", opt.config_path,
-                   "YAML configuration file (default: the embedded configuration)")
-        ->check(CLI::ExistingFile);
+                   "YAML configuration file (default: the embedded configuration)");
+    // No CLI::ExistingFile check: an unreadable file is a configuration error (exit 78, which
+    // systemd units are told not to restart on), reported by the loader with the OS reason.
     app.add_flag("--check-config", opt.check_config,
                  "Validate the configuration, print the effective configuration and exit");
     app.add_option("-l,--log-level", opt.log_level, "Log level, overriding log.level")

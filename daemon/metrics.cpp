@@ -1,5 +1,7 @@
 #include "metrics.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <string_view>
 #include <utility>
 
@@ -102,9 +104,13 @@ metrics_server::metrics_server(const std::string &listen, snapshot_fn snapshot, 
                 res.set_content(ok ? "ok\n" : "unavailable\n", "text/plain");
             });
     // Binding here, on the caller's thread, makes a taken port a start-up error, not a log line.
-    if (!srv.bind_to_port(host, port))
-        throw endpoint_error("cannot listen for metrics on " + listen +
-                             ": address in use or not available");
+    errno = 0;
+    if (!srv.bind_to_port(host, port)) {
+        // httplib does not return the reason; errno still holds bind()'s or getaddrinfo's.
+        const int err = errno;
+        throw endpoint_error("cannot listen for metrics on " + listen + ": " +
+                             (err != 0 ? std::strerror(err) : "address not available"));
+    }
     _port = port;
     _thread = std::thread([this] {
         try {

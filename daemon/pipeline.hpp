@@ -39,6 +39,9 @@ inline constexpr std::size_t batch_size = 64;
 // How long a stage sleeps before it looks at the shutdown state again when nothing else wakes it.
 inline constexpr std::chrono::milliseconds idle_poll{100};
 
+// While draining, the receiver stops reading once its PULL socket stayed empty this long.
+inline constexpr std::chrono::milliseconds drain_quiet{100};
+
 // Shutdown state, written by main and read by every stage. Each signaler's fd stays readable
 // once sent (nobody consumes it), so a thread can keep it in its zmq_poll set.
 class pipeline_control {
@@ -46,7 +49,10 @@ public:
     // Stop taking input, finish what was taken. `deadline` bounds how long the publisher may
     // linger on its sockets for slow subscribers.
     void request_drain(std::chrono::steady_clock::time_point deadline) noexcept {
+        const auto now = std::chrono::steady_clock::now();
         _deadline_ns.store(deadline.time_since_epoch().count(), std::memory_order_relaxed);
+        _read_until_ns.store((now + (deadline - now) / 2).time_since_epoch().count(),
+                             std::memory_order_relaxed);
         _draining.store(true, std::memory_order_release);
         _drain_signal.send();
     }
@@ -65,20 +71,30 @@ public:
 
     // Time left before the drain deadline; zero if not draining or past it.
     [[nodiscard]] std::chrono::milliseconds drain_time_left() const noexcept {
-        if (!draining())
-            return std::chrono::milliseconds(0);
-        const auto deadline = std::chrono::steady_clock::time_point(
-            std::chrono::steady_clock::duration(_deadline_ns.load(std::memory_order_relaxed)));
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        return std::max(left, std::chrono::milliseconds(0));
+        return time_left(_deadline_ns);
+    }
+    // Time left for the receiver to read during a drain: the first half of the drain time.
+    [[nodiscard]] std::chrono::milliseconds reading_time_left() const noexcept {
+        return time_left(_read_until_ns);
     }
 
 private:
+    [[nodiscard]] std::chrono::milliseconds
+    time_left(const std::atomic<std::chrono::steady_clock::rep> &until_ns) const noexcept {
+        if (!draining())
+            return std::chrono::milliseconds(0);
+        const auto until = std::chrono::steady_clock::time_point(
+            std::chrono::steady_clock::duration(until_ns.load(std::memory_order_relaxed)));
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            until - std::chrono::steady_clock::now());
+        return std::max(left, std::chrono::milliseconds(0));
+    }
+
     std::atomic<bool> _draining{false};
     std::atomic<bool> _aborted{false};
     // Written before _draining's release store, read after its acquire load.
     std::atomic<std::chrono::steady_clock::rep> _deadline_ns{0};
+    std::atomic<std::chrono::steady_clock::rep> _read_until_ns{0};
     signaler _drain_signal;
     signaler _abort_signal;
 };

@@ -1,6 +1,8 @@
 #include "receiver.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cerrno>
 
 #include <spdlog/spdlog.h>
 
@@ -16,8 +18,11 @@ std::vector<std::string> attach_endpoints(zmq::socket_t &socket, const char *rol
         try {
             socket.bind(ep);
         } catch (const zmq::error_t &e) {
+            // zmq reports an address that is not this machine's as ENODEV, "No such device".
+            const char *hint =
+                e.num() == ENODEV ? " (not an address or interface of this host)" : "";
             throw endpoint_error(std::string("cannot bind ") + role + " endpoint " + ep + ": " +
-                                 e.what());
+                                 e.what() + hint);
         }
         attached.push_back(socket.get(zmq::sockopt::last_endpoint));
     }
@@ -135,19 +140,30 @@ void receiver::run() {
             handle(msg, held, unflushed);
             continue;
         }
-        // PULL is dry.
-        if (_control.draining())
-            break;
+        // PULL is empty for now.
         flush_all();
         unflushed = 0;
         _credits.release(held); // so zrelay_inflight reads true while idle
         held = 0;
+        const bool draining = _control.draining();
+        auto timeout = std::chrono::milliseconds(-1);
+        if (draining) {
+            // Empty for now is not drained: at RCVHWM zmq stops reading a connection and resumes
+            // only after half of its queue was taken, so what producers already sent may still
+            // sit in kernel buffers. Stop once PULL stays quiet for drain_quiet, or once half
+            // the drain time has gone on reading (the other half is for publishing).
+            timeout = std::min(drain_quiet, _control.reading_time_left());
+            if (timeout.count() <= 0)
+                break;
+        }
         std::array<zmq::pollitem_t, 3> items{{
             {_socket.handle(), 0, ZMQ_POLLIN, 0},
-            {nullptr, _control.drain_fd(), ZMQ_POLLIN, 0},
             {nullptr, _control.abort_fd(), ZMQ_POLLIN, 0},
+            {nullptr, _control.drain_fd(), ZMQ_POLLIN, 0}, // left out once draining
         }};
-        zmq::poll(items.data(), items.size(), std::chrono::milliseconds(-1));
+        zmq::poll(items.data(), draining ? 2 : 3, timeout);
+        if (draining && (items[0].revents & ZMQ_POLLIN) == 0)
+            break; // quiet: drained
     }
     _credits.release(held);
     if (!_control.aborted())

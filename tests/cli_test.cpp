@@ -34,8 +34,14 @@ TEST(cli, unknown_option_is_a_usage_error) {
     EXPECT_THROW(parse({"--frobnicate"}), usage_error);
 }
 
-TEST(cli, missing_config_file_is_a_usage_error) {
-    EXPECT_THROW(parse({"--config", "/nonexistent/zrelay.yaml"}), usage_error);
+TEST(cli, a_missing_config_file_is_left_to_the_loader) {
+    // The loader reports it as a configuration error (exit 78), naming the file.
+    EXPECT_EQ(parse({"--config", "/nonexistent/zrelay.yaml"}).options.config_path,
+              "/nonexistent/zrelay.yaml");
+}
+
+TEST(cli, config_needs_a_value) {
+    EXPECT_THROW(parse({"--config"}), usage_error);
 }
 
 TEST(cli, bad_log_level_is_a_usage_error) {

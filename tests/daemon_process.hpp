@@ -20,7 +20,7 @@
 #include <csignal>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -88,17 +88,22 @@ public:
             cargv.push_back(a.data());
         cargv.push_back(nullptr);
 
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        const std::string log = (_dir / "stderr.log").string();
-        posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                         0644);
-        posix_spawn_file_actions_addopen(&actions, 1, (_dir / "stdout.log").c_str(),
-                                         O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        const int rc =
-            ::posix_spawn(&_pid, argv[0].c_str(), &actions, nullptr, cargv.data(), environ);
-        posix_spawn_file_actions_destroy(&actions);
-        if (rc != 0)
+        const std::string err_log = (_dir / "stderr.log").string();
+        const std::string out_log = (_dir / "stdout.log").string();
+        // fork + exec rather than posix_spawn, for PR_SET_PDEATHSIG: a test binary that dies
+        // (a sanitizer halting it, say) takes its daemons with it instead of orphaning them.
+        // Between fork and exec only async-signal-safe calls.
+        _pid = ::fork();
+        if (_pid == 0) {
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            const int err = ::open(err_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            const int out = ::open(out_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (err < 0 || out < 0 || ::dup2(err, 2) < 0 || ::dup2(out, 1) < 0)
+                ::_exit(127);
+            ::execve(cargv[0], cargv.data(), environ);
+            ::_exit(127);
+        }
+        if (_pid < 0)
             throw std::runtime_error("cannot start " + argv[0]);
     }
 

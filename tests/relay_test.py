@@ -18,6 +18,7 @@ Only the standard library, pyzmq and google.protobuf are used (Debian's python3-
 python3-protobuf).
 """
 
+import ctypes
 import json
 import os
 import re
@@ -147,6 +148,12 @@ def receive(sub, timeout=RECEIVE_TIMEOUT):
     return sub.recv_multipart()
 
 
+def _die_with_parent():
+    """In the child before exec: a test run that dies takes its daemons with it."""
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
 class Daemon:
     """One zrelayd process, started on `config` (a dict rendered to YAML) or raw YAML text.
 
@@ -165,7 +172,8 @@ class Daemon:
                 open(os.path.join(self.dir, "stdout.log"), "wb") as out:
             self.started = time.monotonic()
             self.proc = subprocess.Popen([ZRELAYD, "--config", self.config_path],
-                                         stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+                                         stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                         preexec_fn=_die_with_parent)
 
     def stderr_text(self):
         """Everything zrelayd has written to stderr so far."""
