@@ -1,8 +1,8 @@
 #include "metrics.hpp"
 
 #include <cerrno>
-#include <cstring>
 #include <string_view>
+#include <system_error>
 #include <utility>
 
 #include <httplib.h>
@@ -108,8 +108,9 @@ metrics_server::metrics_server(const std::string &listen, snapshot_fn snapshot, 
     if (!srv.bind_to_port(host, port)) {
         // httplib does not return the reason; errno still holds bind()'s or getaddrinfo's.
         const int err = errno;
-        throw endpoint_error("cannot listen for metrics on " + listen + ": " +
-                             (err != 0 ? std::strerror(err) : "address not available"));
+        throw endpoint_error(
+            "cannot listen for metrics on " + listen + ": " +
+            (err != 0 ? std::generic_category().message(err) : "address not available"));
     }
     _port = port;
     _thread = std::thread([this] {

@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
 #include <httplib.h>
 
 extern char **environ;
@@ -108,6 +109,12 @@ public:
     }
 
     ~daemon_process() {
+        if (::testing::Test::HasFailure()) {
+            // The daemon's side of a failure: the last few KB of what it logged.
+            const std::string log = stderr_text();
+            std::fprintf(stderr, "--- zrelayd stderr (last 4 KB) ---\n%s\n---\n",
+                         log.substr(log.size() > 4096 ? log.size() - 4096 : 0).c_str());
+        }
         if (!_status) {
             ::kill(_pid, SIGKILL);
             int status = 0;

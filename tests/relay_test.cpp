@@ -221,12 +221,13 @@ TEST_F(relay_test, stalled_subscriber_with_nodrop_bounds_memory_and_loses_nothin
     const std::string filler(1000, 'x');
     const std::int64_t rss_before = d->rss_bytes();
     std::atomic<int> sent{0};
-    std::jthread producer([&] {
+    std::jthread producer([&](const std::stop_token &stop) {
         auto push = make_push(ctx, p.in_ep());
-        push.set(zmq::sockopt::sndtimeo, -1);
-        for (int i = 0; i < count; ++i) {
-            ASSERT_TRUE(push.send(zmq::buffer(make_message("t", filler, i))));
-            sent.store(i + 1);
+        push.set(zmq::sockopt::sndtimeo, 100); // blocked, but never past the test's end
+        push.set(zmq::sockopt::linger, 10000); // the tail may still be queued when we return
+        for (int i = 0; i < count && !stop.stop_requested();) {
+            if (push.send(zmq::buffer(make_message("t", filler, i))))
+                sent.store(++i);
         }
     });
     // The subscriber reads nothing while the pipeline fills up to max_inflight.
@@ -244,13 +245,23 @@ TEST_F(relay_test, stalled_subscriber_with_nodrop_bounds_memory_and_loses_nothin
                 "MiB (growth %.1f MiB); producer had sent %d of %d; zrelay_inflight %.0f\n",
                 mib(rss_before), mib(rss_peak), mib(rss_peak - rss_before), sent_during_stall,
                 count, inflight);
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    // Sanitizer shadow memory and quarantine inflate RSS several times: the bound is checked in
+    // the plain builds, order and completeness are checked in all.
+#else
     EXPECT_LT(rss_peak - rss_before, 100LL * 1024 * 1024);
+#endif
     EXPECT_LT(sent_during_stall, count) << "the producer was never held back";
     EXPECT_LE(inflight, 10000);
 
     for (int i = 0; i < count; ++i) {
         auto r = receive(sub);
-        ASSERT_TRUE(r) << "lost after " << i;
+        ASSERT_TRUE(r) << "lost after " << i << "; producer sent " << sent.load()
+                       << ", relay received "
+                       << scrape(p.metrics, "zrelay_messages_received_total").value_or(-1)
+                       << ", published "
+                       << scrape(p.metrics, "zrelay_messages_published_total").value_or(-1)
+                       << ", in flight " << scrape(p.metrics, "zrelay_inflight").value_or(-1);
         ASSERT_EQ(r->message.timestamp(), i);
     }
 }

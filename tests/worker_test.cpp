@@ -1,0 +1,138 @@
+// The validating stage and the round-robin dispatch that keeps order across workers.
+#include "worker.hpp"
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "zrelay/v1/data_message.pb.h"
+
+namespace zrelay {
+namespace {
+
+pipeline_item item_of(const std::string &bytes) {
+    pipeline_item item;
+    item.body.rebuild(bytes.data(), bytes.size());
+    return item;
+}
+
+std::string message(const std::string &topic, std::int64_t seq) {
+    v1::DataMessage m;
+    m.set_topic(topic);
+    m.set_timestamp(seq);
+    return m.SerializeAsString();
+}
+
+TEST(validator, a_message_keeps_its_own_topic) {
+    validator v("fallback");
+    thread_counters c;
+    auto item = item_of(message("sensors.a", 1));
+    v.process(item, c);
+    EXPECT_EQ(item.reason, invalid_reason::none);
+    EXPECT_EQ(item.topic.to_string(), "sensors.a");
+}
+
+TEST(validator, an_empty_topic_becomes_the_default_topic) {
+    validator v("fallback");
+    thread_counters c;
+    auto item = item_of(message("", 1));
+    v.process(item, c);
+    EXPECT_EQ(item.topic.to_string(), "fallback");
+}
+
+TEST(validator, invalid_frames_are_marked_and_counted_by_reason) {
+    validator v("");
+    thread_counters c;
+    auto garbage = item_of("\xff\xff\xff");
+    v.process(garbage, c);
+    auto bad_utf8 = item_of(std::string("\x0a\x02\xff\xfe", 4));
+    v.process(bad_utf8, c);
+    EXPECT_EQ(garbage.reason, invalid_reason::malformed);
+    EXPECT_EQ(bad_utf8.reason, invalid_reason::bad_utf8);
+    EXPECT_EQ(c.invalid[static_cast<std::size_t>(invalid_reason::malformed)].value(), 1U);
+    EXPECT_EQ(c.invalid[static_cast<std::size_t>(invalid_reason::bad_utf8)].value(), 1U);
+}
+
+// Three workers on threads: dealing items round-robin and reading the outputs in the same order
+// returns them in the original order, invalid ones included, and each worker forwards its end.
+TEST(worker, round_robin_dispatch_keeps_total_order) {
+    constexpr std::size_t lanes = 3;
+    constexpr int count = 30000;
+    pipeline_control control;
+    std::vector<std::unique_ptr<pipe>> in;
+    std::vector<std::unique_ptr<pipe>> out;
+    std::vector<thread_counters> counters(lanes);
+    std::vector<std::unique_ptr<worker>> workers;
+    for (std::size_t i = 0; i < lanes; ++i) {
+        in.push_back(std::make_unique<pipe>());
+        out.push_back(std::make_unique<pipe>());
+        workers.push_back(std::make_unique<worker>(*in[i], *out[i], "", counters[i], control));
+    }
+    std::vector<std::jthread> threads;
+    for (auto &w : workers)
+        threads.emplace_back([&w] { w->run(); });
+
+    std::jthread dealer([&] {
+        for (int i = 0; i < count; ++i) {
+            const std::string bytes = i % 7 == 0 ? std::string("\xff garbage") : message("t", i);
+            in[static_cast<std::size_t>(i) % lanes]->write(item_of(bytes));
+            if (i % 64 == 0)
+                for (auto &p : in)
+                    p->flush();
+        }
+        for (std::size_t i = 0; i < lanes; ++i) {
+            pipeline_item end;
+            end.end = true;
+            in[(count + i) % lanes]->write(std::move(end));
+        }
+        for (auto &p : in)
+            p->flush();
+    });
+
+    v1::DataMessage m;
+    for (int i = 0; i < count; ++i) {
+        auto &p = *out[static_cast<std::size_t>(i) % lanes];
+        std::optional<pipeline_item> item;
+        while (!(item = p.read()))
+            ASSERT_TRUE(p.wait(std::chrono::seconds(10))) << "stalled at " << i;
+        ASSERT_FALSE(item->end);
+        if (i % 7 == 0) {
+            ASSERT_EQ(item->reason, invalid_reason::malformed) << i;
+            continue;
+        }
+        ASSERT_EQ(item->reason, invalid_reason::none) << i;
+        ASSERT_TRUE(m.ParseFromArray(item->body.data(), static_cast<int>(item->body.size())));
+        ASSERT_EQ(m.timestamp(), i);
+    }
+    for (std::size_t k = 0; k < lanes; ++k) {
+        auto &p = *out[(count + k) % lanes];
+        std::optional<pipeline_item> item;
+        while (!(item = p.read()))
+            ASSERT_TRUE(p.wait(std::chrono::seconds(10)));
+        EXPECT_TRUE(item->end);
+    }
+    threads.clear(); // each worker returned after forwarding its end item
+    std::uint64_t invalid = 0;
+    for (auto &c : counters)
+        invalid += c.invalid[static_cast<std::size_t>(invalid_reason::malformed)].value();
+    EXPECT_EQ(invalid, static_cast<std::uint64_t>((count + 6) / 7));
+}
+
+TEST(worker, abort_stops_an_idle_worker) {
+    pipeline_control control;
+    pipe in;
+    pipe out;
+    thread_counters c;
+    worker w(in, out, "", c, control);
+    auto done = std::async(std::launch::async, [&] { w.run(); });
+    control.abort();
+    ASSERT_EQ(done.wait_for(std::chrono::seconds(5)), std::future_status::ready)
+        << "an aborted worker kept running";
+}
+
+} // namespace
+} // namespace zrelay
