@@ -38,7 +38,6 @@ void publisher::return_credits() {
     _unreturned = 0;
 }
 
-// Sends [topic][body]; false if the relay aborted while a slow subscriber held it up.
 bool publisher::publish(pipeline_item &item) {
     const std::size_t bytes = item.body.size();
     while (!_socket.send(item.topic, zmq::send_flags::sndmore)) {
@@ -95,6 +94,10 @@ void publisher::run() {
         }
     }
     return_credits();
+    close();
+}
+
+void publisher::close() {
     // After a drain, give subscribers until the deadline to take what is queued for them; after
     // an abort nothing waits (the context's termination would otherwise block on it).
     const auto linger =

@@ -2,6 +2,10 @@
 // round-robin order, publishes each valid item as [topic][DataMessage], returns one credit per
 // item, and tracks subscriptions from the XPUB's subscribe/unsubscribe frames.
 //
+// With workers: 0 there are no pipes and no publisher thread: the receiver's thread owns the
+// publisher and calls publish() for each message it validated (the direct path), so a message
+// crosses no thread of ours between PULL and XPUB.
+//
 // With nodrop, a subscriber at its SNDHWM makes send() wait. The wait is a blocking send with a
 // short ZMQ_SNDTIMEO rather than DONTWAIT and a poll: an XPUB always polls writable (its
 // distributor reports room even when a subscriber has none), but a blocking send is woken by the
@@ -30,7 +34,7 @@ public:
               credits &credits, thread_counters &counters, const pipeline_control &control);
 
     [[nodiscard]] const std::vector<std::string> &bound() const noexcept { return _bound; }
-    // Distinct topic prefixes subscribed to. Written by the publisher thread only.
+    // Distinct topic prefixes subscribed to. Written by the thread that owns the publisher only.
     [[nodiscard]] std::int64_t subscriptions() const noexcept {
         return _subscriptions.load(std::memory_order_relaxed);
     }
@@ -39,9 +43,18 @@ public:
     // on abort(). Closes the socket, lingering up to the drain deadline for slow subscribers.
     void run();
 
-private:
+    // The direct path, for the one thread that owns the publisher instead of run().
+    // Sends [topic][body]; false if the relay aborted while a slow subscriber held it up.
     bool publish(pipeline_item &item);
+    // Takes the subscribe/unsubscribe frames queued in the XPUB, without waiting.
     void read_subscriptions();
+    // Readable (ZMQ_POLLIN) when subscription frames are queued.
+    [[nodiscard]] void *handle() noexcept { return _socket.handle(); }
+    // Closes the socket, lingering up to the drain deadline for slow subscribers (not at all
+    // after an abort).
+    void close();
+
+private:
     void return_credits();
 
     zmq::socket_t _socket;

@@ -39,11 +39,22 @@ std::vector<std::string> attach_endpoints(zmq::socket_t &socket, const char *rol
 }
 
 receiver::receiver(zmq::context_t &context, const ingress_config &cfg, std::vector<pipe *> outputs,
-                   credits &credits, thread_counters &counters, const pipeline_control &control,
-                   std::optional<validator> inline_validator)
+                   credits &credits, thread_counters &counters, const pipeline_control &control)
+    : receiver(context, cfg, std::move(outputs), nullptr, std::nullopt, credits, counters,
+               control) {}
+
+receiver::receiver(zmq::context_t &context, const ingress_config &cfg, publisher &direct,
+                   validator inline_validator, credits &credits, thread_counters &counters,
+                   const pipeline_control &control)
+    : receiver(context, cfg, {}, &direct, std::move(inline_validator), credits, counters, control) {
+}
+
+receiver::receiver(zmq::context_t &context, const ingress_config &cfg, std::vector<pipe *> outputs,
+                   publisher *direct, std::optional<validator> inline_validator, credits &credits,
+                   thread_counters &counters, const pipeline_control &control)
     : _socket(context, zmq::socket_type::pull), _max_message_bytes(cfg.max_message_bytes),
       _outputs(std::move(outputs)), _credits(credits), _counters(counters), _control(control),
-      _validator(std::move(inline_validator)) {
+      _validator(std::move(inline_validator)), _direct(direct) {
     _socket.set(zmq::sockopt::rcvhwm, cfg.rcvhwm);
     // Whatever is still queued when the receiver closes was never received: nothing to keep.
     _socket.set(zmq::sockopt::linger, 0);
@@ -72,7 +83,7 @@ bool receiver::wait_for_credits() {
     return false;
 }
 
-void receiver::handle(zmq::message_t &msg, std::int64_t &held, std::size_t &unflushed) {
+invalid_reason receiver::refuse(zmq::message_t &msg) {
     _counters.received.add();
     std::size_t bytes = msg.size();
     invalid_reason refused = invalid_reason::none;
@@ -95,13 +106,15 @@ void receiver::handle(zmq::message_t &msg, std::int64_t &held, std::size_t &unfl
             spdlog::warn("dropped an invalid message ({}, {} bytes); {} more dropped since the "
                          "last such line",
                          to_string(refused), bytes, _invalid_log.suppressed());
-        return;
     }
+    return refused;
+}
 
+void receiver::handle(zmq::message_t &msg, std::int64_t &held, std::size_t &unflushed) {
+    if (refuse(msg) != invalid_reason::none)
+        return;
     pipeline_item item;
     item.body = std::move(msg);
-    if (_validator)
-        _validator->process(item, _counters);
     --held;
     _outputs[_next]->write(std::move(item));
     _next = _next + 1 == _outputs.size() ? 0 : _next + 1;
@@ -122,7 +135,47 @@ void receiver::send_end_items() {
     flush_all();
 }
 
+bool receiver::wait_for_input(void *also_watch) {
+    const bool draining = _control.draining();
+    auto timeout = std::chrono::milliseconds(-1);
+    if (draining) {
+        // Empty for now is not drained: at RCVHWM zmq stops reading a connection and resumes
+        // only after half of its queue was taken, so what producers already sent may still
+        // sit in kernel buffers. Stop once PULL stays quiet for drain_quiet, or once half
+        // the drain time has gone on reading (the other half is for publishing).
+        timeout = std::min(drain_quiet, _control.reading_time_left());
+        if (timeout.count() <= 0)
+            return false;
+    }
+    std::array<zmq::pollitem_t, 4> items{{
+        {_socket.handle(), 0, ZMQ_POLLIN, 0},
+        {nullptr, _control.abort_fd(), ZMQ_POLLIN, 0},
+        {also_watch, 0, ZMQ_POLLIN, 0},
+        {nullptr, _control.drain_fd(), ZMQ_POLLIN, 0}, // left out once draining
+    }};
+    std::size_t n = 4;
+    if (also_watch == nullptr) {
+        items[2] = items[3];
+        --n;
+    }
+    if (draining)
+        --n;
+    zmq::poll(items.data(), n, timeout);
+    // Draining and quiet: drained. (Something else woke us, such as a subscription: not quiet.)
+    const bool woken = std::any_of(items.begin(), items.begin() + n,
+                                   [](const zmq::pollitem_t &i) { return i.revents != 0; });
+    return !(draining && !woken) && !_control.aborted();
+}
+
 void receiver::run() {
+    if (_direct != nullptr)
+        run_direct();
+    else
+        run_pipeline();
+    _socket.close();
+}
+
+void receiver::run_pipeline() {
     std::int64_t held = 0; // credits taken and not yet spent on a message
     std::size_t unflushed = 0;
     while (!_control.aborted()) {
@@ -145,30 +198,38 @@ void receiver::run() {
         unflushed = 0;
         _credits.release(held); // so zrelay_inflight reads true while idle
         held = 0;
-        const bool draining = _control.draining();
-        auto timeout = std::chrono::milliseconds(-1);
-        if (draining) {
-            // Empty for now is not drained: at RCVHWM zmq stops reading a connection and resumes
-            // only after half of its queue was taken, so what producers already sent may still
-            // sit in kernel buffers. Stop once PULL stays quiet for drain_quiet, or once half
-            // the drain time has gone on reading (the other half is for publishing).
-            timeout = std::min(drain_quiet, _control.reading_time_left());
-            if (timeout.count() <= 0)
-                break;
-        }
-        std::array<zmq::pollitem_t, 3> items{{
-            {_socket.handle(), 0, ZMQ_POLLIN, 0},
-            {nullptr, _control.abort_fd(), ZMQ_POLLIN, 0},
-            {nullptr, _control.drain_fd(), ZMQ_POLLIN, 0}, // left out once draining
-        }};
-        zmq::poll(items.data(), draining ? 2 : 3, timeout);
-        if (draining && (items[0].revents & ZMQ_POLLIN) == 0)
-            break; // quiet: drained
+        if (!wait_for_input(nullptr))
+            break;
     }
     _credits.release(held);
     if (!_control.aborted())
         send_end_items();
-    _socket.close();
+}
+
+void receiver::run_direct() {
+    std::size_t since_subscriptions = 0;
+    pipeline_item item;
+    while (!_control.aborted()) {
+        if (!_socket.recv(item.body, zmq::recv_flags::dontwait)) {
+            // PULL is empty for now.
+            _direct->read_subscriptions();
+            if (!wait_for_input(_direct->handle()))
+                break;
+            continue;
+        }
+        if (refuse(item.body) != invalid_reason::none)
+            continue;
+        item.reason = invalid_reason::none;
+        _validator->process(item, _counters);
+        if (item.reason == invalid_reason::none && !_direct->publish(item))
+            break; // aborted while a subscriber held us up
+        // Subscriptions queue up inside the XPUB until read; read them now and then under load.
+        if (++since_subscriptions == 1024) {
+            since_subscriptions = 0;
+            _direct->read_subscriptions();
+        }
+    }
+    _direct->close();
 }
 
 } // namespace zrelay

@@ -2,6 +2,11 @@
 // when max_inflight messages are in the pipeline it stops reading and the PULL's RCVHWM (and
 // then the producers) take the backpressure. Multi-frame and oversize messages are refused
 // here; everything else is dealt to the output pipes round-robin.
+//
+// With workers: 0 it takes the direct path instead: it validates each message itself and
+// publishes it through a publisher it owns, on this one thread. No pipes, no credits, no
+// wake-ups between our threads; backpressure is the publisher's blocking send, during which PULL
+// is not read.
 #pragma once
 
 #include <optional>
@@ -14,6 +19,7 @@
 #include "logging.hpp"
 #include "metrics.hpp"
 #include "pipeline.hpp"
+#include "publisher.hpp"
 #include "worker.hpp"
 
 namespace zrelay {
@@ -22,10 +28,14 @@ class receiver {
 public:
     // Creates the PULL socket and binds/connects every ingress endpoint, on the caller's thread,
     // so a bad endpoint fails start-up: throws endpoint_error naming it and the OS reason.
-    // `inline_validator`: validate here (workers: 0) instead of in workers.
+    // Pipeline: deals every message to `outputs` round-robin, for workers to validate.
     receiver(zmq::context_t &context, const ingress_config &cfg, std::vector<pipe *> outputs,
-             credits &credits, thread_counters &counters, const pipeline_control &control,
-             std::optional<validator> inline_validator);
+             credits &credits, thread_counters &counters, const pipeline_control &control);
+    // Direct path: validates with `inline_validator` and publishes through `direct`, which
+    // this receiver's thread then owns (and closes when it stops).
+    receiver(zmq::context_t &context, const ingress_config &cfg, publisher &direct,
+             validator inline_validator, credits &credits, thread_counters &counters,
+             const pipeline_control &control);
 
     // The endpoints actually bound (wildcard ports resolved), for the log.
     [[nodiscard]] const std::vector<std::string> &bound() const noexcept { return _bound; }
@@ -35,7 +45,16 @@ public:
     void run();
 
 private:
+    receiver(zmq::context_t &context, const ingress_config &cfg, std::vector<pipe *> outputs,
+             publisher *direct, std::optional<validator> inline_validator, credits &credits,
+             thread_counters &counters, const pipeline_control &control);
+    // The message's refusal reason, if multi-frame or oversize (counted and logged here).
+    invalid_reason refuse(zmq::message_t &msg);
     void handle(zmq::message_t &msg, std::int64_t &held, std::size_t &unflushed);
+    void run_pipeline();
+    void run_direct();
+    // Waits for input while PULL is empty; false once the receiver should stop reading.
+    bool wait_for_input(void *also_watch);
     void flush_all();
     bool wait_for_credits();
     void send_end_items();
@@ -48,6 +67,7 @@ private:
     thread_counters &_counters;
     const pipeline_control &_control;
     std::optional<validator> _validator;
+    publisher *_direct = nullptr;
     log_rate_limiter _invalid_log;
     std::vector<std::string> _bound;
 };

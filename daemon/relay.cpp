@@ -11,31 +11,31 @@ relay::relay(const config &cfg)
     // The context's own io thread must never take a signal meant for main's signalfd: main
     // blocks them before constructing the relay, and the io thread inherits the mask.
     _counters = std::make_unique<thread_counters[]>(_counter_blocks);
+    if (cfg.workers == 0) {
+        // The direct path: one thread from PULL to XPUB. Egress first: a relay that cannot
+        // publish must not start taking messages.
+        _publisher = std::make_unique<publisher>(_context, cfg.egress, std::vector<pipe *>{},
+                                                 _credits, _counters[1], _control);
+        _receiver = std::make_unique<receiver>(_context, cfg.ingress, *_publisher,
+                                               validator(cfg.routing.default_topic), _credits,
+                                               _counters[0], _control);
+        return;
+    }
     std::vector<pipe *> receiver_outputs;
     std::vector<pipe *> publisher_inputs;
-    const std::size_t lanes = cfg.workers == 0 ? 1 : cfg.workers;
-    for (std::size_t i = 0; i < lanes; ++i) {
+    for (std::size_t i = 0; i < cfg.workers; ++i) {
         _from_workers.push_back(std::make_unique<pipe>());
         publisher_inputs.push_back(_from_workers.back().get());
-        if (cfg.workers == 0) {
-            receiver_outputs.push_back(_from_workers.back().get());
-        } else {
-            _to_workers.push_back(std::make_unique<pipe>());
-            receiver_outputs.push_back(_to_workers.back().get());
-            _workers.push_back(std::make_unique<worker>(*_to_workers.back(), *_from_workers.back(),
-                                                        cfg.routing.default_topic, _counters[2 + i],
-                                                        _control));
-        }
+        _to_workers.push_back(std::make_unique<pipe>());
+        receiver_outputs.push_back(_to_workers.back().get());
+        _workers.push_back(std::make_unique<worker>(*_to_workers.back(), *_from_workers.back(),
+                                                    cfg.routing.default_topic, _counters[2 + i],
+                                                    _control));
     }
-    // Egress first: a relay that cannot publish must not start taking messages.
     _publisher = std::make_unique<publisher>(_context, cfg.egress, std::move(publisher_inputs),
                                              _credits, _counters[1], _control);
-    std::optional<validator> inline_validator;
-    if (cfg.workers == 0)
-        inline_validator.emplace(cfg.routing.default_topic);
-    _receiver =
-        std::make_unique<receiver>(_context, cfg.ingress, std::move(receiver_outputs), _credits,
-                                   _counters[0], _control, std::move(inline_validator));
+    _receiver = std::make_unique<receiver>(_context, cfg.ingress, std::move(receiver_outputs),
+                                           _credits, _counters[0], _control);
 }
 
 relay::~relay() {
@@ -68,8 +68,10 @@ void relay::spawn(const char *name, F body) {
 }
 
 void relay::start() {
-    _thread_count = 2 + _workers.size();
-    spawn("zrelay-publish", [this] { _publisher->run(); });
+    const bool direct = _workers.empty(); // workers: 0
+    _thread_count = direct ? 1 : 2 + _workers.size();
+    if (!direct)
+        spawn("zrelay-publish", [this] { _publisher->run(); });
     for (std::size_t i = 0; i < _workers.size(); ++i) {
         // Thread names are at most 15 characters.
         static constexpr const char *names[] = {"zrelay-work0", "zrelay-work1", "zrelay-work2",
@@ -77,7 +79,7 @@ void relay::start() {
                                                 "zrelay-work6", "zrelay-work7"};
         spawn(i < 8 ? names[i] : "zrelay-work", [this, i] { _workers[i]->run(); });
     }
-    spawn("zrelay-receive", [this] { _receiver->run(); });
+    spawn(direct ? "zrelay-relay" : "zrelay-receive", [this] { _receiver->run(); });
     _started.store(true);
 }
 

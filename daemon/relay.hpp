@@ -59,7 +59,11 @@ public:
     // Running, every endpoint bound, not draining.
     [[nodiscard]] bool healthy() const noexcept;
     // After join(): messages received but neither published nor refused (0 after a full drain).
-    [[nodiscard]] std::int64_t lost() const noexcept { return _credits.in_flight(); }
+    // Counted rather than read off the credits, which the direct path does not use.
+    [[nodiscard]] std::int64_t lost() const noexcept {
+        const metrics_snapshot s = snapshot();
+        return static_cast<std::int64_t>(s.received - s.invalid_total() - s.published);
+    }
 
     [[nodiscard]] std::vector<std::string> ingress_endpoints() const;
     [[nodiscard]] std::vector<std::string> egress_endpoints() const;

@@ -80,7 +80,7 @@ TEST(config, defaults_are_the_documented_ones) {
     EXPECT_TRUE(cfg.egress.connect.empty());
     EXPECT_EQ(cfg.egress.sndhwm, 1000);
     EXPECT_TRUE(cfg.egress.nodrop);
-    EXPECT_EQ(cfg.workers, 2U);
+    EXPECT_EQ(cfg.workers, 0U);
     EXPECT_EQ(cfg.pipeline.max_inflight, 10000);
     EXPECT_EQ(cfg.routing.default_topic, "");
     EXPECT_EQ(cfg.metrics.listen, "127.0.0.1:9464");
@@ -123,7 +123,7 @@ egress:
   connect: tcp://10.0.0.7:7001
   sndhwm: 2147483647
   nodrop: false
-workers: 0
+workers: 3
 pipeline: { max_inflight: 10000000 }
 routing: { default_topic: "misc.unrouted" }
 metrics: { listen: "[::]:9100" }
@@ -139,7 +139,7 @@ shutdown: { drain_timeout_ms: 0 }
     EXPECT_EQ(cfg.egress.connect, std::vector<std::string>{"tcp://10.0.0.7:7001"});
     EXPECT_EQ(cfg.egress.sndhwm, 2147483647);
     EXPECT_FALSE(cfg.egress.nodrop);
-    EXPECT_EQ(cfg.workers, 0U);
+    EXPECT_EQ(cfg.workers, 3U);
     EXPECT_EQ(cfg.pipeline.max_inflight, 10000000);
     EXPECT_EQ(cfg.routing.default_topic, "misc.unrouted");
     EXPECT_EQ(cfg.metrics.listen, "[::]:9100");

@@ -212,8 +212,37 @@ TEST_F(relay_test, four_concurrent_producers_each_keep_their_own_order) {
     EXPECT_EQ(next, std::vector<std::int64_t>(producers, each));
 }
 
-TEST_F(relay_test, stalled_subscriber_with_nodrop_bounds_memory_and_loses_nothing) {
-    auto d = start(yaml_for(p, "pipeline:\n  max_inflight: 10000\n"));
+// The relay's two paths: workers: 0 is the direct one (one thread, PULL to XPUB), any other
+// number the pipeline through worker threads. Behaviour under backpressure and shutdown must not
+// depend on which.
+class relay_paths : public relay_test, public ::testing::WithParamInterface<int> {
+protected:
+    [[nodiscard]] int workers() const { return GetParam(); }
+};
+
+INSTANTIATE_TEST_SUITE_P(, relay_paths, ::testing::Values(0, 2),
+                         [](const ::testing::TestParamInfo<int> &param) {
+                             return param.param == 0 ? std::string("direct")
+                                                     : std::string("pipeline");
+                         });
+
+// Waits until a relay behind a subscriber that reads nothing pushes back on its producers: the
+// pipeline holds `inflight` items, or (direct path, which holds none) the relay stopped receiving.
+bool await_backpressure(const ports &p, int workers, double inflight) {
+    if (workers > 0)
+        return eventually([&] { return scrape(p.metrics, "zrelay_inflight") >= inflight; }, 20s);
+    return eventually(
+        [&] {
+            const auto before = scrape(p.metrics, "zrelay_messages_received_total");
+            std::this_thread::sleep_for(300ms);
+            return before && *before > 0 &&
+                   scrape(p.metrics, "zrelay_messages_received_total") == before;
+        },
+        20s);
+}
+
+TEST_P(relay_paths, stalled_subscriber_with_nodrop_bounds_memory_and_loses_nothing) {
+    auto d = start(yaml_for(p, "pipeline:\n  max_inflight: 10000\n", workers()));
     auto sub = make_sub(ctx, p, {""}, 100);
     await_subscriptions(p, 1);
     // Offer far more than the relay may hold: 150k messages of 1 KiB = 150 MiB.
@@ -231,8 +260,7 @@ TEST_F(relay_test, stalled_subscriber_with_nodrop_bounds_memory_and_loses_nothin
         }
     });
     // The subscriber reads nothing while the pipeline fills up to max_inflight.
-    ASSERT_TRUE(eventually([&] { return scrape(p.metrics, "zrelay_inflight") >= 9900; }, 20s))
-        << "the pipeline never filled";
+    ASSERT_TRUE(await_backpressure(p, workers(), 9900)) << "the relay never pushed back";
     std::int64_t rss_peak = 0;
     const auto stall_end = std::chrono::steady_clock::now() + 3s;
     while (std::chrono::steady_clock::now() < stall_end) {
@@ -241,10 +269,11 @@ TEST_F(relay_test, stalled_subscriber_with_nodrop_bounds_memory_and_loses_nothin
     }
     const int sent_during_stall = sent.load();
     const double inflight = scrape(p.metrics, "zrelay_inflight").value_or(-1);
-    std::printf("[ figures ] stalled subscriber: RSS before %.1f MiB, peak during 3 s stall %.1f "
+    std::printf("[ figures ] workers %d, stalled subscriber: RSS before %.1f MiB, peak during 3 s "
+                "stall %.1f "
                 "MiB (growth %.1f MiB); producer had sent %d of %d; zrelay_inflight %.0f\n",
-                mib(rss_before), mib(rss_peak), mib(rss_peak - rss_before), sent_during_stall,
-                count, inflight);
+                workers(), mib(rss_before), mib(rss_peak), mib(rss_peak - rss_before),
+                sent_during_stall, count, inflight);
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
     // Sanitizer shadow memory and quarantine inflate RSS several times: the bound is checked in
     // the plain builds, order and completeness are checked in all.
@@ -266,8 +295,8 @@ TEST_F(relay_test, stalled_subscriber_with_nodrop_bounds_memory_and_loses_nothin
     }
 }
 
-TEST_F(relay_test, without_nodrop_a_stalled_subscriber_does_not_hold_back_a_fast_one) {
-    auto d = start(yaml_for(p, "", 2, "  nodrop: false\n"));
+TEST_P(relay_paths, without_nodrop_a_stalled_subscriber_does_not_hold_back_a_fast_one) {
+    auto d = start(yaml_for(p, "", workers(), "  nodrop: false\n"));
     auto stalled = make_sub(ctx, p, {""}, 10);
     // XPUB reports a prefix once: a prefix of the fast one's own shows it is connected too.
     auto fast = make_sub(ctx, p, {"", "fast-ready"});
@@ -329,8 +358,8 @@ TEST_F(relay_test, with_no_workers_the_receiver_validates_and_order_holds) {
     }));
 }
 
-// Fills the pipeline behind a subscriber that reads nothing; returns the producer thread.
-std::jthread fill_pipeline(zmq::context_t &ctx, const ports &p, int count) {
+// Fills the relay behind a subscriber that reads nothing; returns the producer thread.
+std::jthread fill_pipeline(zmq::context_t &ctx, const ports &p, int workers, int count) {
     std::jthread producer([&ctx, p, count](const std::stop_token &stop) {
         auto push = make_push(ctx, p.in_ep());
         push.set(zmq::sockopt::sndtimeo, 100);
@@ -341,17 +370,18 @@ std::jthread fill_pipeline(zmq::context_t &ctx, const ports &p, int count) {
                 ++i;
         }
     });
-    EXPECT_TRUE(eventually([&] { return scrape(p.metrics, "zrelay_inflight") >= 990; }, 20s))
-        << "the pipeline never filled";
+    EXPECT_TRUE(await_backpressure(p, workers, 990)) << "the relay never pushed back";
     return producer;
 }
 
-TEST_F(relay_test, sigterm_publishes_everything_received_once_the_subscriber_reads_again) {
-    auto d = start(yaml_for(p, "pipeline:\n  max_inflight: 1000\nshutdown:\n  drain_timeout_ms: "
-                               "20000\n"));
+TEST_P(relay_paths, sigterm_publishes_everything_received_once_the_subscriber_reads_again) {
+    auto d = start(yaml_for(p,
+                            "pipeline:\n  max_inflight: 1000\nshutdown:\n  drain_timeout_ms: "
+                            "20000\n",
+                            workers()));
     auto sub = make_sub(ctx, p, {""}, 10);
     await_subscriptions(p, 1);
-    auto producer = fill_pipeline(ctx, p, 1000000);
+    auto producer = fill_pipeline(ctx, p, workers(), 1000000);
     d->signal(SIGTERM);
     // Draining: the relay says it is not healthy, and stops taking input.
     EXPECT_TRUE(eventually([&] {
@@ -382,12 +412,14 @@ TEST_F(relay_test, sigterm_publishes_everything_received_once_the_subscriber_rea
     EXPECT_EQ(got, published_n);
 }
 
-TEST_F(relay_test, a_drain_past_its_deadline_exits_75_and_counts_what_was_lost) {
-    auto d = start(yaml_for(p, "pipeline:\n  max_inflight: 1000\nshutdown:\n  drain_timeout_ms: "
-                               "500\n"));
+TEST_P(relay_paths, a_drain_past_its_deadline_exits_75_and_counts_what_was_lost) {
+    auto d = start(yaml_for(p,
+                            "pipeline:\n  max_inflight: 1000\nshutdown:\n  drain_timeout_ms: "
+                            "500\n",
+                            workers()));
     auto sub = make_sub(ctx, p, {""}, 10);
     await_subscriptions(p, 1);
-    auto producer = fill_pipeline(ctx, p, 1000000);
+    auto producer = fill_pipeline(ctx, p, workers(), 1000000);
     const auto t0 = std::chrono::steady_clock::now();
     d->signal(SIGTERM);
     const auto code = d->wait_exit(10s);
@@ -398,12 +430,14 @@ TEST_F(relay_test, a_drain_past_its_deadline_exits_75_and_counts_what_was_lost) 
     EXPECT_NE(d->stderr_text().find("were not published"), std::string::npos) << d->stderr_text();
 }
 
-TEST_F(relay_test, a_second_sigterm_stops_a_drain_at_once) {
-    auto d = start(yaml_for(p, "pipeline:\n  max_inflight: 1000\nshutdown:\n  drain_timeout_ms: "
-                               "60000\n"));
+TEST_P(relay_paths, a_second_sigterm_stops_a_drain_at_once) {
+    auto d = start(yaml_for(p,
+                            "pipeline:\n  max_inflight: 1000\nshutdown:\n  drain_timeout_ms: "
+                            "60000\n",
+                            workers()));
     auto sub = make_sub(ctx, p, {""}, 10);
     await_subscriptions(p, 1);
-    auto producer = fill_pipeline(ctx, p, 1000000);
+    auto producer = fill_pipeline(ctx, p, workers(), 1000000);
     d->signal(SIGTERM);
     ASSERT_TRUE(eventually([&] { return scrape(p.metrics, "zrelay_draining") == 1; }));
     d->signal(SIGTERM);

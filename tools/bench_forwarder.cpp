@@ -2,7 +2,8 @@
 //
 //   --mode loop   the ten-line forwarder: blocking zmq_msg_recv on PULL, zmq_msg_send of the same
 //                 zmq_msg_t on XPUB (no copy), forever;
-//   --mode proxy  libzmq's zmq_proxy(PULL, XPUB).
+//   --mode proxy  libzmq's zmq_proxy(PULL, XPUB);
+//   --mode topic-loop  the loop sending [topic][message] as zrelayd does, to price the extra frame.
 //
 // Both bind PULL and XPUB with the HWMs and XPUB_NODROP given, as zrelayd does, and neither
 // decodes, validates or counts. They run until killed (SIGTERM's default action is fine here:
@@ -36,8 +37,8 @@ int run(int argc, char **argv) {
     int rcvhwm = 1000;
     int sndhwm = 1000;
     bool nodrop = true;
-    app.add_option("--mode", mode, "loop | proxy")
-        ->check(CLI::IsMember({"loop", "proxy"}))
+    app.add_option("--mode", mode, "loop | proxy | topic-loop")
+        ->check(CLI::IsMember({"loop", "proxy", "topic-loop"}))
         ->capture_default_str();
     app.add_option("--in", in_eps, "PULL endpoint(s) to bind")->required();
     app.add_option("--out", out_eps, "XPUB endpoint(s) to bind")->required();
@@ -63,6 +64,19 @@ int run(int argc, char **argv) {
     }
     zmq_msg_t msg;
     zmq_msg_init(&msg);
+    if (mode == "topic-loop") {
+        // The loop with zrelayd's output shape, [topic][message], the topic a fixed one: what the
+        // extra frame alone costs, with no decoding.
+        static constexpr char topic[] = "bench";
+        for (;;) {
+            if (zmq_msg_recv(&msg, pull, 0) < 0)
+                break;
+            if (zmq_send_const(xpub, topic, sizeof(topic) - 1, ZMQ_SNDMORE) < 0 ||
+                zmq_msg_send(&msg, xpub, 0) < 0)
+                break;
+        }
+        return 0;
+    }
     for (;;) {
         if (zmq_msg_recv(&msg, pull, 0) < 0)
             break;
