@@ -1,14 +1,16 @@
 #include "envelope.hpp"
 
 #include <climits>
+#include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/stubs/common.h>
 #include <google/protobuf/stubs/logging.h>
+#include <google/protobuf/wire_format_lite.h>
 #include <spdlog/spdlog.h>
-
-#include "zrelay/v1/data_message.pb.h"
-#include "zrelay/v1/data_message_bytes.pb.h"
 
 namespace zrelay {
 
@@ -28,41 +30,144 @@ std::string_view to_string(invalid_reason reason) noexcept {
     return "unknown"; // only reachable through a cast of an out-of-range value
 }
 
-struct envelope_decoder::impl {
-    // Reused across decodes: ParseFromArray clears it first, and clearing keeps the strings'
-    // capacity, so a steady stream stops allocating.
-    v1::DataMessage message;
-    // Only parsed into on the cold path, after `message` refused the bytes.
-    v1::DataMessageBytes lenient;
+namespace {
+
+namespace pb = google::protobuf;
+using wire = pb::internal::WireFormatLite;
+
+// DataMessage's string fields, and those of a headers entry (map<string, string>: key 1, value 2).
+constexpr int content_field = 1;
+constexpr int topic_field = 3;
+constexpr int headers_field = 5;
+constexpr int entry_key_field = 1;
+constexpr int entry_value_field = 2;
+
+// protobuf's default recursion limit: how deeply groups and nested messages may nest.
+constexpr int max_depth = 100;
+
+enum class scope : unsigned char {
+    message, // DataMessage itself
+    entry,   // a headers entry (map<string, string>)
+    group,   // the inside of an unknown group field: structure only
 };
 
-envelope_decoder::envelope_decoder() : _impl(std::make_unique<impl>()) {}
-envelope_decoder::~envelope_decoder() = default;
-envelope_decoder::envelope_decoder(envelope_decoder &&) noexcept = default;
-envelope_decoder &envelope_decoder::operator=(envelope_decoder &&) noexcept = default;
+struct scan_state {
+    bool utf8_ok = true;
+    std::string_view topic;
+};
 
-decode_result envelope_decoder::decode(const void *data, std::size_t size) noexcept {
+// A length-delimited field's bytes, in place in the input; nullopt if truncated.
+std::optional<std::string_view> read_in_place(pb::io::CodedInputStream &in) {
+    std::uint32_t length = 0;
+    if (!in.ReadVarint32(&length))
+        return std::nullopt;
+    const void *at = nullptr;
+    int available = 0;
+    if (length == 0)
+        return std::string_view();
+    if (!in.GetDirectBufferPointer(&at, &available) ||
+        static_cast<std::uint32_t>(available) < length)
+        return std::nullopt;
+    in.Skip(static_cast<int>(length));
+    return std::string_view(static_cast<const char *>(at), length);
+}
+
+bool scan(pb::io::CodedInputStream &in, int size, scope where, int group_field, int depth,
+          scan_state &state);
+
+// Scans a length-delimited submessage (a headers entry) in a stream of its own.
+bool scan_entry(std::string_view bytes, int depth, scan_state &state) {
+    const int size = static_cast<int>(bytes.size());
+    pb::io::CodedInputStream in(
+        static_cast<const std::uint8_t *>(static_cast<const void *>(bytes.data())), size);
+    return scan(in, size, scope::entry, 0, depth, state);
+}
+
+// Walks a message's fields with protobuf's wire-format reader and checks what protobuf's
+// generated parser checks: every field's framing (unknown fields included, groups too), tags of
+// at most 5 bytes, no field number 0, nesting within max_depth, and UTF-8 in string fields. It
+// copies nothing: the payload is skipped, and the topic is a view into the input. False if the
+// bytes are not a well-formed message. Bad UTF-8 is noted in `state` and the walk goes on, so
+// that malformed wins over bad_utf8 as it does for protobuf. A known field number with an
+// unexpected wire type is an unknown field, as protobuf keeps it.
+bool scan(pb::io::CodedInputStream &in, int size, scope where, int group_field, int depth,
+          scan_state &state) {
+    for (;;) {
+        const int at = in.CurrentPosition();
+        const std::uint32_t tag = in.ReadTag();
+        if (tag == 0) // the end, or a zero tag, which is invalid; a group must end with its tag
+            return where != scope::group && at == size;
+        // ReadTag takes a varint of up to 10 bytes (keeping its low 32 bits); protobuf's parser
+        // refuses a tag of more than 5.
+        if (in.CurrentPosition() - at > 5)
+            return false;
+        const int field = wire::GetTagFieldNumber(tag);
+        if (field == 0)
+            return false;
+        switch (wire::GetTagWireType(tag)) {
+        case wire::WIRETYPE_VARINT: {
+            std::uint64_t ignored = 0;
+            if (!in.ReadVarint64(&ignored))
+                return false;
+            break;
+        }
+        case wire::WIRETYPE_FIXED64:
+            if (!in.Skip(8))
+                return false;
+            break;
+        case wire::WIRETYPE_FIXED32:
+            if (!in.Skip(4))
+                return false;
+            break;
+        case wire::WIRETYPE_START_GROUP:
+            if (depth + 1 > max_depth || !scan(in, size, scope::group, field, depth + 1, state))
+                return false;
+            break;
+        case wire::WIRETYPE_END_GROUP:
+            return where == scope::group && field == group_field;
+        case wire::WIRETYPE_LENGTH_DELIMITED: {
+            const auto bytes = read_in_place(in);
+            if (!bytes)
+                return false;
+            const bool is_string =
+                (where == scope::message && (field == content_field || field == topic_field)) ||
+                (where == scope::entry && (field == entry_key_field || field == entry_value_field));
+            if (is_string) {
+                if (!pb::internal::IsStructurallyValidUTF8(bytes->data(),
+                                                           static_cast<int>(bytes->size())))
+                    state.utf8_ok = false;
+                if (where == scope::message && field == topic_field)
+                    state.topic = *bytes; // the last one wins, as in protobuf
+            } else if (where == scope::message && field == headers_field) {
+                if (depth + 1 > max_depth || !scan_entry(*bytes, depth + 1, state))
+                    return false;
+            }
+            break;
+        }
+        default:
+            return false; // wire types 6 and 7 do not exist
+        }
+    }
+}
+
+} // namespace
+
+decode_result decode_envelope(const void *data, std::size_t size) noexcept {
     // protobuf takes an int size; nothing that large is a message the relay would accept.
     if (size > static_cast<std::size_t>(INT_MAX))
         return {invalid_reason::malformed, {}};
-    // An empty frame is the all-defaults DataMessage (proto3), so it is valid; give protobuf a
-    // real pointer rather than rely on it never offsetting a null one.
-    static constexpr char empty = 0;
-    if (data == nullptr) {
-        if (size != 0)
-            return {invalid_reason::malformed, {}};
-        data = &empty;
-    }
+    if (size == 0)
+        return {invalid_reason::none, {}}; // proto3's well-formed all-defaults message
+    if (data == nullptr)
+        return {invalid_reason::malformed, {}};
     const int length = static_cast<int>(size);
-
-    if (_impl->message.ParseFromArray(data, length))
-        return {invalid_reason::none, _impl->message.topic()};
-
-    // Cold path. protobuf gives no reason for a failed parse, and refusing invalid UTF-8 in a
-    // string field is one. The twin reads those fields as bytes, so if it parses, UTF-8 was the
-    // only problem.
-    const bool parses_as_bytes = _impl->lenient.ParseFromArray(data, length);
-    return {parses_as_bytes ? invalid_reason::bad_utf8 : invalid_reason::malformed, {}};
+    pb::io::CodedInputStream in(static_cast<const std::uint8_t *>(data), length);
+    scan_state state;
+    if (!scan(in, length, scope::message, 0, 0, state))
+        return {invalid_reason::malformed, {}};
+    if (!state.utf8_ok)
+        return {invalid_reason::bad_utf8, {}};
+    return {invalid_reason::none, state.topic};
 }
 
 namespace {

@@ -1,12 +1,14 @@
 // envelope: decoding and validating one DataMessage. Only envelope.cpp sees protobuf types.
 //
 // The relay forwards the client's bytes unchanged, so decoding is validation plus extracting
-// the topic. A decoder is owned by one thread and reuses its message object, so decoding a
-// steady stream does not allocate once the object's strings have grown to size.
+// the topic, and it need not build a message object: decode_envelope() walks the wire format
+// with protobuf's reader and checks exactly what protobuf's generated parser checks (structure,
+// UTF-8 in string fields), copying nothing and allocating nothing. The payload is skipped, so
+// its size costs nothing. tests/envelope_test.cpp holds it to protobuf's own verdict on
+// mutated and random inputs.
 #pragma once
 
 #include <cstddef>
-#include <memory>
 #include <string_view>
 
 namespace zrelay {
@@ -26,29 +28,13 @@ std::string_view to_string(invalid_reason reason) noexcept;
 
 struct decode_result {
     invalid_reason reason = invalid_reason::none;
-    // The message's topic (field 3); empty if it has none. Points into the decoder's message
-    // object: valid until the next decode() on the same decoder.
+    // The message's topic (field 3); empty if it has none. A view into the decoded bytes.
     std::string_view topic;
 };
 
-class envelope_decoder {
-public:
-    envelope_decoder();
-    ~envelope_decoder();
-    envelope_decoder(const envelope_decoder &) = delete;
-    envelope_decoder &operator=(const envelope_decoder &) = delete;
-    envelope_decoder(envelope_decoder &&other) noexcept;
-    envelope_decoder &operator=(envelope_decoder &&other) noexcept;
-
-    // Never throws on any input. Fields it does not know (a newer client's) are accepted, as is
-    // an empty frame: in proto3 that is the well-formed all-defaults message. A moved-from
-    // decoder may only be assigned to or destroyed.
-    decode_result decode(const void *data, std::size_t size) noexcept;
-
-private:
-    struct impl;
-    std::unique_ptr<impl> _impl;
-};
+// Never throws, never allocates, on any input. Fields it does not know (a newer client's) are
+// accepted, as is an empty frame: in proto3 that is the well-formed all-defaults message.
+decode_result decode_envelope(const void *data, std::size_t size) noexcept;
 
 // Routes libprotobuf's own log lines (it logs an ERROR on every invalid UTF-8 string it parses)
 // to spdlog at debug level, so a flood of bad input cannot flood the log. Call once at start-up.

@@ -207,13 +207,21 @@ void receiver::run_pipeline() {
 }
 
 void receiver::run_direct() {
+    // While running, an empty PULL is waited on with a blocking recv that gives up after
+    // idle_poll, not with zmq_poll over the control fds: a blocking recv is one poll() on the
+    // socket's mailbox, where zmq_poll over four items makes several calls per item, and on a
+    // stream of large messages the thread waits once per message. The price is that a drain or
+    // an abort is noticed up to idle_poll late.
+    _socket.set(zmq::sockopt::rcvtimeo, static_cast<int>(idle_poll.count()));
     std::size_t since_subscriptions = 0;
     pipeline_item item;
     while (!_control.aborted()) {
-        if (!_socket.recv(item.body, zmq::recv_flags::dontwait)) {
-            // PULL is empty for now.
+        const bool draining = _control.draining();
+        if (!_socket.recv(item.body,
+                          draining ? zmq::recv_flags::dontwait : zmq::recv_flags::none)) {
+            // PULL is empty for now (or stayed empty for idle_poll).
             _direct->read_subscriptions();
-            if (!wait_for_input(_direct->handle()))
+            if (draining && !wait_for_input(_direct->handle()))
                 break;
             continue;
         }

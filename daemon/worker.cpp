@@ -5,7 +5,7 @@
 namespace zrelay {
 
 void validator::process(pipeline_item &item, thread_counters &counters) {
-    const decode_result r = _decoder.decode(item.body.data(), item.body.size());
+    const decode_result r = decode_envelope(item.body.data(), item.body.size());
     if (r.reason != invalid_reason::none) {
         item.reason = r.reason;
         counters.invalid[static_cast<std::size_t>(r.reason)].add();

@@ -21,7 +21,6 @@ public:
     void process(pipeline_item &item, thread_counters &counters);
 
 private:
-    envelope_decoder _decoder;
     std::string _default_topic;
     log_rate_limiter _invalid_log;
 };
