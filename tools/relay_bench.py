@@ -2,9 +2,10 @@
 """relay_bench: zrelayd against the bare forwarders, side by side in one run.
 
 For each transport (tcp, ipc) and message size (64 B, 1 KiB, 16 KiB, 256 KiB) it runs, round after
-round, the plain recv/send loop, zmq_proxy and zrelayd (A B C A B C ...), each a fresh process
-fed by tools' bench_driver flat out, and prints medians and the per-round ratios zrelayd/loop and
-zrelayd/proxy. Only ratios within one run mean anything on a shared machine. Then: zrelayd with
+round, the plain recv/send loop, zmq_proxy, the loop sending [topic][message] as zrelayd does
+(topic-loop), and zrelayd (A B C D A B C D ...), each a fresh process fed by bench_driver flat
+out, and prints medians and the per-round ratios zrelayd/loop, zrelayd/proxy and
+zrelayd/topic-loop. Only ratios within one run mean anything on a shared machine. Then: zrelayd with
 workers = 0, 1, 2, 4 against the loop at 64 B over tcp, and latency at a fixed offered load of half
 the loop's median throughput. Every driver run checks that nothing was lost, duplicated or
 reordered, and the runner stops on the first that fails.
@@ -69,7 +70,7 @@ class Bench:
         self.runs = []
 
     def start(self, system, eps, workers=None):
-        if system in ("loop", "proxy"):
+        if system in ("loop", "proxy", "topic-loop"):
             cmd = [f"{self.build}/tools/bench_forwarder", "--mode", system, "--in", eps.ingress,
                    "--out", eps.egress, "--rcvhwm", str(HWM), "--sndhwm", str(HWM),
                    "--nodrop", "1"]
@@ -130,12 +131,15 @@ def ratio_cell(xs):
 
 
 def throughput(bench, transports, sizes, rounds):
-    systems = ["loop", "proxy", "zrelayd"]
+    # topic-loop is the loop sending [topic][message] like zrelayd: what the wire contract's
+    # extra frame costs by itself, so the table shows how much of the gap is the relay's own.
+    systems = ["loop", "proxy", "topic-loop", "zrelayd"]
     print("\n## Throughput, flat out (median of rounds; ratios: median of per-round ratios, "
           "range in brackets)\n")
-    print("| transport | size | loop msg/s | proxy msg/s | zrelayd msg/s | zrelayd MB/s | "
-          "zrelayd/loop | zrelayd/proxy | peak RSS zrelayd / loop |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| transport | size | loop msg/s | proxy msg/s | topic-loop msg/s | zrelayd msg/s | "
+          "zrelayd MB/s | zrelayd/loop | zrelayd/proxy | zrelayd/topic-loop | "
+          "peak RSS zrelayd / loop |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     loop_max = {}
     for transport in transports:
         for size in sizes:
@@ -146,13 +150,15 @@ def throughput(bench, transports, sizes, rounds):
             rate = {s: [r["msgs_per_s"] for r in res[s]] for s in systems}
             vs_loop = [z / l for z, l in zip(rate["zrelayd"], rate["loop"])]
             vs_proxy = [z / p for z, p in zip(rate["zrelayd"], rate["proxy"])]
+            vs_topic = [z / t for z, t in zip(rate["zrelayd"], rate["topic-loop"])]
             loop_max[(transport, size)] = median(rate["loop"])
             rss_z = max(r["rss_kib"] for r in res["zrelayd"]) / 1024
             rss_l = max(r["rss_kib"] for r in res["loop"]) / 1024
             print(f"| {transport} | {size} | {fmt_rate(median(rate['loop']))} | "
-                  f"{fmt_rate(median(rate['proxy']))} | {fmt_rate(median(rate['zrelayd']))} | "
+                  f"{fmt_rate(median(rate['proxy']))} | {fmt_rate(median(rate['topic-loop']))} | "
+                  f"{fmt_rate(median(rate['zrelayd']))} | "
                   f"{median([r['mb_per_s'] for r in res['zrelayd']]):.0f} | "
-                  f"{ratio_cell(vs_loop)} | {ratio_cell(vs_proxy)} | "
+                  f"{ratio_cell(vs_loop)} | {ratio_cell(vs_proxy)} | {ratio_cell(vs_topic)} | "
                   f"{rss_z:.1f} / {rss_l:.1f} MiB |", flush=True)
     return loop_max
 
