@@ -141,6 +141,7 @@ def throughput(bench, transports, sizes, rounds):
           "peak RSS zrelayd / loop |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     loop_max = {}
+    flat_latency = []
     for transport in transports:
         for size in sizes:
             res = {s: [] for s in systems}
@@ -160,6 +161,14 @@ def throughput(bench, transports, sizes, rounds):
                   f"{median([r['mb_per_s'] for r in res['zrelayd']]):.0f} | "
                   f"{ratio_cell(vs_loop)} | {ratio_cell(vs_proxy)} | {ratio_cell(vs_topic)} | "
                   f"{rss_z:.1f} / {rss_l:.1f} MiB |", flush=True)
+            flat_latency.append((transport, size, res))
+    print("\n## Latency flat out (µs, medians over rounds; queueing at saturation, not a goal)\n")
+    print("| transport | size | loop p50 / p99 | topic-loop p50 / p99 | zrelayd p50 / p99 |")
+    print("|---|---|---|---|---|")
+    for transport, size, res in flat_latency:
+        cells = [" / ".join(f"{median([r[k] for r in res[s]]):.0f}" for k in ("p50_us", "p99_us"))
+                 for s in ("loop", "topic-loop", "zrelayd")]
+        print(f"| {transport} | {size} | " + " | ".join(cells) + " |")
     return loop_max
 
 
@@ -183,28 +192,29 @@ def workers_sweep(bench, rounds, transport="tcp", size=64):
 
 def latency(bench, loop_max, transports, sizes, rounds):
     systems = ["loop", "proxy", "zrelayd"]
-    print("\n## Latency at half the loop's throughput (µs, medians over rounds)\n")
-    print("| transport | size | offered msg/s | loop p50 / p99 / p99.9 | proxy p50 / p99 / p99.9 | "
-          "zrelayd p50 / p99 / p99.9 / max | p99 zrelayd/loop |")
-    print("|---|---|---|---|---|---|---|")
-    for transport in transports:
-        for size in sizes:
-            rate = loop_max[(transport, size)] / 2
-            count = int(rate * (0.5 if bench.args.quick else 1.5))
-            res = {s: [] for s in systems}
-            for _ in range(rounds):
-                for s in systems:
-                    res[s].append(bench.run(s, transport, size, rate=rate, count=count))
+    print("\n## Latency at a fixed offered load: half and a quarter of the loop's median "
+          "throughput (µs, medians over rounds)\n")
+    print("| transport | size | load | offered msg/s | loop p50 / p99 / p99.9 | "
+          "proxy p50 / p99 / p99.9 | zrelayd p50 / p99 / p99.9 / max | p99 zrelayd/loop |")
+    print("|---|---|---|---|---|---|---|---|")
+    cases = [(t, s, f) for t in transports for s in sizes for f in (0.5, 0.25)]
+    for transport, size, load in cases:
+        rate = loop_max[(transport, size)] * load
+        count = int(rate * (0.5 if bench.args.quick else 1.5))
+        res = {s: [] for s in systems}
+        for _ in range(rounds):
+            for s in systems:
+                res[s].append(bench.run(s, transport, size, rate=rate, count=count))
 
-            def cell(s, keys):
-                return " / ".join(f"{median([r[k] for r in res[s]]):.0f}" for k in keys)
+        def cell(s, keys, res=res):
+            return " / ".join(f"{median([r[k] for r in res[s]]):.0f}" for k in keys)
 
-            p99 = [z["p99_us"] / l["p99_us"] for z, l in zip(res["zrelayd"], res["loop"])]
-            print(f"| {transport} | {size} | {fmt_rate(rate)} | "
-                  f"{cell('loop', ['p50_us', 'p99_us', 'p999_us'])} | "
-                  f"{cell('proxy', ['p50_us', 'p99_us', 'p999_us'])} | "
-                  f"{cell('zrelayd', ['p50_us', 'p99_us', 'p999_us', 'max_us'])} | "
-                  f"{ratio_cell(p99)} |", flush=True)
+        p99 = [z["p99_us"] / l["p99_us"] for z, l in zip(res["zrelayd"], res["loop"])]
+        print(f"| {transport} | {size} | {load:g} | {fmt_rate(rate)} | "
+              f"{cell('loop', ['p50_us', 'p99_us', 'p999_us'])} | "
+              f"{cell('proxy', ['p50_us', 'p99_us', 'p999_us'])} | "
+              f"{cell('zrelayd', ['p50_us', 'p99_us', 'p999_us', 'max_us'])} | "
+              f"{ratio_cell(p99)} |", flush=True)
 
 
 def describe_machine():
