@@ -20,6 +20,7 @@
 #include "errors.hpp"
 #include "logging.hpp"
 #include "metrics.hpp"
+#include "notify.hpp"
 #include "relay.hpp"
 #include "signals.hpp"
 #include "version.hpp"
@@ -48,6 +49,31 @@ const char *signal_name(int sig) {
     return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "a signal";
 }
 
+std::string status_line(const char *state, const metrics_snapshot &s) {
+    return fmt::format("{}: received {}, published {}, invalid {}, subscriptions {}", state,
+                       s.received, s.published, s.invalid_total(), s.subscriptions);
+}
+
+// How often main wakes to tell systemd how things go: STATUS every few seconds, and WATCHDOG=1
+// at half the interval systemd asked for (no less than 200 ms: each relay thread beats at least
+// every idle_poll, and a tick must be long enough to see a beat). Forever without systemd.
+std::chrono::milliseconds duty_tick(const service_notifier &notifier) {
+    if (!notifier.enabled())
+        return std::chrono::milliseconds(-1);
+    auto tick = std::chrono::milliseconds(2000);
+    if (const auto w = notifier.watchdog_interval())
+        tick = std::min(tick, std::chrono::duration_cast<std::chrono::milliseconds>(*w / 2));
+    return std::max(tick, std::chrono::milliseconds(200));
+}
+
+// One tick's duties. The watchdog ping comes from here because main is what can tell that a
+// relay thread stopped turning its loop: then no ping, and systemd restarts a wedged relay.
+void report(service_notifier &notifier, relay &relay, const char *state) {
+    notifier.status(status_line(state, relay.snapshot()));
+    if (notifier.watchdog_interval() && relay.all_threads_beating())
+        notifier.watchdog();
+}
+
 void log_totals(const char *what, const metrics_snapshot &s) {
     spdlog::info("{}: received {}, published {}, invalid {}", what, s.received, s.published,
                  s.invalid_total());
@@ -56,6 +82,7 @@ void log_totals(const char *what, const metrics_snapshot &s) {
 int serve(const config &cfg) {
     signal_watcher signals; // before any thread starts, so every thread inherits the mask
     install_protobuf_log_handler();
+    service_notifier notifier;
 
     relay relay(cfg);
     std::unique_ptr<metrics_server> metrics;
@@ -70,9 +97,15 @@ int serve(const config &cfg) {
                  fmt::join(relay.egress_endpoints(), " "), cfg.workers,
                  cfg.metrics.listen.empty() ? "off" : "http://" + cfg.metrics.listen);
 
+    // Every endpoint is bound and every thread runs: only now is the relay ready.
+    notifier.ready();
+    const auto tick = duty_tick(notifier);
+    report(notifier, relay, "running");
+
     // Run until a signal, or until a thread fails.
-    const auto woke =
-        wait_readable({signals.fd(), relay.stopped_fd()}, std::chrono::milliseconds(-1));
+    std::optional<std::size_t> woke;
+    while (!(woke = wait_readable({signals.fd(), relay.stopped_fd()}, tick)))
+        report(notifier, relay, "running");
     if (woke == 1 || relay.failure()) {
         relay.abort();
         relay.join();
@@ -84,20 +117,33 @@ int serve(const config &cfg) {
     const auto deadline = drain_start + cfg.shutdown.drain_timeout;
     spdlog::info("{} received: draining (up to {} ms)", signal_name(sig),
                  cfg.shutdown.drain_timeout.count());
+    notifier.stopping();
     relay.request_drain(deadline);
 
-    // A second signal means "now": stop waiting for slow subscribers.
+    // A second signal means "now": stop waiting for slow subscribers. While the drain goes on
+    // publishing, ask systemd for more time than its stop timeout, up to our own deadline.
     bool drained = false;
+    std::uint64_t published = relay.snapshot().published;
+    const auto drain_tick = tick.count() < 0 ? std::chrono::milliseconds(1000)
+                                             : std::min(tick, std::chrono::milliseconds(1000));
     while (!(drained = relay.wait_until(std::chrono::steady_clock::now()))) {
         const auto left = std::chrono::ceil<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0)
             break;
-        const auto w = wait_readable({signals.fd(), relay.stopped_fd()}, left);
+        const auto w =
+            wait_readable({signals.fd(), relay.stopped_fd()}, std::min(left, drain_tick));
         if (w == 0) {
             spdlog::warn("{} received again: stopping without finishing the drain",
                          signal_name(signals.take().value_or(SIGTERM)));
             break;
+        }
+        if (!w && notifier.enabled()) {
+            const std::uint64_t now_published = relay.snapshot().published;
+            if (now_published != published)
+                notifier.extend_timeout(std::chrono::microseconds(3 * drain_tick));
+            published = now_published;
+            report(notifier, relay, "draining");
         }
     }
     if (!drained)

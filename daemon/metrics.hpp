@@ -41,6 +41,9 @@ struct alignas(64) thread_counters {
     counter published;       // messages sent on XPUB
     counter bytes_published; // their DataMessage bytes (the topic frame not counted)
     std::array<counter, invalid_reason_count> invalid; // indexed by invalid_reason
+    // Turns of the thread's loop, waiting ones included (every stage wakes at least every
+    // idle_poll): liveness for the systemd watchdog, not exported.
+    counter beats;
 };
 
 // What a scrape reports: the threads' counters summed, plus the gauges.

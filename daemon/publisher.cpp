@@ -42,6 +42,7 @@ bool publisher::publish(pipeline_item &item) {
     const std::size_t bytes = item.body.size();
     while (!_socket.send(item.topic, zmq::send_flags::sndmore)) {
         // SNDTIMEO passed with a subscriber still at its HWM (nodrop).
+        _counters.beats.add();
         if (_control.aborted())
             return false;
         // A waiting publisher returns credits it holds, so zrelay_inflight tells the truth.
@@ -64,6 +65,7 @@ void publisher::run() {
     std::size_t ended = 0;
     std::size_t since_subscriptions = 0;
     while (ended < _inputs.size() && !_control.aborted()) {
+        _counters.beats.add();
         std::optional<pipeline_item> item = _inputs[next]->read();
         if (!item) {
             return_credits();
@@ -73,7 +75,7 @@ void publisher::run() {
                 {nullptr, _inputs[next]->fd(), ZMQ_POLLIN, 0},
                 {nullptr, _control.abort_fd(), ZMQ_POLLIN, 0},
             }};
-            zmq::poll(items.data(), items.size(), std::chrono::milliseconds(-1));
+            zmq::poll(items.data(), items.size(), idle_poll); // wakes to beat for the watchdog
             if ((items[1].revents & ZMQ_POLLIN) != 0)
                 _inputs[next]->rearm();
             continue;

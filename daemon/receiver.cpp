@@ -70,11 +70,12 @@ void receiver::flush_all() {
 bool receiver::wait_for_credits() {
     flush_all(); // the publisher can only return credits for what it can see
     while (!_control.aborted()) {
+        _counters.beats.add();
         std::array<zmq::pollitem_t, 2> items{{
             {nullptr, _credits.fd(), ZMQ_POLLIN, 0},
             {nullptr, _control.abort_fd(), ZMQ_POLLIN, 0},
         }};
-        zmq::poll(items.data(), items.size(), std::chrono::milliseconds(-1));
+        zmq::poll(items.data(), items.size(), idle_poll);
         if ((items[0].revents & ZMQ_POLLIN) != 0) {
             _credits.rearm();
             return true;
@@ -137,7 +138,7 @@ void receiver::send_end_items() {
 
 bool receiver::wait_for_input(void *also_watch) {
     const bool draining = _control.draining();
-    auto timeout = std::chrono::milliseconds(-1);
+    auto timeout = idle_poll; // wakes now and then to beat for the watchdog
     if (draining) {
         // Empty for now is not drained: at RCVHWM zmq stops reading a connection and resumes
         // only after half of its queue was taken, so what producers already sent may still
@@ -179,6 +180,7 @@ void receiver::run_pipeline() {
     std::int64_t held = 0; // credits taken and not yet spent on a message
     std::size_t unflushed = 0;
     while (!_control.aborted()) {
+        _counters.beats.add();
         if (held == 0) {
             held = _credits.acquire(static_cast<std::int64_t>(batch_size));
             if (held == 0) {
@@ -216,6 +218,7 @@ void receiver::run_direct() {
     std::size_t since_subscriptions = 0;
     pipeline_item item;
     while (!_control.aborted()) {
+        _counters.beats.add();
         const bool draining = _control.draining();
         if (!_socket.recv(item.body,
                           draining ? zmq::recv_flags::dontwait : zmq::recv_flags::none)) {

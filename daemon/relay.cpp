@@ -70,6 +70,10 @@ void relay::spawn(const char *name, F body) {
 void relay::start() {
     const bool direct = _workers.empty(); // workers: 0
     _thread_count = direct ? 1 : 2 + _workers.size();
+    for (std::size_t b = 0; b < _counter_blocks; ++b)
+        if (!direct || b == 0)
+            _beating_blocks.push_back(b);
+    _last_beats.assign(_beating_blocks.size(), 0);
     if (!direct)
         spawn("zrelay-publish", [this] { _publisher->run(); });
     for (std::size_t i = 0; i < _workers.size(); ++i) {
@@ -122,6 +126,16 @@ metrics_snapshot relay::snapshot() const {
     s.subscriptions = _publisher->subscriptions();
     s.draining = _control.draining();
     return s;
+}
+
+bool relay::all_threads_beating() {
+    bool all = true;
+    for (std::size_t i = 0; i < _beating_blocks.size(); ++i) {
+        const std::uint64_t beats = _counters[_beating_blocks[i]].beats.value();
+        all = all && beats != _last_beats[i];
+        _last_beats[i] = beats;
+    }
+    return all && !_beating_blocks.empty();
 }
 
 bool relay::healthy() const noexcept {

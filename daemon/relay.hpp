@@ -58,6 +58,10 @@ public:
     [[nodiscard]] metrics_snapshot snapshot() const;
     // Running, every endpoint bound, not draining.
     [[nodiscard]] bool healthy() const noexcept;
+    // True if every relay thread has turned its loop since the previous call (each turns at
+    // least every idle_poll, waiting or not): what main pings the systemd watchdog on. One
+    // caller (main's thread).
+    [[nodiscard]] bool all_threads_beating();
     // After join(): messages received but neither published nor refused (0 after a full drain).
     // Counted rather than read off the credits, which the direct path does not use.
     [[nodiscard]] std::int64_t lost() const noexcept {
@@ -85,6 +89,10 @@ private:
     std::unique_ptr<receiver> _receiver;
     std::vector<std::thread> _threads;
     std::size_t _thread_count = 0; // set before any thread starts
+    // Counter blocks of running threads (the direct path's one thread uses block 0 only), and
+    // their beats when all_threads_beating() last looked. Main's thread only.
+    std::vector<std::size_t> _beating_blocks;
+    std::vector<std::uint64_t> _last_beats;
     std::atomic<std::size_t> _running{0};
     std::atomic<bool> _started{false};
     signaler _stopped;

@@ -23,6 +23,7 @@ void validator::process(pipeline_item &item, thread_counters &counters) {
 void worker::run() {
     std::size_t unflushed = 0;
     for (;;) {
+        _counters.beats.add();
         std::optional<pipeline_item> item = _in.read();
         if (!item) {
             // Going idle: publish what this batch holds before sleeping.

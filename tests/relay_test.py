@@ -161,7 +161,7 @@ class Daemon:
     block the daemon once full); stop() kills it if still running and removes the directory.
     """
 
-    def __init__(self, config):
+    def __init__(self, config, env=None):
         self.dir = tempfile.mkdtemp(prefix="zrelay-py-")
         self.config_path = os.path.join(self.dir, "zrelay.yaml")
         self.stderr_path = os.path.join(self.dir, "stderr.log")
@@ -173,6 +173,7 @@ class Daemon:
             self.started = time.monotonic()
             self.proc = subprocess.Popen([ZRELAYD, "--config", self.config_path],
                                          stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                         env={**os.environ, **(env or {})},
                                          preexec_fn=_die_with_parent)
 
     def stderr_text(self):

@@ -9,6 +9,8 @@ packages=(
   # runtime and build libraries
   libzmq3-dev cppzmq-dev libprotobuf-dev protobuf-compiler libcli11-dev libspdlog-dev
   libyaml-cpp-dev libsystemd-dev libcpp-httplib-dev
+  # systemd-analyze, for the unit file tests
+  systemd
   # tests, benchmarks, lint
   libgtest-dev libgmock-dev libbenchmark-dev libboost-dev libreaderwriterqueue-dev
   python3 python3-zmq python3-protobuf clang-format clang-tidy

@@ -1,0 +1,138 @@
+#!/usr/bin/python3
+"""zrelayd and the service manager (daemon/notify.*): what a systemd with Type=notify sees.
+
+Each test binds a datagram socket, starts the real zrelayd with NOTIFY_SOCKET (and
+WATCHDOG_USEC) pointing at it, as systemd does, and reads what arrives: READY=1 only once every
+port accepts connections, STATUS= with live counters, WATCHDOG=1 within the interval asked for,
+STOPPING=1 when a drain starts. Run by CTest with ZRELAYD and PYTHONPATH set, like relay_test.py.
+"""
+import os
+import signal
+import socket
+import tempfile
+import shutil
+import time
+import unittest
+
+import zmq
+
+from relay_test import Daemon, free_tcp_ports, v1_message, EXIT_OK
+
+
+class Notifications:
+    """The receiving end of NOTIFY_SOCKET: every datagram, with the time it arrived."""
+
+    def __init__(self, directory):
+        self.path = os.path.join(directory, "notify.sock")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.received = []  # (monotonic time, {field: value})
+
+    def close(self):
+        self.sock.close()
+
+    def read_until(self, predicate, timeout):
+        """Reads datagrams until one satisfies `predicate` (returned) or `timeout` passes."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            self.sock.settimeout(left)
+            try:
+                data = self.sock.recv(4096)
+            except socket.timeout:
+                return None
+            fields = dict(line.split("=", 1) for line in data.decode().splitlines() if "=" in line)
+            self.received.append((time.monotonic(), fields))
+            if predicate(fields):
+                return fields
+
+    def collect(self, seconds):
+        """Reads everything that arrives in the next `seconds`."""
+        self.read_until(lambda _: False, seconds)
+
+
+class NotifyTest(unittest.TestCase):
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="zrelay-notify-")
+        self.notify = Notifications(self.dir)
+        self.in_port, self.out_port, self.metrics_port = free_tcp_ports(3)
+        self.daemons = []
+        self.ctx = zmq.Context()
+
+    def tearDown(self):
+        self.ctx.destroy(linger=0)
+        for d in self.daemons:
+            d.stop()
+        self.notify.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def start(self, watchdog_usec=None):
+        env = {"NOTIFY_SOCKET": self.notify.path}
+        if watchdog_usec is not None:
+            env["WATCHDOG_USEC"] = str(watchdog_usec)
+        config = {
+            "ingress": {"bind": [f"tcp://127.0.0.1:{self.in_port}"]},
+            "egress": {"bind": [f"tcp://127.0.0.1:{self.out_port}"]},
+            "metrics": {"listen": f"127.0.0.1:{self.metrics_port}"},
+        }
+        daemon = Daemon(config, env=env)
+        self.daemons.append(daemon)
+        return daemon
+
+    def assert_accepts(self, port):
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            pass
+
+    def test_ready_after_every_port_accepts_then_watchdog_then_stopping(self):
+        daemon = self.start(watchdog_usec=1_000_000)
+        ready = self.notify.read_until(lambda f: f.get("READY") == "1", 20)
+        self.assertIsNotNone(ready, "no READY=1:\n" + daemon.stderr_text())
+        # At the moment READY=1 arrives, ingress, egress and metrics all take connections.
+        for port in (self.in_port, self.out_port, self.metrics_port):
+            self.assert_accepts(port)
+        self.assertTrue(all(f.get("READY") != "1" for _, f in self.notify.received[:-1]))
+
+        # WATCHDOG_USEC=1 s: pings at half of it, so never a gap of a whole interval.
+        self.notify.collect(3.0)
+        pings = [t for t, f in self.notify.received if f.get("WATCHDOG") == "1"]
+        self.assertGreaterEqual(len(pings), 4, self.notify.received)
+        gaps = [b - a for a, b in zip(pings, pings[1:])]
+        self.assertLess(max(gaps), 1.0, gaps)
+        statuses = [f["STATUS"] for _, f in self.notify.received if "STATUS" in f]
+        self.assertTrue(statuses and statuses[-1].startswith("running: received 0, published 0"),
+                        statuses)
+
+        daemon.signal(signal.SIGTERM)
+        stopping = self.notify.read_until(lambda f: f.get("STOPPING") == "1", 10)
+        self.assertIsNotNone(stopping, "no STOPPING=1 on SIGTERM")
+        self.assertEqual(daemon.wait_exit(10), EXIT_OK, daemon.stderr_text())
+
+    def test_status_counts_messages(self):
+        daemon = self.start()
+        self.assertIsNotNone(self.notify.read_until(lambda f: f.get("READY") == "1", 20),
+                             daemon.stderr_text())
+        push = self.ctx.socket(zmq.PUSH)
+        push.connect(f"tcp://127.0.0.1:{self.in_port}")
+        for i in range(5):
+            push.send(v1_message(topic="t", timestamp=i))
+        push.send(b"\xff\xff")  # one invalid
+        status = self.notify.read_until(
+            lambda f: f.get("STATUS", "").startswith("running: received 6, "), 10)
+        self.assertIsNotNone(status, self.notify.received)
+        self.assertIn("invalid 1", status["STATUS"])
+
+    def test_no_watchdog_pings_unless_asked(self):
+        daemon = self.start()
+        self.assertIsNotNone(self.notify.read_until(lambda f: f.get("READY") == "1", 20),
+                             daemon.stderr_text())
+        self.notify.collect(2.5)
+        self.assertTrue(any("STATUS" in f for _, f in self.notify.received),
+                        "the control: STATUS lines do arrive")
+        self.assertFalse(any("WATCHDOG" in f for _, f in self.notify.received))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
