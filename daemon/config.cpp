@@ -703,4 +703,33 @@ void check_endpoint(std::string_view endpoint, std::string_view key) {
         throw config_error(std::string(key) + ": " + *problem);
 }
 
+config with_live_changes(const config &running, const config &next) {
+    config applied = running;
+    applied.log = next.log;
+    applied.shutdown = next.shutdown;
+    return applied;
+}
+
+std::vector<std::string> restart_only_changes(const config &running, const config &next) {
+    std::vector<std::string> changed;
+    const auto note = [&changed](const char *key, bool differs) {
+        if (differs)
+            changed.emplace_back(key);
+    };
+    note("ingress.bind", running.ingress.bind != next.ingress.bind);
+    note("ingress.connect", running.ingress.connect != next.ingress.connect);
+    note("ingress.rcvhwm", running.ingress.rcvhwm != next.ingress.rcvhwm);
+    note("ingress.max_message_bytes",
+         running.ingress.max_message_bytes != next.ingress.max_message_bytes);
+    note("egress.bind", running.egress.bind != next.egress.bind);
+    note("egress.connect", running.egress.connect != next.egress.connect);
+    note("egress.sndhwm", running.egress.sndhwm != next.egress.sndhwm);
+    note("egress.nodrop", running.egress.nodrop != next.egress.nodrop);
+    note("workers", running.workers != next.workers);
+    note("pipeline.max_inflight", running.pipeline.max_inflight != next.pipeline.max_inflight);
+    note("routing.default_topic", running.routing.default_topic != next.routing.default_topic);
+    note("metrics.listen", running.metrics.listen != next.metrics.listen);
+    return changed;
+}
+
 } // namespace zrelay

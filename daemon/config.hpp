@@ -94,6 +94,14 @@ config default_config();
 // The effective configuration as YAML that parse_config() accepts (for --check-config).
 std::string to_yaml(const config &cfg);
 
+// What a reload (SIGHUP) can apply to a running relay: log level and format, and the drain
+// timeout. Everything else is wired into sockets and threads at start.
+[[nodiscard]] config with_live_changes(const config &running, const config &next);
+// The keys that differ between `running` and `next` and need a restart to take effect
+// ("ingress.bind", "workers", ...), in the order the file lists them.
+[[nodiscard]] std::vector<std::string> restart_only_changes(const config &running,
+                                                            const config &next);
+
 // Throws config_error unless `endpoint` is a tcp:// or ipc:// endpoint zmq can plausibly use.
 // `key` names where it came from, for the message.
 void check_endpoint(std::string_view endpoint, std::string_view key);

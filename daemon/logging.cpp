@@ -54,20 +54,33 @@ public:
 
 } // namespace
 
-void setup_logging(const log_config &cfg, const std::optional<std::string> &level_override) {
-    auto logger = spdlog::stderr_logger_mt("zrelayd");
+namespace {
+
+void apply(spdlog::logger &logger, const log_config &cfg,
+           const std::optional<std::string> &level_override) {
     if (cfg.format == log_format::json) {
         auto formatter = std::make_unique<spdlog::pattern_formatter>();
         formatter->add_flag<json_message_flag>('j').set_pattern(
             R"({"time":"%Y-%m-%dT%H:%M:%S.%f%z","level":"%l","thread":%t,"msg":"%j"})");
-        logger->set_formatter(std::move(formatter));
+        logger.set_formatter(std::move(formatter));
     } else {
-        logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l [%t] %v");
+        logger.set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l [%t] %v");
     }
-    logger->set_level(spdlog::level::from_str(level_override.value_or(cfg.level)));
+    logger.set_level(spdlog::level::from_str(level_override.value_or(cfg.level)));
+}
+
+} // namespace
+
+void setup_logging(const log_config &cfg, const std::optional<std::string> &level_override) {
+    auto logger = spdlog::stderr_logger_mt("zrelayd");
+    apply(*logger, cfg, level_override);
     // Warnings and errors are rare and matter most when the process is about to die.
     logger->flush_on(spdlog::level::warn);
     spdlog::set_default_logger(std::move(logger));
+}
+
+void reconfigure_logging(const log_config &cfg, const std::optional<std::string> &level_override) {
+    apply(*spdlog::default_logger(), cfg, level_override);
 }
 
 } // namespace zrelay

@@ -13,6 +13,11 @@ namespace zrelay {
 
 // Configures the default spdlog logger. `level_override` (from --log-level) beats log.level.
 void setup_logging(const log_config &cfg, const std::optional<std::string> &level_override = {});
+// Applies a new level and format to the logger setup_logging() made, in place: other threads
+// may be logging through it meanwhile (spdlog's level is atomic and its _mt sinks lock around
+// their formatter), which replacing the default logger would not allow.
+void reconfigure_logging(const log_config &cfg,
+                         const std::optional<std::string> &level_override = {});
 
 // Lets an event through at most once per `interval` and counts what it held back, so a flood of
 // bad input costs one log line per interval. Owned by one thread.

@@ -74,12 +74,40 @@ void report(service_notifier &notifier, relay &relay, const char *state) {
         notifier.watchdog();
 }
 
+// SIGHUP: re-reads the configuration file and applies what can change while running (log level
+// and format, the drain timeout). Keys that need a restart are named and keep their running
+// values; a file that does not load or validate is rejected whole and nothing changes.
+void reload(config &running, const cli_options &options, service_notifier &notifier) {
+    if (!options.config_path) {
+        spdlog::warn("SIGHUP: running on the embedded default configuration; nothing to reload");
+        return;
+    }
+    notifier.reloading();
+    try {
+        const config next = load_config_file(*options.config_path);
+        const config applied = with_live_changes(running, next);
+        if (applied.log != running.log)
+            reconfigure_logging(applied.log, options.log_level);
+        const bool changed_live = applied != running;
+        running = applied;
+        spdlog::info("reloaded {}: {}", *options.config_path,
+                     changed_live ? "log and shutdown settings applied" : "nothing to apply");
+        if (const auto restart = restart_only_changes(running, next); !restart.empty())
+            spdlog::warn("reload: {} changed; they take effect only on restart, the running "
+                         "values stay",
+                         fmt::join(restart, ", "));
+    } catch (const config_error &e) {
+        spdlog::error("reload rejected, running configuration unchanged: {}", e.what());
+    }
+    notifier.ready();
+}
+
 void log_totals(const char *what, const metrics_snapshot &s) {
     spdlog::info("{}: received {}, published {}, invalid {}", what, s.received, s.published,
                  s.invalid_total());
 }
 
-int serve(const config &cfg) {
+int serve(config cfg, const cli_options &options) {
     signal_watcher signals; // before any thread starts, so every thread inherits the mask
     install_protobuf_log_handler();
     service_notifier notifier;
@@ -102,20 +130,34 @@ int serve(const config &cfg) {
     const auto tick = duty_tick(notifier);
     report(notifier, relay, "running");
 
-    // Run until a signal, or until a thread fails.
+    // Run until a stop signal, or until a thread fails; reload on SIGHUP.
     std::optional<std::size_t> woke;
-    while (!(woke = wait_readable({signals.fd(), relay.stopped_fd()}, tick)))
-        report(notifier, relay, "running");
+    std::optional<int> sig;
+    for (;;) {
+        woke = wait_readable({signals.fd(), relay.stopped_fd()}, tick);
+        if (!woke) {
+            report(notifier, relay, "running");
+            continue;
+        }
+        if (*woke != 0)
+            break;
+        sig = signals.take();
+        if (sig == SIGHUP) {
+            reload(cfg, options, notifier);
+            continue;
+        }
+        if (sig)
+            break;
+    }
     if (woke == 1 || relay.failure()) {
         relay.abort();
         relay.join();
         spdlog::critical("relay failed: {}", relay.failure().value_or("a thread stopped"));
         return exit_internal;
     }
-    const int sig = signals.take().value_or(SIGTERM);
     const auto drain_start = std::chrono::steady_clock::now();
     const auto deadline = drain_start + cfg.shutdown.drain_timeout;
-    spdlog::info("{} received: draining (up to {} ms)", signal_name(sig),
+    spdlog::info("{} received: draining (up to {} ms)", signal_name(sig.value_or(SIGTERM)),
                  cfg.shutdown.drain_timeout.count());
     notifier.stopping();
     relay.request_drain(deadline);
@@ -134,8 +176,11 @@ int serve(const config &cfg) {
         const auto w =
             wait_readable({signals.fd(), relay.stopped_fd()}, std::min(left, drain_tick));
         if (w == 0) {
+            const auto again = signals.take();
+            if (again == SIGHUP)
+                continue; // nothing to reload into a relay that is stopping
             spdlog::warn("{} received again: stopping without finishing the drain",
-                         signal_name(signals.take().value_or(SIGTERM)));
+                         signal_name(again.value_or(SIGTERM)));
             break;
         }
         if (!w && notifier.enabled()) {
@@ -184,7 +229,7 @@ int main(int argc, char **argv) {
             return exit_ok;
         }
         setup_logging(cfg.log, cli.options.log_level);
-        return serve(cfg);
+        return serve(cfg, cli.options);
     } catch (const usage_error &e) {
         std::cerr << "zrelayd: " << e.what() << "\nRun with --help for usage.\n";
         return exit_usage;

@@ -16,6 +16,7 @@ sigset_t watched_signals() {
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP); // reload
     return set;
 }
 

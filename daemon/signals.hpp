@@ -1,4 +1,5 @@
-// signals: SIGTERM and SIGINT delivered as readable events on a signalfd, never to a handler.
+// signals: SIGTERM, SIGINT (stop) and SIGHUP (reload) delivered as readable events on a
+// signalfd, never to a handler.
 //
 // Construct it in main before any thread starts: it blocks the signals in the calling thread,
 // and every thread started afterwards inherits the mask, so the signals stay pending until

@@ -592,3 +592,50 @@ TEST(config, an_unreadable_file_is_an_error_with_the_reason) {
 
 } // namespace
 } // namespace zrelay
+
+namespace zrelay {
+namespace {
+
+TEST(config_reload, only_log_and_shutdown_apply_live) {
+    const config running = default_config();
+    config next = running;
+    next.log = {"debug", log_format::json};
+    next.shutdown.drain_timeout = std::chrono::milliseconds(123);
+    next.workers = 4;
+    next.egress.nodrop = false;
+    const config applied = with_live_changes(running, next);
+    EXPECT_EQ(applied.log, next.log);
+    EXPECT_EQ(applied.shutdown, next.shutdown);
+    EXPECT_EQ(applied.workers, running.workers);
+    EXPECT_EQ(applied.egress, running.egress);
+}
+
+TEST(config_reload, names_every_key_that_needs_a_restart) {
+    const config running = default_config();
+    EXPECT_TRUE(restart_only_changes(running, running).empty());
+    config next = running;
+    next.log.level = "debug"; // live: not listed
+    next.shutdown.drain_timeout = std::chrono::milliseconds(1);
+    EXPECT_TRUE(restart_only_changes(running, next).empty());
+
+    next.ingress.bind = {"tcp://127.0.0.1:7000"};
+    next.ingress.connect = {"tcp://127.0.0.1:7001"};
+    next.ingress.rcvhwm = 1;
+    next.ingress.max_message_bytes = 1;
+    next.egress.bind = {};
+    next.egress.connect = {"ipc:///tmp/x"};
+    next.egress.sndhwm = 1;
+    next.egress.nodrop = false;
+    next.workers = 3;
+    next.pipeline.max_inflight = 1;
+    next.routing.default_topic = "d";
+    next.metrics.listen = "";
+    EXPECT_EQ(restart_only_changes(running, next),
+              (std::vector<std::string>{
+                  "ingress.bind", "ingress.connect", "ingress.rcvhwm", "ingress.max_message_bytes",
+                  "egress.bind", "egress.connect", "egress.sndhwm", "egress.nodrop", "workers",
+                  "pipeline.max_inflight", "routing.default_topic", "metrics.listen"}));
+}
+
+} // namespace
+} // namespace zrelay

@@ -124,6 +124,18 @@ class NotifyTest(unittest.TestCase):
         self.assertIsNotNone(status, self.notify.received)
         self.assertIn("invalid 1", status["STATUS"])
 
+    def test_reload_is_bracketed_by_reloading_and_ready(self):
+        daemon = self.start()
+        self.assertIsNotNone(self.notify.read_until(lambda f: f.get("READY") == "1", 20),
+                             daemon.stderr_text())
+        daemon.signal(signal.SIGHUP)
+        reloading = self.notify.read_until(lambda f: f.get("RELOADING") == "1", 10)
+        self.assertIsNotNone(reloading, self.notify.received)
+        self.assertIn("MONOTONIC_USEC", reloading)
+        self.assertIsNotNone(self.notify.read_until(lambda f: f.get("READY") == "1", 10),
+                             "no READY=1 after the reload")
+        self.assertIsNone(daemon.proc.poll())
+
     def test_no_watchdog_pings_unless_asked(self):
         daemon = self.start()
         self.assertIsNotNone(self.notify.read_until(lambda f: f.get("READY") == "1", 20),

@@ -500,6 +500,68 @@ class RelayTest(unittest.TestCase):
         self.assertNotIn("libprotobuf", log)
         self.assertNotIn("invalid UTF-8", log)
 
+    # --- reload (SIGHUP) ----------------------------------------------------------------------
+
+    def rewrite_config(self, daemon, config):
+        """Replaces the daemon's configuration file (as an operator editing it would)."""
+        with open(daemon.config_path, "w", encoding="utf-8") as f:
+            f.write(config if isinstance(config, str) else to_yaml(config) + "\n")
+
+    def relays_one(self, sub, push, timestamp):
+        push.send(v1_message(topic="r", timestamp=timestamp))
+        _, body = self.receive_relayed(sub)
+        self.assertEqual(v1_pb2.DataMessage.FromString(body).timestamp, timestamp)
+
+    def test_sighup_applies_log_settings_and_names_keys_that_need_a_restart(self):
+        daemon = self.start(self.config())
+        sub, push = self.sub(), self.push()
+        self.await_subscriptions(1)
+        self.relays_one(sub, push, 1)
+
+        # JSON logs and a new level apply at once; workers and sndhwm wait for a restart.
+        self.rewrite_config(daemon, self.config(workers=3, log={"level": "warn", "format": "json"},
+                                                egress={"bind": [self.out_endpoint],
+                                                        "sndhwm": 5}))
+        daemon.signal(signal.SIGHUP)
+        line = wait_for(lambda: next((l for l in daemon.stderr_text().splitlines()
+                                      if "take effect only on restart" in l), None), 10)
+        self.assertIsNotNone(line, daemon.stderr_text())
+        event = json.loads(line)  # the log is JSON from the reload on
+        self.assertEqual(event["level"], "warning")
+        self.assertIn("egress.sndhwm, workers changed", event["msg"])
+        # level warn: the info line saying it reloaded is not written; the relay still runs on
+        # its old settings, so messages still flow.
+        self.assertNotIn("reloaded", daemon.stderr_text())
+        self.relays_one(sub, push, 2)
+
+        daemon.signal(signal.SIGTERM)
+        self.assertEqual(daemon.wait_exit(10), EXIT_OK)
+        self.assertNotIn("draining", daemon.stderr_text(), "info lines after level warn")
+
+    def test_sighup_with_a_broken_file_changes_nothing(self):
+        daemon = self.start(self.config())
+        sub, push = self.sub(), self.push()
+        self.await_subscriptions(1)
+        self.rewrite_config(daemon, "workers: 2\nlog:\n  level: loud\n")
+        daemon.signal(signal.SIGHUP)
+        rejected = wait_for(lambda: "reload rejected" in daemon.stderr_text(), 10)
+        self.assertTrue(rejected, daemon.stderr_text())
+        self.assertIn("zrelay.yaml:3: log.level:", daemon.stderr_text())
+        self.relays_one(sub, push, 7)
+        # Still text at info: the next info line is as before.
+        daemon.signal(signal.SIGTERM)
+        self.assertEqual(daemon.wait_exit(10), EXIT_OK)
+        self.assertRegex(daemon.stderr_text(), r"info \[\d+\] SIGTERM received: draining")
+
+    def test_sighup_when_the_file_is_gone_keeps_running(self):
+        daemon = self.start(self.config())
+        os.remove(daemon.config_path)  # gone: a reload must fail cleanly, not stop the relay
+        daemon.signal(signal.SIGHUP)
+        self.assertTrue(wait_for(lambda: "reload rejected" in daemon.stderr_text(), 10),
+                        daemon.stderr_text())
+        self.assertIsNone(daemon.proc.poll())
+        self.assertEqual(http_get(self.metrics_port, "/healthz")[0], 200)
+
     def test_invalid_message_warnings_are_rate_limited(self):
         """2000 garbage frames are all counted but cost only a few warning lines."""
         count = 2000
