@@ -26,8 +26,18 @@ cli_result parse_cli(int argc, const char *const *argv) {
     app.add_option("-l,--log-level", opt.log_level, "Log level, overriding log.level")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 
+    auto *health = app.add_subcommand(
+        "healthcheck", "Push a canary through the running relay described by --config and wait "
+                       "for it at the egress: exit 0 if it came back, 1 if not");
+    health->fallthrough(); // --config and --log-level may follow the subcommand
+    health
+        ->add_option("-t,--timeout-ms", opt.healthcheck_timeout_ms,
+                     "How long to wait for the canary")
+        ->check(CLI::Range(1, 600000))
+        ->capture_default_str();
     try {
         app.parse(argc, argv);
+        opt.healthcheck = health->parsed();
     } catch (const CLI::CallForHelp &) {
         std::cout << app.help();
         result.exit_now = exit_ok;

@@ -10,6 +10,8 @@ struct cli_options {
     std::optional<std::string> config_path; // --config FILE; none: the embedded default
     bool check_config = false;              // --check-config: validate, print, exit
     std::optional<std::string> log_level;   // --log-level: overrides log.level
+    bool healthcheck = false;               // `healthcheck`: probe a running relay, exit
+    int healthcheck_timeout_ms = 2000;      // healthcheck --timeout-ms
 };
 
 struct cli_result {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/stubs/common.h>
 #include <google/protobuf/stubs/logging.h>
 #include <google/protobuf/wire_format_lite.h>
@@ -168,6 +169,18 @@ decode_result decode_envelope(const void *data, std::size_t size) noexcept {
     if (!state.utf8_ok)
         return {invalid_reason::bad_utf8, {}};
     return {invalid_reason::none, state.topic};
+}
+
+std::string encode_envelope(std::string_view topic, std::string_view content) {
+    std::string out;
+    {
+        pb::io::StringOutputStream stream(&out);
+        pb::io::CodedOutputStream coded(&stream);
+        // Field order as protobuf itself writes them.
+        wire::WriteBytes(content_field, std::string(content), &coded);
+        wire::WriteBytes(topic_field, std::string(topic), &coded);
+    }
+    return out;
 }
 
 namespace {

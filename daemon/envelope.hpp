@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace zrelay {
@@ -35,6 +36,9 @@ struct decode_result {
 // Never throws, never allocates, on any input. Fields it does not know (a newer client's) are
 // accepted, as is an empty frame: in proto3 that is the well-formed all-defaults message.
 decode_result decode_envelope(const void *data, std::size_t size) noexcept;
+
+// A serialized DataMessage with just `content` and `topic` (the healthcheck's canary).
+std::string encode_envelope(std::string_view topic, std::string_view content);
 
 // Routes libprotobuf's own log lines (it logs an ERROR on every invalid UTF-8 string it parses)
 // to spdlog at debug level, so a flood of bad input cannot flood the log. Call once at start-up.

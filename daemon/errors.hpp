@@ -8,6 +8,7 @@ namespace zrelay {
 
 enum exit_code : int {
     exit_ok = 0,
+    exit_unhealthy = 1,         // healthcheck: the canary did not come back
     exit_usage = 64,            // EX_USAGE: bad command line
     exit_unavailable = 69,      // EX_UNAVAILABLE: an endpoint could not be bound or connected
     exit_internal = 70,         // EX_SOFTWARE: a bug or an unexpected failure

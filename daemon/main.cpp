@@ -18,6 +18,7 @@
 #include "config.hpp"
 #include "envelope.hpp"
 #include "errors.hpp"
+#include "healthcheck.hpp"
 #include "logging.hpp"
 #include "metrics.hpp"
 #include "notify.hpp"
@@ -224,6 +225,12 @@ int main(int argc, char **argv) {
             return *cli.exit_now;
         const config cfg =
             cli.options.config_path ? load_config_file(*cli.options.config_path) : default_config();
+        if (cli.options.healthcheck) {
+            const health_result health =
+                check_health(cfg, std::chrono::milliseconds(cli.options.healthcheck_timeout_ms));
+            (health.healthy ? std::cout : std::cerr) << health.reason << '\n';
+            return health.healthy ? exit_ok : exit_unhealthy;
+        }
         if (cli.options.check_config) {
             std::cout << to_yaml(cfg);
             return exit_ok;

@@ -308,6 +308,18 @@ TEST_F(envelope, invalid_utf8_in_any_string_field_is_bad_utf8) {
     EXPECT_EQ(decode(both).reason, invalid_reason::malformed);
 }
 
+TEST_F(envelope, an_encoded_envelope_is_the_message_protobuf_reads) {
+    const std::string wire = encode_envelope("$zrelay/health/ab12", "héllo");
+    const decode_result r = decode(wire);
+    EXPECT_EQ(r.reason, invalid_reason::none);
+    EXPECT_EQ(r.topic, "$zrelay/health/ab12");
+    DataMessage m;
+    ASSERT_TRUE(m.ParseFromString(wire));
+    EXPECT_EQ(m.topic(), "$zrelay/health/ab12");
+    EXPECT_EQ(m.content(), "héllo");
+    EXPECT_EQ(wire, m.SerializeAsString()); // the same bytes protobuf writes
+}
+
 TEST_F(envelope, topic_is_a_view_into_the_input) {
     const std::string wire = field_bytes(3, "alpha/beta") + field_bytes(1, "x");
     const decode_result r = decode(wire);

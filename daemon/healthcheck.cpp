@@ -1,0 +1,88 @@
+#include "healthcheck.hpp"
+
+#include <array>
+#include <random>
+
+#include <fmt/format.h>
+#include <zmq.hpp>
+
+#include "envelope.hpp"
+
+namespace zrelay {
+
+namespace {
+
+// Where a client reaches an endpoint the relay binds: the same, with a wildcard host read as
+// this host's loopback. Empty if it cannot be reached that way (a port zmq picks at bind).
+std::string reachable(const std::string &bound) {
+    static constexpr std::string_view tcp = "tcp://";
+    if (bound.rfind(tcp, 0) != 0)
+        return bound; // ipc://
+    const auto colon = bound.rfind(':');
+    if (colon == std::string::npos || bound.substr(colon + 1) == "*")
+        return {};
+    std::string host = bound.substr(tcp.size(), colon - tcp.size());
+    if (host == "*" || host == "0.0.0.0")
+        host = "127.0.0.1";
+    else if (host == "[::]" || host == "[::0]")
+        host = "[::1]";
+    return std::string(tcp) + host + bound.substr(colon);
+}
+
+std::string nonce() {
+    std::random_device random;
+    return fmt::format("{:08x}{:08x}", random(), random());
+}
+
+} // namespace
+
+health_result check_health(const config &cfg, std::chrono::milliseconds timeout) {
+    if (cfg.ingress.bind.empty() || cfg.egress.bind.empty())
+        return {false, "the configuration binds no ingress or no egress endpoint to probe"};
+    const std::string in = reachable(cfg.ingress.bind.front());
+    const std::string out = reachable(cfg.egress.bind.front());
+    if (in.empty() || out.empty())
+        return {false, "cannot probe an endpoint whose port zmq picks at bind (\":*\")"};
+
+    const std::string topic = std::string(health_topic_prefix) + nonce();
+    const std::string canary = encode_envelope(topic, "zrelayd healthcheck");
+    zmq::context_t context(1);
+    zmq::socket_t sub(context, zmq::socket_type::sub);
+    zmq::socket_t push(context, zmq::socket_type::push);
+    for (zmq::socket_t *s : {&sub, &push}) {
+        s->set(zmq::sockopt::linger, 0);
+        s->set(zmq::sockopt::ipv6, true);
+    }
+    sub.set(zmq::sockopt::subscribe, topic);
+    try {
+        sub.connect(out);
+        push.connect(in);
+    } catch (const zmq::error_t &e) {
+        return {false, fmt::format("cannot connect to {} or {}: {}", in, out, e.what())};
+    }
+
+    // A canary every 100 ms: the first may go out before the subscription reaches the relay's
+    // XPUB, and then nobody is subscribed to its topic yet.
+    const auto start = std::chrono::steady_clock::now();
+    const auto deadline = start + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        (void)push.send(zmq::buffer(canary), zmq::send_flags::dontwait);
+        const auto slice = std::min(std::chrono::milliseconds(100),
+                                    std::chrono::ceil<std::chrono::milliseconds>(
+                                        deadline - std::chrono::steady_clock::now()));
+        std::array<zmq::pollitem_t, 1> items{{{sub.handle(), 0, ZMQ_POLLIN, 0}}};
+        if (zmq::poll(items.data(), items.size(), slice) == 0)
+            continue;
+        zmq::message_t frame;
+        if (sub.recv(frame, zmq::recv_flags::dontwait) && frame.to_string_view() == topic) {
+            const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - start);
+            return {true,
+                    fmt::format("ok: a canary went {} -> {} in {} ms", in, out, took.count())};
+        }
+    }
+    return {false, fmt::format("unhealthy: no canary came back from {} to {} within {} ms", in, out,
+                               timeout.count())};
+}
+
+} // namespace zrelay

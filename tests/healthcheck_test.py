@@ -1,0 +1,108 @@
+#!/usr/bin/python3
+"""`zrelayd healthcheck` (daemon/healthcheck.*) against the real zrelayd.
+
+The healthcheck must prove the data path, not just that a process is up: a canary goes in at the
+ingress and must come back at the egress. So it passes on a working relay, fails when none runs,
+fails while a subscriber with nodrop holds the relay up, passes again once it reads, and never
+shows its canaries to a subscriber of another prefix. Run by CTest like relay_test.py.
+"""
+import os
+import subprocess
+import time
+import unittest
+
+import zmq
+
+from relay_test import Daemon, ZRELAYD, free_tcp_ports, receive, to_yaml, v1_message, wait_for
+
+
+class HealthcheckTest(unittest.TestCase):
+
+    def setUp(self):
+        self.in_port, self.out_port = free_tcp_ports(2)
+        self.ctx = zmq.Context()
+        self.daemons = []
+        # Wildcard binds, as in the container: the healthcheck must reach them over loopback.
+        self.config = {
+            "ingress": {"bind": [f"tcp://*:{self.in_port}"]},
+            "egress": {"bind": [f"tcp://0.0.0.0:{self.out_port}"], "sndhwm": 10},
+            "metrics": {"listen": ""},
+        }
+        self.daemon = None
+
+    def tearDown(self):
+        self.ctx.destroy(linger=0)
+        for d in self.daemons:
+            d.stop()
+
+    def start(self):
+        d = Daemon(self.config)
+        self.daemons.append(d)
+        self.assertTrue(d.wait_ready(), d.stderr_text())
+        return d
+
+    def healthcheck(self, timeout_ms=2000):
+        path = os.path.join(self.daemons[0].dir if self.daemons else "/tmp", "check.yaml")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(to_yaml(self.config) + "\n")
+        started = time.monotonic()
+        result = subprocess.run([ZRELAYD, "healthcheck", "--config", path,
+                                 "--timeout-ms", str(timeout_ms)],
+                                capture_output=True, text=True, timeout=30, check=False)
+        return result, time.monotonic() - started
+
+    def test_passes_on_a_working_relay_and_spares_other_subscribers(self):
+        self.start()
+        other = self.ctx.socket(zmq.SUB)
+        other.setsockopt(zmq.SUBSCRIBE, b"t")
+        other.connect(f"tcp://127.0.0.1:{self.out_port}")
+        result, _ = self.healthcheck()
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertTrue(result.stdout.startswith("ok: a canary went tcp://127.0.0.1:"),
+                        result.stdout)
+        self.assertIsNone(receive(other, 0.3), "a canary reached a subscriber of another prefix")
+
+    def test_fails_when_no_relay_runs(self):
+        result, took = self.healthcheck(timeout_ms=500)
+        self.assertEqual(result.returncode, 1)
+        self.assertTrue(result.stderr.startswith("unhealthy: no canary came back"), result.stderr)
+        self.assertLess(took, 5)
+
+    def test_fails_while_the_data_path_is_held_up_and_recovers(self):
+        self.start()
+        stalled = self.ctx.socket(zmq.SUB)
+        stalled.setsockopt(zmq.RCVHWM, 10)
+        stalled.setsockopt(zmq.SUBSCRIBE, b"")
+        stalled.connect(f"tcp://127.0.0.1:{self.out_port}")
+        push = self.ctx.socket(zmq.PUSH)
+        push.setsockopt(zmq.SNDTIMEO, 50)
+        push.connect(f"tcp://127.0.0.1:{self.in_port}")
+        # Fill the relay and the kernel buffers behind the subscriber that reads nothing, until
+        # the relay pushes back on us (nodrop).
+        filler = v1_message(topic="t", payload=b"x" * 4096)
+        time.sleep(0.2)  # let the subscription reach the relay
+        blocked = False
+        for _ in range(100_000):
+            try:
+                push.send(filler)
+            except zmq.Again:
+                blocked = True
+                break
+        self.assertTrue(blocked, "the relay never pushed back")
+
+        result, _ = self.healthcheck(timeout_ms=1000)
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertIn("unhealthy", result.stderr)
+
+        # The subscriber reads everything queued (canaries included): the path is free again.
+        def drained():
+            while receive(stalled, 0.2) is not None:
+                pass
+            return True
+        wait_for(drained, 30)
+        result, _ = self.healthcheck()
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
