@@ -69,7 +69,7 @@ class NotifyTest(unittest.TestCase):
         self.notify.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def start(self, watchdog_usec=None):
+    def start(self, watchdog_usec=None, **sections):
         env = {"NOTIFY_SOCKET": self.notify.path}
         if watchdog_usec is not None:
             env["WATCHDOG_USEC"] = str(watchdog_usec)
@@ -78,6 +78,7 @@ class NotifyTest(unittest.TestCase):
             "egress": {"bind": [f"tcp://127.0.0.1:{self.out_port}"]},
             "metrics": {"listen": f"127.0.0.1:{self.metrics_port}"},
         }
+        config.update(sections)
         daemon = Daemon(config, env=env)
         self.daemons.append(daemon)
         return daemon
@@ -135,6 +136,45 @@ class NotifyTest(unittest.TestCase):
         self.assertIsNotNone(self.notify.read_until(lambda f: f.get("READY") == "1", 10),
                              "no READY=1 after the reload")
         self.assertIsNone(daemon.proc.poll())
+
+    def test_a_drain_that_keeps_publishing_asks_for_more_time(self):
+        daemon = self.start(
+            egress={"bind": [f"tcp://127.0.0.1:{self.out_port}"], "sndhwm": 10},
+            shutdown={"drain_timeout_ms": 20000})
+        self.assertIsNotNone(self.notify.read_until(lambda f: f.get("READY") == "1", 20),
+                             daemon.stderr_text())
+        sub = self.ctx.socket(zmq.SUB)
+        sub.setsockopt(zmq.RCVHWM, 10)
+        sub.setsockopt(zmq.SUBSCRIBE, b"")
+        sub.connect(f"tcp://127.0.0.1:{self.out_port}")
+        push = self.ctx.socket(zmq.PUSH)
+        push.setsockopt(zmq.SNDTIMEO, 50)
+        push.connect(f"tcp://127.0.0.1:{self.in_port}")
+        time.sleep(0.3)  # the subscription reaches the relay
+        filler = v1_message(topic="t", payload=b"x" * 4096)
+        sent = 0
+        try:
+            while sent < 100_000:
+                push.send(filler)
+                sent += 1
+        except zmq.Again:
+            pass  # the relay pushes back: it is full behind the subscriber
+        daemon.signal(signal.SIGTERM)
+        self.assertIsNotNone(self.notify.read_until(lambda f: f.get("STOPPING") == "1", 10))
+        # Read slowly: the drain publishes a little at a time for a few seconds.
+        extensions = []
+        deadline = time.monotonic() + 30
+        while daemon.proc.poll() is None and time.monotonic() < deadline:
+            for _ in range(200):
+                if sub.poll(0) == 0:
+                    break
+                sub.recv_multipart()
+            fields = self.notify.read_until(lambda f: "EXTEND_TIMEOUT_USEC" in f, 0.1)
+            if fields:
+                extensions.append(int(fields["EXTEND_TIMEOUT_USEC"]))
+        self.assertEqual(daemon.wait_exit(10), EXIT_OK, daemon.stderr_text())
+        self.assertTrue(extensions, "no EXTEND_TIMEOUT_USEC during a drain that kept publishing")
+        self.assertTrue(all(e >= 1_000_000 for e in extensions), extensions)
 
     def test_no_watchdog_pings_unless_asked(self):
         daemon = self.start()
