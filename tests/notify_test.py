@@ -14,6 +14,8 @@ import shutil
 import time
 import unittest
 
+import ctypes
+
 import zmq
 
 from relay_test import Daemon, free_tcp_ports, v1_message, EXIT_OK
@@ -51,6 +53,39 @@ class Notifications:
     def collect(self, seconds):
         """Reads everything that arrives in the next `seconds`."""
         self.read_until(lambda _: False, seconds)
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+PTRACE_DETACH, PTRACE_SEIZE, PTRACE_INTERRUPT = 17, 0x4206, 0x4207
+
+
+def thread_id(pid, name):
+    """The tid of `pid`'s thread called `name`, or None."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/comm", encoding="utf-8") as f:
+            if f.read().strip() == name:
+                return int(tid)
+    return None
+
+
+class frozen_thread:
+    """Stops one thread of a child process, and only that one (PTRACE_SEIZE + INTERRUPT: no
+    group stop), as a relay thread wedged in a call that never returns would be stopped."""
+
+    def __init__(self, tid):
+        self.tid = tid
+
+    def __enter__(self):
+        if _libc.ptrace(PTRACE_SEIZE, self.tid, None, None) != 0:
+            raise unittest.SkipTest(f"cannot ptrace: {os.strerror(ctypes.get_errno())}")
+        if _libc.ptrace(PTRACE_INTERRUPT, self.tid, None, None) != 0:
+            raise OSError(ctypes.get_errno(), "PTRACE_INTERRUPT")
+        os.waitpid(self.tid, os.__dict__.get("__WALL", 0x40000000))
+        return self
+
+    def __exit__(self, *exc):
+        _libc.ptrace(PTRACE_DETACH, self.tid, None, None)
 
 
 class NotifyTest(unittest.TestCase):
@@ -110,6 +145,27 @@ class NotifyTest(unittest.TestCase):
         stopping = self.notify.read_until(lambda f: f.get("STOPPING") == "1", 10)
         self.assertIsNotNone(stopping, "no STOPPING=1 on SIGTERM")
         self.assertEqual(daemon.wait_exit(10), EXIT_OK, daemon.stderr_text())
+
+    def test_a_wedged_relay_thread_stops_the_watchdog_pings(self):
+        daemon = self.start(watchdog_usec=1_000_000)
+        self.assertIsNotNone(self.notify.read_until(lambda f: f.get("READY") == "1", 20),
+                             daemon.stderr_text())
+        self.notify.collect(1.5)
+        self.assertTrue(any("WATCHDOG" in f for _, f in self.notify.received), "the control")
+        tid = thread_id(daemon.proc.pid, "zrelay-relay")
+        self.assertIsNotNone(tid, "no zrelay-relay thread")
+        with frozen_thread(tid):
+            frozen_at = time.monotonic()
+            self.notify.collect(2.5)
+            # main still runs (STATUS goes on), but it sees the relay thread stand still: after
+            # the tick whose window still held beats from before the freeze, no more pings, so
+            # systemd's 1 s watchdog would fire.
+            after = [(t, f) for t, f in self.notify.received if t > frozen_at + 1.0]
+            self.assertTrue(any("STATUS" in f for _, f in after), "main stopped too")
+            self.assertFalse(any("WATCHDOG" in f for _, f in after), self.notify.received)
+        self.notify.received.clear()
+        self.assertIsNotNone(self.notify.read_until(lambda f: f.get("WATCHDOG") == "1", 3),
+                             "pings did not resume once the thread ran again")
 
     def test_status_counts_messages(self):
         daemon = self.start()
