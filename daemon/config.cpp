@@ -13,9 +13,11 @@
 #include <limits>
 #include <optional>
 #include <span>
+#include <sstream>
 #include <system_error>
 #include <utility>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "errors.hpp"
@@ -595,13 +597,57 @@ private:
     std::string_view _source;
 };
 
+// Records where each document starts; builds nothing.
+class document_starts : public YAML::EventHandler {
+public:
+    YAML::Mark previous;
+    YAML::Mark last;
+    std::size_t count = 0;
+
+    void OnDocumentStart(const YAML::Mark &mark) override {
+        previous = last;
+        last = mark;
+        ++count;
+    }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark & /*mark*/, YAML::anchor_t /*anchor*/) override {}
+    void OnAlias(const YAML::Mark & /*mark*/, YAML::anchor_t /*anchor*/) override {}
+    void OnScalar(const YAML::Mark & /*mark*/, const std::string & /*tag*/,
+                  YAML::anchor_t /*anchor*/, const std::string & /*value*/) override {}
+    void OnSequenceStart(const YAML::Mark & /*mark*/, const std::string & /*tag*/,
+                         YAML::anchor_t /*anchor*/, YAML::EmitterStyle::value /*style*/) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark & /*mark*/, const std::string & /*tag*/,
+                    YAML::anchor_t /*anchor*/, YAML::EmitterStyle::value /*style*/) override {}
+    void OnMapEnd() override {}
+};
+
+// yaml-cpp 0.7's LoadAll never returns on some invalid input (a lone "," is enough): its parser
+// reports a document without consuming anything, again and again. Found by fuzzing. Walk the
+// documents first with a handler that builds nothing, and stop where a document starts at the
+// very place the previous one did; if none does, LoadAll takes the same steps and ends.
+std::optional<YAML::Mark> where_yaml_cpp_would_hang(const std::string &text) {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    document_starts starts;
+    while (parser.HandleNextDocument(starts))
+        if (starts.count >= 2 && starts.last.pos == starts.previous.pos)
+            return starts.last;
+    return std::nullopt;
+}
+
 } // namespace
 
 config parse_config(std::string_view yaml, std::string_view source) {
     reader r(source);
     std::vector<YAML::Node> documents;
     try {
-        documents = YAML::LoadAll(std::string(yaml));
+        const std::string text(yaml);
+        if (const auto mark = where_yaml_cpp_would_hang(text))
+            r.fail(line_of(*mark), {},
+                   "invalid YAML: content outside any mapping or sequence (a stray ',' or the "
+                   "like)");
+        documents = YAML::LoadAll(text);
     } catch (const YAML::ParserException &e) {
         r.fail(line_of(e.mark), {}, "invalid YAML: " + e.msg);
     } catch (const YAML::Exception &e) {

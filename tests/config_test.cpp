@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
+
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -595,6 +597,27 @@ TEST(config, an_unreadable_file_is_an_error_with_the_reason) {
 
 namespace zrelay {
 namespace {
+
+// yaml-cpp 0.7's LoadAll loops forever on these (found by tests/fuzz/config_fuzz); the loader
+// must refuse them at once. Each runs in a thread the test gives 10 s.
+TEST(config_yaml_cpp, input_that_hangs_yaml_cpp_is_refused_promptly) {
+    for (const std::string text :
+         {",", ", ,", "# a comment\n,", "---\n,", ",ngress:\n  bind: [ipc:///tmp/x]\n"}) {
+        auto result = std::async(std::launch::async, [text] {
+            try {
+                (void)parse_config(text, "test.yaml");
+                return std::string("accepted");
+            } catch (const config_error &e) {
+                return std::string(e.what());
+            }
+        });
+        ASSERT_EQ(result.wait_for(std::chrono::seconds(10)), std::future_status::ready)
+            << testing::PrintToString(text) << " hangs";
+        EXPECT_NE(result.get().find("invalid YAML: content outside any mapping or sequence"),
+                  std::string::npos)
+            << testing::PrintToString(text);
+    }
+}
 
 TEST(config_reload, only_log_and_shutdown_apply_live) {
     const config running = default_config();
