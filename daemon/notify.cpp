@@ -22,7 +22,7 @@ void service_notifier::send(const std::string &state) {
     if (!_enabled)
         return;
     // sd_notify fails only if the socket is gone; the service manager then no longer listens,
-    // and there is nobody to tell. Say so once at debug level rather than on every call.
+    // and there is nobody to tell but the debug log.
     if (sd_notify(0, state.c_str()) < 0)
         spdlog::debug("sd_notify failed for \"{}\"", state);
 }

@@ -70,10 +70,9 @@ void relay::spawn(const char *name, F body) {
 void relay::start() {
     const bool direct = _workers.empty(); // workers: 0
     _thread_count = direct ? 1 : 2 + _workers.size();
-    for (std::size_t b = 0; b < _counter_blocks; ++b)
-        if (!direct || b == 0)
-            _beating_blocks.push_back(b);
-    _last_beats.assign(_beating_blocks.size(), 0);
+    // Block i belongs to thread i; the direct path's one thread writes block 0 (and block 1,
+    // the publisher's counters, only when it publishes).
+    _last_beats.assign(direct ? 1 : _counter_blocks, 0);
     if (!direct)
         spawn("zrelay-publish", [this] { _publisher->run(); });
     for (std::size_t i = 0; i < _workers.size(); ++i) {
@@ -130,12 +129,12 @@ metrics_snapshot relay::snapshot() const {
 
 bool relay::all_threads_beating() {
     bool all = true;
-    for (std::size_t i = 0; i < _beating_blocks.size(); ++i) {
-        const std::uint64_t beats = _counters[_beating_blocks[i]].beats.value();
+    for (std::size_t i = 0; i < _last_beats.size(); ++i) {
+        const std::uint64_t beats = _counters[i].beats.value();
         all = all && beats != _last_beats[i];
         _last_beats[i] = beats;
     }
-    return all && !_beating_blocks.empty();
+    return all && !_last_beats.empty();
 }
 
 bool relay::healthy() const noexcept {

@@ -89,9 +89,8 @@ private:
     std::unique_ptr<receiver> _receiver;
     std::vector<std::thread> _threads;
     std::size_t _thread_count = 0; // set before any thread starts
-    // Counter blocks of running threads (the direct path's one thread uses block 0 only), and
-    // their beats when all_threads_beating() last looked. Main's thread only.
-    std::vector<std::size_t> _beating_blocks;
+    // Beats of counter blocks 0..n-1, one per running thread, when all_threads_beating() last
+    // looked. Main's thread only.
     std::vector<std::uint64_t> _last_beats;
     std::atomic<std::size_t> _running{0};
     std::atomic<bool> _started{false};

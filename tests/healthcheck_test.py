@@ -13,7 +13,7 @@ import unittest
 
 import zmq
 
-from relay_test import Daemon, ZRELAYD, free_tcp_ports, receive, to_yaml, v1_message, wait_for
+from relay_test import Daemon, ZRELAYD, free_tcp_ports, receive, stall_relay, to_yaml, wait_for
 
 
 class HealthcheckTest(unittest.TestCase):
@@ -70,24 +70,9 @@ class HealthcheckTest(unittest.TestCase):
 
     def test_fails_while_the_data_path_is_held_up_and_recovers(self):
         self.start()
-        stalled = self.ctx.socket(zmq.SUB)
-        stalled.setsockopt(zmq.RCVHWM, 10)
-        stalled.setsockopt(zmq.SUBSCRIBE, b"")
-        stalled.connect(f"tcp://127.0.0.1:{self.out_port}")
-        push = self.ctx.socket(zmq.PUSH)
-        push.setsockopt(zmq.SNDTIMEO, 50)
-        push.connect(f"tcp://127.0.0.1:{self.in_port}")
         # Fill the relay and the kernel buffers behind the subscriber that reads nothing, until
         # the relay pushes back on us (nodrop).
-        filler = v1_message(topic="t", payload=b"x" * 4096)
-        time.sleep(0.2)  # let the subscription reach the relay
-        blocked = False
-        for _ in range(100_000):
-            try:
-                push.send(filler)
-            except zmq.Again:
-                blocked = True
-                break
+        stalled, _, blocked = stall_relay(self.ctx, self.in_port, self.out_port)
         self.assertTrue(blocked, "the relay never pushed back")
 
         result, _ = self.healthcheck(timeout_ms=1000)

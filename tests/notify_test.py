@@ -18,7 +18,7 @@ import ctypes
 
 import zmq
 
-from relay_test import Daemon, free_tcp_ports, v1_message, EXIT_OK
+from relay_test import Daemon, free_tcp_ports, stall_relay, v1_message, EXIT_OK
 
 
 class Notifications:
@@ -199,22 +199,8 @@ class NotifyTest(unittest.TestCase):
             shutdown={"drain_timeout_ms": 20000})
         self.assertIsNotNone(self.notify.read_until(lambda f: f.get("READY") == "1", 20),
                              daemon.stderr_text())
-        sub = self.ctx.socket(zmq.SUB)
-        sub.setsockopt(zmq.RCVHWM, 10)
-        sub.setsockopt(zmq.SUBSCRIBE, b"")
-        sub.connect(f"tcp://127.0.0.1:{self.out_port}")
-        push = self.ctx.socket(zmq.PUSH)
-        push.setsockopt(zmq.SNDTIMEO, 50)
-        push.connect(f"tcp://127.0.0.1:{self.in_port}")
-        time.sleep(0.3)  # the subscription reaches the relay
-        filler = v1_message(topic="t", payload=b"x" * 4096)
-        sent = 0
-        try:
-            while sent < 100_000:
-                push.send(filler)
-                sent += 1
-        except zmq.Again:
-            pass  # the relay pushes back: it is full behind the subscriber
+        # The relay full behind a subscriber that reads nothing.
+        sub, _, _ = stall_relay(self.ctx, self.in_port, self.out_port)
         daemon.signal(signal.SIGTERM)
         self.assertIsNotNone(self.notify.read_until(lambda f: f.get("STOPPING") == "1", 10))
         # Read slowly: the drain publishes a little at a time for a few seconds.

@@ -148,6 +148,33 @@ def receive(sub, timeout=RECEIVE_TIMEOUT):
     return sub.recv_multipart()
 
 
+def stall_relay(ctx, in_port, out_port, message_bytes=4096, limit=100_000):
+    """Makes a relay (sndhwm small, nodrop) push back: connects a SUB that reads nothing and a
+    PUSH, waits until a probe reaches the SUB (so its subscription is in the relay), then sends
+    until a send times out. Returns (stalled SUB, PUSH, whether the relay pushed back)."""
+    stalled = ctx.socket(zmq.SUB)
+    stalled.setsockopt(zmq.RCVHWM, 10)
+    stalled.setsockopt(zmq.SUBSCRIBE, b"")
+    stalled.connect(f"tcp://127.0.0.1:{out_port}")
+    push = ctx.socket(zmq.PUSH)
+    push.setsockopt(zmq.SNDTIMEO, 50)
+    push.connect(f"tcp://127.0.0.1:{in_port}")
+    probe = v1_message(topic="probe")
+
+    def probe_arrives():
+        push.send(probe)
+        return receive(stalled, 0.1) is not None
+    if not wait_for(probe_arrives, 10):
+        return stalled, push, False
+    filler = v1_message(topic="t", payload=b"x" * message_bytes)
+    for _ in range(limit):
+        try:
+            push.send(filler)
+        except zmq.Again:
+            return stalled, push, True
+    return stalled, push, False
+
+
 def _die_with_parent():
     """In the child before exec: a test run that dies takes its daemons with it."""
     pr_set_pdeathsig = 1

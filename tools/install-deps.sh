@@ -14,6 +14,8 @@ packages=(
   # tests, benchmarks, lint
   libgtest-dev libgmock-dev libbenchmark-dev libboost-dev libreaderwriterqueue-dev
   python3 python3-zmq python3-protobuf clang-format clang-tidy
+  # the fuzz preset: clang with libFuzzer
+  clang libclang-rt-14-dev
 )
 
 missing=()
