@@ -148,10 +148,11 @@ def receive(sub, timeout=RECEIVE_TIMEOUT):
     return sub.recv_multipart()
 
 
-def stall_relay(ctx, in_port, out_port, message_bytes=4096, limit=100_000):
+def stall_relay(ctx, in_port, out_port, message_bytes=4096, limit=100_000, settle=1.0):
     """Makes a relay (sndhwm small, nodrop) push back: connects a SUB that reads nothing and a
     PUSH, waits until a probe reaches the SUB (so its subscription is in the relay), then sends
-    until a send times out. Returns (stalled SUB, PUSH, whether the relay pushed back)."""
+    until sends have timed out for `settle` seconds in a row. Returns (stalled SUB, PUSH, whether
+    the relay pushed back)."""
     stalled = ctx.socket(zmq.SUB)
     stalled.setsockopt(zmq.RCVHWM, 10)
     stalled.setsockopt(zmq.SUBSCRIBE, b"")
@@ -167,11 +168,19 @@ def stall_relay(ctx, in_port, out_port, message_bytes=4096, limit=100_000):
     if not wait_for(probe_arrives, 10):
         return stalled, push, False
     filler = v1_message(topic="t", payload=b"x" * message_bytes)
+    # One send timing out is not yet a stall: on a loaded machine the relay may only be slow, and
+    # loopback buffers grow. It is held up once no send has gone through for `settle` seconds.
+    last_progress = None
     for _ in range(limit):
         try:
             push.send(filler)
+            last_progress = None
         except zmq.Again:
-            return stalled, push, True
+            now = time.monotonic()
+            if last_progress is None:
+                last_progress = now
+            elif now - last_progress >= settle:
+                return stalled, push, True
     return stalled, push, False
 
 
