@@ -35,9 +35,15 @@ cli_result parse_cli(int argc, const char *const *argv) {
                      "How long to wait for the canary")
         ->check(CLI::Range(1, 600000))
         ->capture_default_str();
+    auto *keygen = app.add_subcommand(
+        "keygen", "Make a CURVE key pair: print it, or with --out write PREFIX.key (the secret "
+                  "key, mode 0600) and PREFIX.pub (the public key)");
+    keygen->add_option("-o,--out", opt.keygen_out,
+                       "Write PREFIX.key and PREFIX.pub (never overwriting) instead of printing");
     try {
         app.parse(argc, argv);
         opt.healthcheck = health->parsed();
+        opt.keygen = keygen->parsed();
     } catch (const CLI::CallForHelp &) {
         std::cout << app.help();
         result.exit_now = exit_ok;

@@ -12,6 +12,8 @@ struct cli_options {
     std::optional<std::string> log_level;   // --log-level: overrides log.level
     bool healthcheck = false;               // `healthcheck`: probe a running relay, exit
     int healthcheck_timeout_ms = 2000;      // healthcheck --timeout-ms
+    bool keygen = false;                    // `keygen`: make a CURVE key pair, exit
+    std::optional<std::string> keygen_out;  // keygen --out PREFIX: write PREFIX.key, PREFIX.pub
 };
 
 struct cli_result {

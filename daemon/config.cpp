@@ -17,6 +17,7 @@
 #include <system_error>
 #include <utility>
 
+#include <fmt/format.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
@@ -37,8 +38,10 @@ constexpr std::int64_t max_workers = 64;
 constexpr std::int64_t max_inflight_limit = 10'000'000;
 constexpr std::int64_t max_drain_timeout_ms = 3'600'000; // an hour
 
-constexpr std::array top_keys{"ingress"sv, "egress"sv,  "workers"sv, "pipeline"sv,
-                              "routing"sv, "metrics"sv, "log"sv,     "shutdown"sv};
+constexpr std::int64_t max_handshake_timeout_ms = 3'600'000;
+
+constexpr std::array top_keys{"ingress"sv, "egress"sv, "workers"sv,  "pipeline"sv, "routing"sv,
+                              "metrics"sv, "log"sv,    "shutdown"sv, "security"sv};
 constexpr std::array ingress_keys{"bind"sv, "connect"sv, "rcvhwm"sv, "max_message_bytes"sv};
 constexpr std::array egress_keys{"bind"sv, "connect"sv, "sndhwm"sv, "nodrop"sv};
 constexpr std::array pipeline_keys{"max_inflight"sv};
@@ -46,6 +49,10 @@ constexpr std::array routing_keys{"default_topic"sv};
 constexpr std::array metrics_keys{"listen"sv};
 constexpr std::array log_keys{"level"sv, "format"sv};
 constexpr std::array shutdown_keys{"drain_timeout_ms"sv};
+constexpr std::array security_keys{"curve"sv, "handshake_timeout_ms"sv, "ipc_mode"sv,
+                                   "ipc_group"sv};
+constexpr std::array curve_sides{"ingress"sv, "egress"sv};
+constexpr std::array curve_keys{"secret_key_file"sv, "allow"sv};
 constexpr std::array log_levels{"trace"sv, "debug"sv,    "info"sv, "warn"sv,
                                 "error"sv, "critical"sv, "off"sv};
 constexpr std::array log_formats{"text"sv, "json"sv};
@@ -252,6 +259,11 @@ std::optional<std::string> endpoint_problem(std::string_view endpoint) {
     if (transport == "ipc") {
         if (address.empty())
             return "ipc:// needs a path, got " + quote(endpoint);
+        // zmq takes the endpoint as a C string (a NUL ends it early), and a control character
+        // in a socket's file name is a typo or an attack, never intended.
+        if (std::any_of(address.begin(), address.end(),
+                        [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; }))
+            return "ipc path holds a control character, got " + quote(endpoint);
         if (address.size() > max_ipc_path_bytes)
             return "ipc path is " + std::to_string(address.size()) +
                    " bytes, longer than the 107 a Unix socket address holds (sun_path), got " +
@@ -355,6 +367,8 @@ public:
                     cfg.shutdown.drain_timeout =
                         std::chrono::milliseconds(integer(f, 0, max_drain_timeout_ms));
                 });
+            else if (name == "security")
+                read_security(e, cfg.security);
         });
         settle("ingress", ingress, cfg.ingress.bind, cfg.ingress.connect);
         settle("egress", egress, cfg.egress.bind, cfg.egress.connect);
@@ -517,6 +531,76 @@ private:
         });
     }
 
+    void read_security(const entry &e, security_config &out) const {
+        each(e, security_keys, [&](std::string_view name, const entry &f) {
+            if (name == "curve")
+                each(f, curve_sides, [&](std::string_view side, const entry &g) {
+                    read_curve(g, side == "ingress" ? out.ingress_curve : out.egress_curve);
+                });
+            else if (name == "handshake_timeout_ms")
+                out.handshake_timeout =
+                    std::chrono::milliseconds(integer(f, 0, max_handshake_timeout_ms));
+            else if (name == "ipc_mode")
+                out.ipc_mode = file_mode(f);
+            else if (name == "ipc_group")
+                out.ipc_group = group_name(f);
+        });
+    }
+
+    void read_curve(const entry &e, curve_config &out) const {
+        each(e, curve_keys, [&](std::string_view name, const entry &f) {
+            (name == "secret_key_file" ? out.secret_key_file : out.allow) = path(f);
+        });
+        // Half a CURVE setup is a mistake either way: a key with no allow-list would let any
+        // client key in, an allow-list with no key would silently run without CURVE.
+        if (out.enabled() && out.allow.empty())
+            fail(e.key_line, e.path,
+                 "secret_key_file is set but allow is not: give the file or directory of "
+                 "client public keys to let in");
+        if (!out.enabled() && !out.allow.empty())
+            fail(e.key_line, e.path,
+                 "allow is set but secret_key_file is not: CURVE needs the server's secret key");
+    }
+
+    [[nodiscard]] std::string path(const entry &e) const {
+        std::string value = string(e, "a file path");
+        if (std::any_of(value.begin(), value.end(),
+                        [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
+            fail(e, "a path holds a control character, got " + quote(value));
+        return value;
+    }
+
+    // Octal, as chmod takes it: 0660, 660 or 0o660 (YAML 1.1 and 1.2 disagree on what a bare
+    // 0660 means, so the text is read here, not by yaml-cpp). Permission bits only.
+    [[nodiscard]] unsigned file_mode(const entry &e) const {
+        std::string text = string(e, "an octal file mode like 0660");
+        std::string_view digits = text;
+        if (digits.starts_with("0o"))
+            digits.remove_prefix(2);
+        unsigned mode = 0;
+        const auto [end, ec] =
+            std::from_chars(digits.data(), digits.data() + digits.size(), mode, 8);
+        if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() ||
+            mode > 0777)
+            fail(e, "expected an octal file mode from 0 to 0777 like 0660, got " + quote(text));
+        if ((mode & 0600U) != 0600U)
+            fail(e, "the owner (zrelayd itself) needs read and write (0600), got " + quote(text));
+        return mode;
+    }
+
+    [[nodiscard]] std::string group_name(const entry &e) const {
+        std::string value = string(e, "a group name");
+        const bool valid = std::all_of(value.begin(), value.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-' ||
+                   c == '.';
+        });
+        if (!valid)
+            fail(e, "expected a group name (letters, digits, _ - .) or \"\" for the process's own, "
+                    "got " +
+                        quote(value));
+        return value;
+    }
+
     void read_log(const entry &e, log_config &out) const {
         each(e, log_keys, [&](std::string_view name, const entry &f) {
             if (name == "level")
@@ -622,6 +706,47 @@ public:
     void OnMapEnd() override {}
 };
 
+// Where `text` stops being UTF-8 (overlong forms, surrogates and code points past U+10FFFF
+// included), or nothing. YAML streams are Unicode; yaml-cpp passes stray bytes through, and a
+// value holding them would not survive to_yaml(). Found by fuzzing.
+std::optional<std::size_t> first_non_utf8(std::string_view text) {
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+    const auto continuation = [&](std::size_t i) {
+        return i < text.size() && (byte(i) & 0xC0U) == 0x80U;
+    };
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const unsigned lead = byte(i);
+        std::size_t length = 0;
+        unsigned min_second = 0x80;
+        unsigned max_second = 0xBF;
+        if (lead < 0x80) {
+            ++i;
+            continue;
+        }
+        if (lead >= 0xC2 && lead <= 0xDF) {
+            length = 2;
+        } else if (lead >= 0xE0 && lead <= 0xEF) {
+            length = 3;
+            min_second = lead == 0xE0 ? 0xA0 : 0x80; // overlong
+            max_second = lead == 0xED ? 0x9F : 0xBF; // surrogates
+        } else if (lead >= 0xF0 && lead <= 0xF4) {
+            length = 4;
+            min_second = lead == 0xF0 ? 0x90 : 0x80; // overlong
+            max_second = lead == 0xF4 ? 0x8F : 0xBF; // past U+10FFFF
+        } else {
+            return i;
+        }
+        if (!continuation(i + 1) || byte(i + 1) < min_second || byte(i + 1) > max_second)
+            return i;
+        for (std::size_t k = 2; k < length; ++k)
+            if (!continuation(i + k))
+                return i;
+        i += length;
+    }
+    return std::nullopt;
+}
+
 // yaml-cpp 0.7's LoadAll never returns on some invalid input (a lone "," is enough): its parser
 // reports a document without consuming anything, again and again. Found by fuzzing. Walk the
 // documents first with a handler that builds nothing, and stop where a document starts at the
@@ -642,6 +767,15 @@ config parse_config(std::string_view yaml, std::string_view source) {
     reader r(source);
     std::vector<YAML::Node> documents;
     try {
+        if (const auto at = first_non_utf8(yaml)) {
+            const auto before = yaml.substr(0, *at);
+            const auto line = static_cast<int>(std::count(before.begin(), before.end(), '\n'));
+            constexpr std::string_view hex = "0123456789abcdef";
+            const auto bad = static_cast<unsigned char>(yaml[*at]);
+            r.fail(line + 1, {},
+                   std::string("not UTF-8 text: byte 0x") + hex[bad >> 4U] + hex[bad & 0xfU] +
+                       " at offset " + std::to_string(*at) + " (a YAML file must be UTF-8)");
+        }
         const std::string text(yaml);
         if (const auto mark = where_yaml_cpp_would_hang(text))
             r.fail(line_of(*mark), {},
@@ -740,6 +874,22 @@ std::string to_yaml(const config &cfg) {
     out << YAML::Key << "drain_timeout_ms" << YAML::Value << cfg.shutdown.drain_timeout.count();
     out << YAML::EndMap;
 
+    out << YAML::Key << "security" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "curve" << YAML::Value << YAML::BeginMap;
+    for (const auto &[side, curve] : {std::pair{"ingress", &cfg.security.ingress_curve},
+                                      std::pair{"egress", &cfg.security.egress_curve}}) {
+        out << YAML::Key << side << YAML::Value << YAML::BeginMap;
+        str("secret_key_file", curve->secret_key_file);
+        str("allow", curve->allow);
+        out << YAML::EndMap;
+    }
+    out << YAML::EndMap;
+    out << YAML::Key << "handshake_timeout_ms" << YAML::Value
+        << cfg.security.handshake_timeout.count();
+    str("ipc_mode", fmt::format("{:04o}", cfg.security.ipc_mode));
+    str("ipc_group", cfg.security.ipc_group);
+    out << YAML::EndMap;
+
     out << YAML::EndMap;
     return std::string(out.c_str()) + "\n";
 }
@@ -753,6 +903,12 @@ config with_live_changes(const config &running, const config &next) {
     config applied = running;
     applied.log = next.log;
     applied.shutdown = next.shutdown;
+    // A new allow-list applies where CURVE runs and stays on; turning it on or off is a restart.
+    for (auto [was, now] :
+         {std::pair{&applied.security.ingress_curve, &next.security.ingress_curve},
+          std::pair{&applied.security.egress_curve, &next.security.egress_curve}})
+        if (was->enabled() && now->enabled())
+            was->allow = now->allow;
     return applied;
 }
 
@@ -775,6 +931,20 @@ std::vector<std::string> restart_only_changes(const config &running, const confi
     note("pipeline.max_inflight", running.pipeline.max_inflight != next.pipeline.max_inflight);
     note("routing.default_topic", running.routing.default_topic != next.routing.default_topic);
     note("metrics.listen", running.metrics.listen != next.metrics.listen);
+    const security_config &was = running.security;
+    const security_config &now = next.security;
+    note("security.curve.ingress.secret_key_file",
+         was.ingress_curve.secret_key_file != now.ingress_curve.secret_key_file);
+    note("security.curve.egress.secret_key_file",
+         was.egress_curve.secret_key_file != now.egress_curve.secret_key_file);
+    // Turning CURVE on or off changes the socket's mechanism, not just the list.
+    note("security.curve.ingress.allow",
+         was.ingress_curve.allow.empty() != now.ingress_curve.allow.empty());
+    note("security.curve.egress.allow",
+         was.egress_curve.allow.empty() != now.egress_curve.allow.empty());
+    note("security.handshake_timeout_ms", was.handshake_timeout != now.handshake_timeout);
+    note("security.ipc_mode", was.ipc_mode != now.ipc_mode);
+    note("security.ipc_group", was.ipc_group != now.ipc_group);
     return changed;
 }
 

@@ -63,6 +63,27 @@ struct shutdown_config {
     bool operator==(const shutdown_config &) const = default;
 };
 
+// CURVE on one side (ingress or egress). Off while secret_key_file is empty.
+struct curve_config {
+    std::string secret_key_file; // the server's secret key (Z85), readable by its owner only
+    std::string allow;           // a file of allowed client public keys, or a directory of them
+
+    [[nodiscard]] bool enabled() const noexcept { return !secret_key_file.empty(); }
+    bool operator==(const curve_config &) const = default;
+};
+
+struct security_config {
+    curve_config ingress_curve;
+    curve_config egress_curve;
+    // ZMQ_HANDSHAKE_IVL on both sockets: a connection that has not completed its ZMTP (and
+    // CURVE) handshake in this time is closed. 0 = never.
+    std::chrono::milliseconds handshake_timeout{5000};
+    unsigned ipc_mode = 0660; // file mode of bound ipc:// socket files
+    std::string ipc_group;    // their group; "" = the process's own
+
+    bool operator==(const security_config &) const = default;
+};
+
 struct config {
     ingress_config ingress;
     egress_config egress;
@@ -72,6 +93,7 @@ struct config {
     metrics_config metrics;
     log_config log;
     shutdown_config shutdown;
+    security_config security;
 
     // Member-wise, so tests and a future reload can tell whether anything changed.
     bool operator==(const config &) const = default;
@@ -94,8 +116,9 @@ config default_config();
 // The effective configuration as YAML that parse_config() accepts (for --check-config).
 std::string to_yaml(const config &cfg);
 
-// What a reload (SIGHUP) can apply to a running relay: log level and format, and the drain
-// timeout. Everything else is wired into sockets and threads at start.
+// What a reload (SIGHUP) can apply to a running relay: log level and format, the drain
+// timeout, and the CURVE allow-lists (for connections made from then on). Everything else is wired
+// into sockets and threads at start.
 [[nodiscard]] config with_live_changes(const config &running, const config &next);
 // The keys that differ between `running` and `next` and need a restart to take effect
 // ("ingress.bind", "workers", ...), in the order the file lists them.

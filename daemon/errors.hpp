@@ -12,6 +12,7 @@ enum exit_code : int {
     exit_usage = 64,            // EX_USAGE: bad command line
     exit_unavailable = 69,      // EX_UNAVAILABLE: an endpoint could not be bound or connected
     exit_internal = 70,         // EX_SOFTWARE: a bug or an unexpected failure
+    exit_cannot_create = 73,    // EX_CANTCREAT: keygen could not write a key file
     exit_drain_incomplete = 75, // EX_TEMPFAIL: drained past the deadline, messages were lost
     exit_config = 78,           // EX_CONFIG: the configuration is invalid
 };

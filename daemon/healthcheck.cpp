@@ -7,6 +7,8 @@
 #include <zmq.hpp>
 
 #include "envelope.hpp"
+#include "errors.hpp"
+#include "keys.hpp"
 
 namespace zrelay {
 
@@ -54,6 +56,22 @@ health_result check_health(const config &cfg, std::chrono::milliseconds timeout)
         s->set(zmq::sockopt::ipv6, true);
     }
     sub.set(zmq::sockopt::subscribe, topic);
+    // Under CURVE the probe connects with the side's own key pair, which the relay always lets
+    // in: reading the secret key file takes the relay's own rights.
+    const auto as_server = [](zmq::socket_t &s, const curve_config &curve) {
+        if (!curve.enabled())
+            return;
+        const curve_keypair pair = load_secret_key_file(curve.secret_key_file);
+        s.set(zmq::sockopt::curve_serverkey, pair.public_key);
+        s.set(zmq::sockopt::curve_publickey, pair.public_key);
+        s.set(zmq::sockopt::curve_secretkey, pair.secret_key);
+    };
+    try {
+        as_server(push, cfg.security.ingress_curve);
+        as_server(sub, cfg.security.egress_curve);
+    } catch (const config_error &e) {
+        return {false, std::string("unhealthy: ") + e.what()};
+    }
     try {
         sub.connect(out);
         push.connect(in);

@@ -4,7 +4,8 @@
 // endpoints, wildcard hosts read as loopback), subscribes to a topic of its own under the
 // reserved prefix "$zrelay/health/", and pushes a canary DataMessage on it until the canary
 // comes back at the egress or the timeout passes. Subscribers that subscribe to everything ("")
-// see the canaries too; any other prefix never matches them.
+// see the canaries too; any other prefix never matches them. Where a side runs CURVE, the
+// probe connects with that side's own key pair (its secret key file must be readable).
 #pragma once
 
 #include <chrono>

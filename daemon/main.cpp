@@ -19,6 +19,7 @@
 #include "envelope.hpp"
 #include "errors.hpp"
 #include "healthcheck.hpp"
+#include "keys.hpp"
 #include "logging.hpp"
 #include "metrics.hpp"
 #include "notify.hpp"
@@ -76,9 +77,11 @@ void report(service_notifier &notifier, relay &relay, const char *state) {
 }
 
 // SIGHUP: re-reads the configuration file and applies what can change while running (log level
-// and format, the drain timeout). Keys that need a restart are named and keep their running
-// values; a file that does not load or validate is rejected whole and nothing changes.
-void reload(config &running, const cli_options &options, service_notifier &notifier) {
+// and format, the drain timeout, the CURVE allow-lists, which are re-read even if the file is
+// unchanged). Keys that need a restart are named and keep their running values; a file that
+// does not load or validate, or an allow-list that cannot be read, is rejected whole and
+// nothing changes.
+void reload(config &running, const cli_options &options, service_notifier &notifier, relay &relay) {
     if (!options.config_path) {
         spdlog::warn("SIGHUP: running on the embedded default configuration; nothing to reload");
         return;
@@ -87,12 +90,17 @@ void reload(config &running, const cli_options &options, service_notifier &notif
     try {
         const config next = load_config_file(*options.config_path);
         const config applied = with_live_changes(running, next);
+        relay.reload_allow_lists(applied);
         if (applied.log != running.log)
             reconfigure_logging(applied.log, options.log_level);
         const bool changed_live = applied != running;
         running = applied;
-        spdlog::info("reloaded {}: {}", *options.config_path,
-                     changed_live ? "log and shutdown settings applied" : "nothing to apply");
+        const auto allowed = relay.allowed_key_counts();
+        spdlog::info("reloaded {}: {}; allow-lists re-read ({} ingress, {} egress keys)",
+                     *options.config_path,
+                     changed_live ? "log, shutdown and allow-list settings applied"
+                                  : "no settings changed",
+                     allowed[0], allowed[1]);
         if (const auto restart = restart_only_changes(running, next); !restart.empty())
             spdlog::warn("reload: {} changed; they take effect only on restart, the running "
                          "values stay",
@@ -144,7 +152,7 @@ int serve(config cfg, const cli_options &options) {
             break;
         sig = signals.take();
         if (sig == SIGHUP) {
-            reload(cfg, options, notifier);
+            reload(cfg, options, notifier, relay);
             continue;
         }
         if (sig)
@@ -223,6 +231,24 @@ int main(int argc, char **argv) {
         const cli_result cli = parse_cli(argc, argv);
         if (cli.exit_now)
             return *cli.exit_now;
+        if (cli.options.keygen) {
+            if (cli.options.keygen_out) {
+                curve_keypair pair;
+                try {
+                    pair = write_keypair_files(*cli.options.keygen_out);
+                } catch (const std::runtime_error &e) {
+                    std::cerr << "zrelayd keygen: " << e.what() << '\n';
+                    return exit_cannot_create;
+                }
+                std::cout << "wrote " << *cli.options.keygen_out << ".key (secret, mode 0600) and "
+                          << *cli.options.keygen_out << ".pub (public: " << pair.public_key
+                          << ")\n";
+            } else {
+                const curve_keypair pair = generate_curve_keypair();
+                std::cout << public_key_file_text(pair) << secret_key_file_text(pair);
+            }
+            return exit_ok;
+        }
         const config cfg =
             cli.options.config_path ? load_config_file(*cli.options.config_path) : default_config();
         if (cli.options.healthcheck) {
@@ -232,6 +258,7 @@ int main(int argc, char **argv) {
             return health.healthy ? exit_ok : exit_unhealthy;
         }
         if (cli.options.check_config) {
+            check_security_files(cfg);
             std::cout << to_yaml(cfg);
             return exit_ok;
         }

@@ -19,6 +19,8 @@ void metrics_snapshot::add(const thread_counters &c) noexcept {
     bytes_published += c.bytes_published.value();
     for (std::size_t i = 0; i < invalid.size(); ++i)
         invalid[i] += c.invalid[i].value();
+    for (std::size_t i = 0; i < auth_failures.size(); ++i)
+        auth_failures[i] += c.auth_failures[i].value();
 }
 
 std::uint64_t metrics_snapshot::invalid_total() const noexcept {
@@ -67,6 +69,10 @@ std::string render_prometheus(const metrics_snapshot &s) {
                                    std::string(to_string(static_cast<invalid_reason>(i))) + "\"";
         sample(out, "zrelay_messages_invalid_total", s.invalid[i], labels);
     }
+    family(out, "zrelay_auth_failures_total", "counter",
+           "Connections refused by the CURVE allow-list (ZAP), by side.");
+    sample(out, "zrelay_auth_failures_total", s.auth_failures[0], "side=\"ingress\"");
+    sample(out, "zrelay_auth_failures_total", s.auth_failures[1], "side=\"egress\"");
     family(out, "zrelay_inflight", "gauge",
            "Messages received and not yet published or dropped (bounded by max_inflight).");
     sample(out, "zrelay_inflight", s.inflight);

@@ -41,6 +41,7 @@ struct alignas(64) thread_counters {
     counter published;       // messages sent on XPUB
     counter bytes_published; // their DataMessage bytes (the topic frame not counted)
     std::array<counter, invalid_reason_count> invalid; // indexed by invalid_reason
+    std::array<counter, 2> auth_failures; // CURVE handshakes refused: [ingress, egress]
     // Turns of the thread's loop, waiting ones included (every stage wakes at least every
     // idle_poll): liveness for the systemd watchdog, not exported.
     counter beats;
@@ -53,6 +54,7 @@ struct metrics_snapshot {
     std::uint64_t published = 0;
     std::uint64_t bytes_published = 0;
     std::array<std::uint64_t, invalid_reason_count> invalid{};
+    std::array<std::uint64_t, 2> auth_failures{}; // [ingress, egress]
     std::int64_t inflight = 0;
     std::int64_t max_inflight = 0;
     std::int64_t subscriptions = 0;

@@ -8,8 +8,9 @@
 
 namespace zrelay {
 
-publisher::publisher(zmq::context_t &context, const egress_config &cfg, std::vector<pipe *> inputs,
-                     credits &credits, thread_counters &counters, const pipeline_control &control)
+publisher::publisher(zmq::context_t &context, const egress_config &cfg,
+                     const socket_security &security, std::vector<pipe *> inputs, credits &credits,
+                     thread_counters &counters, const pipeline_control &control)
     : _socket(context, zmq::socket_type::xpub), _inputs(std::move(inputs)), _credits(credits),
       _counters(counters), _control(control) {
     _socket.set(zmq::sockopt::sndhwm, cfg.sndhwm);
@@ -17,7 +18,7 @@ publisher::publisher(zmq::context_t &context, const egress_config &cfg, std::vec
     _socket.set(zmq::sockopt::sndtimeo, static_cast<int>(idle_poll.count()));
     // run() sets the real linger when it closes; a relay that never ran has nothing to deliver.
     _socket.set(zmq::sockopt::linger, 0);
-    _bound = attach_endpoints(_socket, "egress", cfg.bind, cfg.connect);
+    _bound = attach_endpoints(_socket, "egress", cfg.bind, cfg.connect, security);
 }
 
 void publisher::read_subscriptions() {

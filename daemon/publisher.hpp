@@ -23,6 +23,7 @@
 #include "credits.hpp"
 #include "metrics.hpp"
 #include "pipeline.hpp"
+#include "security.hpp"
 
 namespace zrelay {
 
@@ -30,8 +31,9 @@ class publisher {
 public:
     // Creates the XPUB socket and binds/connects every egress endpoint on the caller's thread;
     // throws endpoint_error naming the endpoint.
-    publisher(zmq::context_t &context, const egress_config &cfg, std::vector<pipe *> inputs,
-              credits &credits, thread_counters &counters, const pipeline_control &control);
+    publisher(zmq::context_t &context, const egress_config &cfg, const socket_security &security,
+              std::vector<pipe *> inputs, credits &credits, thread_counters &counters,
+              const pipeline_control &control);
 
     [[nodiscard]] const std::vector<std::string> &bound() const noexcept { return _bound; }
     // Distinct topic prefixes subscribed to. Written by the thread that owns the publisher only.

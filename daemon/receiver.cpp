@@ -12,11 +12,13 @@ namespace zrelay {
 
 std::vector<std::string> attach_endpoints(zmq::socket_t &socket, const char *role,
                                           const std::vector<std::string> &bind,
-                                          const std::vector<std::string> &connect) {
+                                          const std::vector<std::string> &connect,
+                                          const socket_security &security) {
+    secure(socket, security);
     std::vector<std::string> attached;
     for (const auto &ep : bind) {
         try {
-            socket.bind(ep);
+            bind_with_permissions(socket, ep, security);
         } catch (const zmq::error_t &e) {
             // zmq reports an address that is not this machine's as ENODEV, "No such device".
             const char *hint =
@@ -38,19 +40,21 @@ std::vector<std::string> attach_endpoints(zmq::socket_t &socket, const char *rol
     return attached;
 }
 
-receiver::receiver(zmq::context_t &context, const ingress_config &cfg, std::vector<pipe *> outputs,
-                   credits &credits, thread_counters &counters, const pipeline_control &control)
-    : receiver(context, cfg, std::move(outputs), nullptr, std::nullopt, credits, counters,
+receiver::receiver(zmq::context_t &context, const ingress_config &cfg,
+                   const socket_security &security, std::vector<pipe *> outputs, credits &credits,
+                   thread_counters &counters, const pipeline_control &control)
+    : receiver(context, cfg, security, std::move(outputs), nullptr, std::nullopt, credits, counters,
                control) {}
 
-receiver::receiver(zmq::context_t &context, const ingress_config &cfg, publisher &direct,
-                   validator inline_validator, credits &credits, thread_counters &counters,
-                   const pipeline_control &control)
-    : receiver(context, cfg, {}, &direct, std::move(inline_validator), credits, counters, control) {
-}
+receiver::receiver(zmq::context_t &context, const ingress_config &cfg,
+                   const socket_security &security, publisher &direct, validator inline_validator,
+                   credits &credits, thread_counters &counters, const pipeline_control &control)
+    : receiver(context, cfg, security, {}, &direct, std::move(inline_validator), credits, counters,
+               control) {}
 
-receiver::receiver(zmq::context_t &context, const ingress_config &cfg, std::vector<pipe *> outputs,
-                   publisher *direct, std::optional<validator> inline_validator, credits &credits,
+receiver::receiver(zmq::context_t &context, const ingress_config &cfg,
+                   const socket_security &security, std::vector<pipe *> outputs, publisher *direct,
+                   std::optional<validator> inline_validator, credits &credits,
                    thread_counters &counters, const pipeline_control &control)
     : _socket(context, zmq::socket_type::pull), _max_message_bytes(cfg.max_message_bytes),
       _outputs(std::move(outputs)), _credits(credits), _counters(counters), _control(control),
@@ -58,7 +62,7 @@ receiver::receiver(zmq::context_t &context, const ingress_config &cfg, std::vect
     _socket.set(zmq::sockopt::rcvhwm, cfg.rcvhwm);
     // Whatever is still queued when the receiver closes was never received: nothing to keep.
     _socket.set(zmq::sockopt::linger, 0);
-    _bound = attach_endpoints(_socket, "ingress", cfg.bind, cfg.connect);
+    _bound = attach_endpoints(_socket, "ingress", cfg.bind, cfg.connect, security);
 }
 
 void receiver::flush_all() {

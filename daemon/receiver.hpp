@@ -20,6 +20,7 @@
 #include "metrics.hpp"
 #include "pipeline.hpp"
 #include "publisher.hpp"
+#include "security.hpp"
 #include "worker.hpp"
 
 namespace zrelay {
@@ -29,13 +30,14 @@ public:
     // Creates the PULL socket and binds/connects every ingress endpoint, on the caller's thread,
     // so a bad endpoint fails start-up: throws endpoint_error naming it and the OS reason.
     // Pipeline: deals every message to `outputs` round-robin, for workers to validate.
-    receiver(zmq::context_t &context, const ingress_config &cfg, std::vector<pipe *> outputs,
-             credits &credits, thread_counters &counters, const pipeline_control &control);
+    receiver(zmq::context_t &context, const ingress_config &cfg, const socket_security &security,
+             std::vector<pipe *> outputs, credits &credits, thread_counters &counters,
+             const pipeline_control &control);
     // Direct path: validates with `inline_validator` and publishes through `direct`, which
     // this receiver's thread then owns (and closes when it stops).
-    receiver(zmq::context_t &context, const ingress_config &cfg, publisher &direct,
-             validator inline_validator, credits &credits, thread_counters &counters,
-             const pipeline_control &control);
+    receiver(zmq::context_t &context, const ingress_config &cfg, const socket_security &security,
+             publisher &direct, validator inline_validator, credits &credits,
+             thread_counters &counters, const pipeline_control &control);
 
     // The endpoints actually bound (wildcard ports resolved), for the log.
     [[nodiscard]] const std::vector<std::string> &bound() const noexcept { return _bound; }
@@ -45,9 +47,10 @@ public:
     void run();
 
 private:
-    receiver(zmq::context_t &context, const ingress_config &cfg, std::vector<pipe *> outputs,
-             publisher *direct, std::optional<validator> inline_validator, credits &credits,
-             thread_counters &counters, const pipeline_control &control);
+    receiver(zmq::context_t &context, const ingress_config &cfg, const socket_security &security,
+             std::vector<pipe *> outputs, publisher *direct,
+             std::optional<validator> inline_validator, credits &credits, thread_counters &counters,
+             const pipeline_control &control);
     // The message's refusal reason, if multi-frame or oversize (counted and logged here).
     invalid_reason refuse(zmq::message_t &msg);
     void handle(zmq::message_t &msg, std::int64_t &held, std::size_t &unflushed);
@@ -72,10 +75,12 @@ private:
     std::vector<std::string> _bound;
 };
 
-// Binds or connects `socket` to each endpoint; throws endpoint_error("cannot bind <role>
-// endpoint <ep>: <reason>"). Returns the endpoints as bound (ZMQ_LAST_ENDPOINT).
+// Secures `socket` (see security.hpp), then binds or connects it to each endpoint; throws
+// endpoint_error("cannot bind <role> endpoint <ep>: <reason>"). Returns the endpoints as bound
+// (ZMQ_LAST_ENDPOINT).
 std::vector<std::string> attach_endpoints(zmq::socket_t &socket, const char *role,
                                           const std::vector<std::string> &bind,
-                                          const std::vector<std::string> &connect);
+                                          const std::vector<std::string> &connect,
+                                          const socket_security &security);
 
 } // namespace zrelay

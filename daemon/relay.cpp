@@ -4,19 +4,46 @@
 
 #include <spdlog/spdlog.h>
 
+#include "keys.hpp"
+
 namespace zrelay {
+namespace {
+
+// A subscriber sends subscribe frames (1 byte + a prefix of at most 255 bytes: no topic is
+// longer) and, under CURVE, a handshake of a few hundred bytes. Anything bigger from it is
+// not a subscriber: ZMQ_MAXMSGSIZE drops the connection at the frame header.
+constexpr std::int64_t max_egress_inbound_frame = 1024;
+
+} // namespace
 
 relay::relay(const config &cfg)
-    : _context(1), _credits(cfg.pipeline.max_inflight), _counter_blocks(2 + cfg.workers) {
+    : _context(1), _credits(cfg.pipeline.max_inflight), _counter_blocks(3 + cfg.workers) {
     // The context's own io thread must never take a signal meant for main's signalfd: main
     // blocks them before constructing the relay, and the io thread inherits the mask.
+    // Blocks: [receiver, publisher, worker 0.., authenticator].
     _counters = std::make_unique<thread_counters[]>(_counter_blocks);
+    socket_security in = security_for(cfg, "ingress");
+    socket_security out = security_for(cfg, "egress");
+    // Frames up to twice max_message_bytes are read and counted as oversize (the producer keeps
+    // its connection and the operator sees why its messages went nowhere); a bigger frame drops
+    // the connection at its header, before zmq allocates anything for it.
+    in.max_frame_bytes = static_cast<std::int64_t>(cfg.ingress.max_message_bytes) * 2;
+    out.max_frame_bytes = max_egress_inbound_frame;
+    if (in.curve || out.curve) {
+        // Bound before any CURVE socket, so no handshake can find it missing.
+        _authenticator = std::make_unique<authenticator>(_context, _counters[_counter_blocks - 1]);
+        if (in.curve)
+            _own_keys[authenticator::ingress] = in.curve->public_key;
+        if (out.curve)
+            _own_keys[authenticator::egress] = out.curve->public_key;
+        reload_allow_lists(cfg);
+    }
     if (cfg.workers == 0) {
         // The direct path: one thread from PULL to XPUB. Egress first: a relay that cannot
         // publish must not start taking messages.
-        _publisher = std::make_unique<publisher>(_context, cfg.egress, std::vector<pipe *>{},
+        _publisher = std::make_unique<publisher>(_context, cfg.egress, out, std::vector<pipe *>{},
                                                  _credits, _counters[1], _control);
-        _receiver = std::make_unique<receiver>(_context, cfg.ingress, *_publisher,
+        _receiver = std::make_unique<receiver>(_context, cfg.ingress, in, *_publisher,
                                                validator(cfg.routing.default_topic), _credits,
                                                _counters[0], _control);
         return;
@@ -32,17 +59,54 @@ relay::relay(const config &cfg)
                                                     cfg.routing.default_topic, _counters[2 + i],
                                                     _control));
     }
-    _publisher = std::make_unique<publisher>(_context, cfg.egress, std::move(publisher_inputs),
+    _publisher = std::make_unique<publisher>(_context, cfg.egress, out, std::move(publisher_inputs),
                                              _credits, _counters[1], _control);
-    _receiver = std::make_unique<receiver>(_context, cfg.ingress, std::move(receiver_outputs),
+    _receiver = std::make_unique<receiver>(_context, cfg.ingress, in, std::move(receiver_outputs),
                                            _credits, _counters[0], _control);
 }
 
+void relay::reload_allow_lists(const config &cfg) {
+    if (!_authenticator)
+        return;
+    // Read both before applying either: a reload applies whole or not at all.
+    std::array<std::optional<std::vector<std::string>>, 2> lists;
+    const std::array<const curve_config *, 2> sides{&cfg.security.ingress_curve,
+                                                    &cfg.security.egress_curve};
+    for (std::size_t i = 0; i < 2; ++i)
+        if (!_own_keys.at(i).empty() && sides.at(i)->enabled())
+            lists.at(i) = load_allow_list(sides.at(i)->allow);
+    for (std::size_t i = 0; i < 2; ++i) {
+        if (!lists.at(i))
+            continue;
+        const auto which = static_cast<authenticator::side>(i);
+        _authenticator->allow(which, *lists.at(i), _own_keys.at(i));
+        _allowed_counts.at(i) = lists.at(i)->size();
+        const char *side = i == 0 ? "ingress" : "egress";
+        if (lists.at(i)->empty())
+            spdlog::warn("CURVE on {}: the allow-list {} holds no keys, so no client can connect",
+                         side, sides.at(i)->allow);
+        else
+            spdlog::info("CURVE on {}: {} client keys allowed from {}", side, lists.at(i)->size(),
+                         sides.at(i)->allow);
+    }
+}
+
 relay::~relay() {
-    if (!_threads.empty()) {
+    if (!_threads.empty() || _authenticator_thread.joinable()) {
         abort();
         join();
     }
+}
+
+void relay::record_failure(const char *name, const std::exception &e) {
+    // No exception leaves a thread: record it, stop the others, let main decide.
+    {
+        const std::lock_guard lock(_failure_mutex);
+        if (!_failure)
+            _failure = std::string(name) + ": " + e.what();
+    }
+    _control.abort();
+    _stopped.send();
 }
 
 template <typename F>
@@ -53,14 +117,7 @@ void relay::spawn(const char *name, F body) {
         try {
             body();
         } catch (const std::exception &e) {
-            // No exception leaves a thread: record it, stop the others, let main decide.
-            {
-                const std::lock_guard lock(_failure_mutex);
-                if (!_failure)
-                    _failure = std::string(name) + ": " + e.what();
-            }
-            _control.abort();
-            _stopped.send();
+            record_failure(name, e);
         }
         if (_running.fetch_sub(1) == 1)
             _stopped.send();
@@ -71,8 +128,23 @@ void relay::start() {
     const bool direct = _workers.empty(); // workers: 0
     _thread_count = direct ? 1 : 2 + _workers.size();
     // Block i belongs to thread i; the direct path's one thread writes block 0 (and block 1,
-    // the publisher's counters, only when it publishes).
-    _last_beats.assign(direct ? 1 : _counter_blocks, 0);
+    // the publisher's counters, only when it publishes); the authenticator has the last.
+    _beat_blocks.clear();
+    for (std::size_t i = 0; i < (direct ? 1 : _counter_blocks - 1); ++i)
+        _beat_blocks.push_back(i);
+    if (_authenticator) {
+        _beat_blocks.push_back(_counter_blocks - 1);
+        // Not counted in _running: it serves handshakes until join(), after the others end.
+        _authenticator_thread = std::thread([this] {
+            pthread_setname_np(pthread_self(), "zrelay-auth");
+            try {
+                _authenticator->run();
+            } catch (const std::exception &e) {
+                record_failure("zrelay-auth", e);
+            }
+        });
+    }
+    _last_beats.assign(_beat_blocks.size(), 0);
     if (!direct)
         spawn("zrelay-publish", [this] { _publisher->run(); });
     for (std::size_t i = 0; i < _workers.size(); ++i) {
@@ -109,6 +181,10 @@ void relay::join() {
     for (auto &t : _threads)
         if (t.joinable())
             t.join();
+    if (_authenticator_thread.joinable()) {
+        _authenticator->stop();
+        _authenticator_thread.join();
+    }
 }
 
 std::optional<std::string> relay::failure() const {
@@ -130,7 +206,7 @@ metrics_snapshot relay::snapshot() const {
 bool relay::all_threads_beating() {
     bool all = true;
     for (std::size_t i = 0; i < _last_beats.size(); ++i) {
-        const std::uint64_t beats = _counters[i].beats.value();
+        const std::uint64_t beats = _counters[_beat_blocks[i]].beats.value();
         all = all && beats != _last_beats[i];
         _last_beats[i] = beats;
     }

@@ -17,6 +17,7 @@
 
 #include <zmq.hpp>
 
+#include "authenticator.hpp"
 #include "config.hpp"
 #include "credits.hpp"
 #include "metrics.hpp"
@@ -30,7 +31,8 @@ namespace zrelay {
 
 class relay {
 public:
-    // Throws endpoint_error if an endpoint cannot be bound or connected.
+    // Throws endpoint_error if an endpoint cannot be bound or connected, config_error if a
+    // CURVE key file or allow-list cannot be read or is open to others.
     explicit relay(const config &cfg);
     // Aborts and joins whatever still runs.
     ~relay();
@@ -69,12 +71,22 @@ public:
         return static_cast<std::int64_t>(s.received - s.invalid_total() - s.published);
     }
 
+    // Re-reads the CURVE allow-lists `cfg` names (SIGHUP); they apply to handshakes from then
+    // on. Throws config_error, leaving the running lists as they were, if one cannot be read.
+    // Main's thread. A side without CURVE is left alone.
+    void reload_allow_lists(const config &cfg);
+    // Keys allowed per side, the server's own included ([ingress, egress]); 0 without CURVE.
+    [[nodiscard]] std::array<std::size_t, 2> allowed_key_counts() const noexcept {
+        return _allowed_counts;
+    }
+
     [[nodiscard]] std::vector<std::string> ingress_endpoints() const;
     [[nodiscard]] std::vector<std::string> egress_endpoints() const;
 
 private:
     template <typename F>
     void spawn(const char *name, F body);
+    void record_failure(const char *name, const std::exception &e);
 
     zmq::context_t _context; // the one context of the process
     pipeline_control _control;
@@ -85,12 +97,18 @@ private:
     std::unique_ptr<thread_counters[]> _counters;
     std::size_t _counter_blocks;
     std::vector<std::unique_ptr<worker>> _workers;
+    // The ZAP handler, when a side runs CURVE; built before the sockets it vouches for.
+    std::unique_ptr<authenticator> _authenticator;
+    std::array<std::string, 2> _own_keys; // each side's server public key ("" without CURVE)
+    std::array<std::size_t, 2> _allowed_counts{}; // main's thread
+    std::thread _authenticator_thread;
     std::unique_ptr<publisher> _publisher;
     std::unique_ptr<receiver> _receiver;
     std::vector<std::thread> _threads;
     std::size_t _thread_count = 0; // set before any thread starts
-    // Beats of counter blocks 0..n-1, one per running thread, when all_threads_beating() last
-    // looked. Main's thread only.
+    // The counter blocks of the running threads, and their beats when all_threads_beating()
+    // last looked. Main's thread only.
+    std::vector<std::size_t> _beat_blocks;
     std::vector<std::uint64_t> _last_beats;
     std::atomic<std::size_t> _running{0};
     std::atomic<bool> _started{false};

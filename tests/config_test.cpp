@@ -229,6 +229,14 @@ TEST(config, the_example_file_names_every_key) {
                             "format:",
                             "shutdown:",
                             "drain_timeout_ms:",
+                            "security:",
+                            "curve:",
+                            "secret_key_file:",
+                            "allow:",
+                            "handshake_timeout_ms:",
+                            "ipc_mode:",
+                            "ipc_group:",
+                            "zrelayd keygen",
                             "zrelayd --config /etc/zrelay/zrelay.yaml",
                             "zrelayd --check-config --config"})
         EXPECT_TRUE(contains(text, key));
@@ -254,6 +262,11 @@ TEST(config, to_yaml_round_trips_every_value) {
     cfg.log.level = "off";
     cfg.log.format = log_format::json;
     cfg.shutdown.drain_timeout = std::chrono::milliseconds(3600000);
+    cfg.security.ingress_curve = {"/etc/zrelay/in key", "/etc/zrelay/producers/"};
+    cfg.security.egress_curve = {"null", "~"};
+    cfg.security.handshake_timeout = std::chrono::milliseconds(0);
+    cfg.security.ipc_mode = 0600;
+    cfg.security.ipc_group = "zrelay-clients";
     const std::string yaml = to_yaml(cfg);
     EXPECT_EQ(parse(yaml), cfg) << yaml;
 
@@ -495,6 +508,23 @@ TEST(config, ipc_endpoints_need_a_path_that_fits_sun_path) {
                                "the 107 a Unix socket address holds (sun_path)"));
 }
 
+TEST(config, ipc_paths_may_not_hold_control_characters) {
+    // Through YAML escapes: "\0" would end the C string zmq is given, early.
+    EXPECT_EQ(error_of("ingress:\n  bind: [\"ipc:///tmp/a\\0b\"]\n"),
+              "test.yaml:2: ingress.bind[0]: ipc path holds a control character, got "
+              "\"ipc:///tmp/a\\x00b\"");
+    EXPECT_TRUE(starts_with(error_of("egress:\n  bind: [\"ipc:///tmp/\\tx\"]\n"),
+                            "test.yaml:2: egress.bind[0]: ipc path holds a control character"));
+    EXPECT_TRUE(starts_with(error_of("egress:\n  connect: [\"ipc:///tmp/x\\x7f\"]\n"),
+                            "test.yaml:2: egress.connect[0]: ipc path holds a control character"));
+}
+
+TEST(config, non_ascii_utf8_ipc_paths_are_accepted_and_round_trip) {
+    const config cfg = parse("ingress:\n  bind: [\"ipc:///tmp/r\xc3\xa9lais-\xe2\x82\xac\"]\n");
+    EXPECT_EQ(cfg.ingress.bind, std::vector<std::string>{"ipc:///tmp/r\xc3\xa9lais-\xe2\x82\xac"});
+    EXPECT_EQ(parse(to_yaml(cfg)), cfg);
+}
+
 TEST(config, connect_endpoints_cannot_be_wildcards) {
     EXPECT_EQ(error_of("ingress:\n  connect: [\"tcp://*:5555\"]\n"),
               "test.yaml:2: ingress.connect[0]: a connect endpoint needs a definite address, not "
@@ -598,6 +628,29 @@ TEST(config, an_unreadable_file_is_an_error_with_the_reason) {
 namespace zrelay {
 namespace {
 
+// YAML is Unicode text; yaml-cpp lets stray bytes through into values that to_yaml() could not
+// print back (found by tests/fuzz/config_fuzz: tests/fuzz/findings had the input).
+TEST(config, text_that_is_not_utf8_is_refused_naming_line_and_byte) {
+    EXPECT_EQ(error_of("ingress:\n  bind: [ipc://\x8d\x8d/tmp/x]\n"),
+              "test.yaml:2: not UTF-8 text: byte 0x8d at offset 24 (a YAML file must be UTF-8)");
+    const std::vector<std::pair<std::string, std::string>> bad = {
+        {"\xc0\xaf", "0xc0"},         // overlong '/'
+        {"\xe0\x80\xaf", "0xe0"},     // overlong, three bytes
+        {"\xed\xa0\x80", "0xed"},     // a UTF-16 surrogate
+        {"\xf4\x90\x80\x80", "0xf4"}, // past U+10FFFF
+        {"\xf5\x80\x80\x80", "0xf5"}, // no such lead byte
+        {"\xc3", "0xc3"},             // cut short at the end
+        {"\xe2\x82x", "0xe2"},        // cut short in the middle
+        {"\xff", "0xff"},
+    };
+    for (const auto &[bytes, shown] : bad)
+        EXPECT_TRUE(contains(error_of("# " + bytes + "\nworkers: 1\n"),
+                             "test.yaml:1: not UTF-8 text: byte " + shown + " at offset 2"))
+            << testing::PrintToString(bytes);
+    // A UTF-8 byte-order mark and four-byte characters are UTF-8.
+    EXPECT_EQ(parse("\xef\xbb\xbf# \xf0\x9f\x93\xa8 \xf4\x8f\xbf\xbf\nworkers: 3\n").workers, 3U);
+}
+
 // yaml-cpp 0.7's LoadAll loops forever on these (found by tests/fuzz/config_fuzz); the loader
 // must refuse them at once. Each runs in a thread the test gives 10 s.
 TEST(config_yaml_cpp, input_that_hangs_yaml_cpp_is_refused_promptly) {
@@ -617,6 +670,83 @@ TEST(config_yaml_cpp, input_that_hangs_yaml_cpp_is_refused_promptly) {
                   std::string::npos)
             << testing::PrintToString(text);
     }
+}
+
+TEST(config, the_security_section_is_read) {
+    const config cfg = parse(R"(
+security:
+  curve:
+    ingress: { secret_key_file: /etc/zrelay/in.key, allow: /etc/zrelay/producers }
+    egress:
+      secret_key_file: /etc/zrelay/out.key
+      allow: /etc/zrelay/subscribers.txt
+  handshake_timeout_ms: 2500
+  ipc_mode: 0640
+  ipc_group: zrelay-clients
+)");
+    EXPECT_EQ(cfg.security.ingress_curve,
+              (curve_config{"/etc/zrelay/in.key", "/etc/zrelay/producers"}));
+    EXPECT_EQ(cfg.security.egress_curve,
+              (curve_config{"/etc/zrelay/out.key", "/etc/zrelay/subscribers.txt"}));
+    EXPECT_EQ(cfg.security.handshake_timeout, std::chrono::milliseconds(2500));
+    EXPECT_EQ(cfg.security.ipc_mode, 0640U);
+    EXPECT_EQ(cfg.security.ipc_group, "zrelay-clients");
+    const security_config defaults = default_config().security;
+    EXPECT_FALSE(defaults.ingress_curve.enabled());
+    EXPECT_FALSE(defaults.egress_curve.enabled());
+    EXPECT_EQ(defaults.handshake_timeout, std::chrono::milliseconds(5000));
+    EXPECT_EQ(defaults.ipc_mode, 0660U);
+}
+
+TEST(config, ipc_mode_is_octal_however_yaml_would_read_it) {
+    EXPECT_EQ(parse("security: {ipc_mode: 0660}").security.ipc_mode, 0660U);
+    EXPECT_EQ(parse("security: {ipc_mode: \"660\"}").security.ipc_mode, 0660U);
+    EXPECT_EQ(parse("security: {ipc_mode: 0o600}").security.ipc_mode, 0600U);
+    EXPECT_EQ(parse("security: {ipc_mode: 0777}").security.ipc_mode, 0777U);
+    EXPECT_EQ(error_of("security:\n  ipc_mode: 0680\n"),
+              "test.yaml:2: security.ipc_mode: expected an octal file mode from 0 to 0777 like "
+              "0660, got \"0680\"");
+    EXPECT_TRUE(starts_with(error_of("security:\n  ipc_mode: 04660\n"),
+                            "test.yaml:2: security.ipc_mode: expected an octal file mode"));
+    EXPECT_EQ(error_of("security:\n  ipc_mode: 0460\n"),
+              "test.yaml:2: security.ipc_mode: the owner (zrelayd itself) needs read and write "
+              "(0600), got \"0460\"");
+    EXPECT_TRUE(starts_with(error_of("security:\n  ipc_group: \"a b\"\n"),
+                            "test.yaml:2: security.ipc_group: expected a group name"));
+}
+
+TEST(config, half_a_curve_setup_is_an_error) {
+    EXPECT_EQ(error_of("security:\n  curve:\n    ingress:\n      secret_key_file: /k\n"),
+              "test.yaml:3: security.curve.ingress: secret_key_file is set but allow is not: "
+              "give the file or directory of client public keys to let in");
+    EXPECT_EQ(error_of("security:\n  curve:\n    egress: {allow: /a}\n"),
+              "test.yaml:3: security.curve.egress: allow is set but secret_key_file is not: "
+              "CURVE needs the server's secret key");
+    EXPECT_TRUE(starts_with(error_of("security:\n  curve:\n    sideways: {allow: /a}\n"),
+                            "test.yaml:3: security.curve.sideways: unknown key"));
+    EXPECT_TRUE(starts_with(error_of("security:\n  curve:\n    ingress: {secret_key: /k}\n"),
+                            "test.yaml:3: security.curve.ingress.secret_key: unknown key; did you "
+                            "mean 'secret_key_file'?"));
+    EXPECT_TRUE(starts_with(error_of("security:\n  handshake_timeout_ms: -1\n"),
+                            "test.yaml:2: security.handshake_timeout_ms: expected an integer in "
+                            "[0, 3600000]"));
+}
+
+TEST(config_reload, allow_lists_apply_live_where_curve_stays_on) {
+    config running = default_config();
+    running.security.ingress_curve = {"/k", "/old"};
+    config next = running;
+    next.security.ingress_curve.allow = "/new";
+    next.security.egress_curve = {"/k2", "/a2"}; // turning CURVE on: a restart
+    next.security.handshake_timeout = std::chrono::milliseconds(1);
+    const config applied = with_live_changes(running, next);
+    EXPECT_EQ(applied.security.ingress_curve.allow, "/new");
+    EXPECT_FALSE(applied.security.egress_curve.enabled());
+    EXPECT_EQ(applied.security.handshake_timeout, running.security.handshake_timeout);
+    EXPECT_EQ(
+        restart_only_changes(running, next),
+        (std::vector<std::string>{"security.curve.egress.secret_key_file",
+                                  "security.curve.egress.allow", "security.handshake_timeout_ms"}));
 }
 
 TEST(config_reload, only_log_and_shutdown_apply_live) {

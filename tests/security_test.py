@@ -1,0 +1,394 @@
+#!/usr/bin/python3
+"""CURVE, the allow-lists and the limits against abuse (daemon/security.*, authenticator.*,
+keys.*), against the real zrelayd over real sockets.
+
+A relay runs CURVE on both sides with allow-lists made by `zrelayd keygen`. An allowed producer
+and subscriber exchange messages; a client with an unknown key, one with no security (NULL), one
+with PLAIN, and a raw TCP client sending a ZMTP greeting and then garbage all deliver nothing,
+each refusal that reaches the ZAP handler is counted in zrelay_auth_failures_total, and the
+allowed pair keeps working after every attack. SIGHUP re-reads the allow-list. Idle half-open
+connections are closed after security.handshake_timeout_ms; an oversized subscription frame
+costs its subscriber the connection; ipc socket files get security.ipc_mode, and a user who is
+not allowed by it is refused by the kernel. Run by CTest like relay_test.py.
+"""
+import os
+import pwd
+import signal
+import socket
+import stat
+import subprocess
+import tempfile
+import time
+import unittest
+
+import zmq
+import zmq.utils.monitor
+
+from relay_test import (Daemon, EXIT_CONFIG, ZRELAYD, free_tcp_ports, receive, scrape,
+                        to_yaml, v1_message, wait_for)
+
+
+def keygen(prefix):
+    """Runs `zrelayd keygen --out prefix`; returns (public, secret) Z85 keys as bytes."""
+    subprocess.run([ZRELAYD, "keygen", "--out", prefix], check=True, capture_output=True,
+                   timeout=10)
+    def key_of(path):
+        with open(path, encoding="ascii") as f:
+            return next(line.strip() for line in f if not line.startswith("#")).encode()
+    return key_of(prefix + ".pub"), key_of(prefix + ".key")
+
+
+def auth_failures(metrics_port, side):
+    return scrape(metrics_port).get(f'zrelay_auth_failures_total{{side="{side}"}}')
+
+
+class CurveTest(unittest.TestCase):
+
+    def setUp(self):
+        self.ctx = zmq.Context()
+        self.daemons = []
+        self.in_port, self.out_port, self.metrics_port = free_tcp_ports(3)
+        self.keydir = tempfile.mkdtemp(prefix="zrelay-keys-")
+        os.chmod(self.keydir, 0o700)
+        self.server_in = keygen(os.path.join(self.keydir, "ingress"))
+        self.server_out = keygen(os.path.join(self.keydir, "egress"))
+        self.producer = keygen(os.path.join(self.keydir, "producer"))
+        self.subscriber = keygen(os.path.join(self.keydir, "subscriber"))
+        self.stranger = keygen(os.path.join(self.keydir, "stranger"))
+        # Ingress: a directory of allowed keys; egress: one file.
+        self.producers = os.path.join(self.keydir, "producers")
+        os.mkdir(self.producers)
+        os.rename(os.path.join(self.keydir, "producer.pub"),
+                  os.path.join(self.producers, "producer.pub"))
+        self.subscribers = os.path.join(self.keydir, "subscribers.txt")
+        with open(self.subscribers, "w", encoding="ascii") as f:
+            f.write("# who may subscribe\n" + self.subscriber[0].decode() + "  # the test\n")
+        self.config = {
+            "ingress": {"bind": [f"tcp://127.0.0.1:{self.in_port}"]},
+            "egress": {"bind": [f"tcp://127.0.0.1:{self.out_port}"]},
+            "metrics": {"listen": f"127.0.0.1:{self.metrics_port}"},
+            "security": {"curve": {
+                "ingress": {"secret_key_file": os.path.join(self.keydir, "ingress.key"),
+                            "allow": self.producers},
+                "egress": {"secret_key_file": os.path.join(self.keydir, "egress.key"),
+                           "allow": self.subscribers}}},
+        }
+
+    def tearDown(self):
+        self.ctx.destroy(linger=0)
+        for d in self.daemons:
+            d.stop()
+        subprocess.run(["rm", "-rf", self.keydir], check=False)
+
+    def start(self):
+        d = Daemon(self.config)
+        self.daemons.append(d)
+        self.assertTrue(d.wait_ready(), d.stderr_text())
+        return d
+
+    def curve_socket(self, kind, server, client):
+        s = self.ctx.socket(kind)
+        s.setsockopt(zmq.LINGER, 0)
+        s.curve_serverkey = server[0]
+        s.curve_publickey = client[0]
+        s.curve_secretkey = client[1]
+        return s
+
+    def allowed_pair(self, topic=b"ok"):
+        sub = self.curve_socket(zmq.SUB, self.server_out, self.subscriber)
+        sub.setsockopt(zmq.SUBSCRIBE, topic)
+        sub.connect(f"tcp://127.0.0.1:{self.out_port}")
+        push = self.curve_socket(zmq.PUSH, self.server_in, self.producer)
+        push.setsockopt(zmq.SNDTIMEO, 2000)
+        push.connect(f"tcp://127.0.0.1:{self.in_port}")
+        return push, sub
+
+    def assert_delivers(self, push, sub, topic=b"ok"):
+        """A message pushed now arrives (re-sent until the subscription has reached the relay)."""
+        wanted = v1_message(topic=topic.decode(), content=f"{time.monotonic()}")
+        def arrived():
+            push.send(wanted)
+            got = receive(sub, 0.1)
+            return got is not None and got[1] == wanted
+        self.assertTrue(wait_for(arrived, 10), "an allowed producer could not reach an "
+                        "allowed subscriber")
+
+    def test_allowed_clients_deliver_and_strangers_do_not(self):
+        self.start()
+        push, sub = self.allowed_pair()
+        self.assert_delivers(push, sub)
+        self.assertEqual(auth_failures(self.metrics_port, "ingress"), 0)
+
+        # Everyone else, each tried while the allowed pair keeps going.
+        watcher = self.curve_socket(zmq.SUB, self.server_out, self.subscriber)
+        watcher.setsockopt(zmq.SUBSCRIBE, b"bad")
+        watcher.connect(f"tcp://127.0.0.1:{self.out_port}")
+        self.assert_delivers(push, watcher, b"bad")  # the watcher is subscribed from here on
+
+        def attack_with(push_socket):
+            push_socket.setsockopt(zmq.LINGER, 0)
+            push_socket.setsockopt(zmq.SNDTIMEO, 0)
+            push_socket.connect(f"tcp://127.0.0.1:{self.in_port}")
+            for _ in range(20):
+                try:
+                    push_socket.send(v1_message(topic="bad", content="must not pass"))
+                except zmq.Again:
+                    pass
+            return push_socket
+
+        stranger = attack_with(self.curve_socket(zmq.PUSH, self.server_in, self.stranger))
+        self.assertTrue(wait_for(lambda: auth_failures(self.metrics_port, "ingress") >= 1, 10),
+                        "the unknown key was not counted")
+        plain_null = attack_with(self.ctx.socket(zmq.PUSH))
+        plain = self.ctx.socket(zmq.PUSH)
+        plain.plain_username = b"admin"
+        plain.plain_password = b"admin"
+        attack_with(plain)
+        # A raw client: a ZMTP 3.0 greeting asking for NULL, then bytes that are no handshake.
+        raw = socket.create_connection(("127.0.0.1", self.in_port), timeout=5)
+        raw.sendall(b"\xff" + b"\x00" * 8 + b"\x7f" + b"\x03\x00" + b"NULL".ljust(20, b"\x00")
+                    + b"\x00" + b"\x00" * 31)
+        raw.sendall(b"\x00\x10" + os.urandom(16) + b"\x02\x00" * 64)
+        # A subscriber with an unknown key is refused on the egress side.
+        spy = self.curve_socket(zmq.SUB, self.server_out, self.stranger)
+        spy.setsockopt(zmq.SUBSCRIBE, b"")
+        spy.connect(f"tcp://127.0.0.1:{self.out_port}")
+        self.assertTrue(wait_for(lambda: auth_failures(self.metrics_port, "egress") >= 1, 10),
+                        "the unknown subscriber was not counted")
+
+        # The allowed pair still works; nothing the others sent came out, nor reached the spy.
+        self.assert_delivers(push, sub)
+        self.assertIsNone(receive(watcher, 0.5), "a refused producer's message was relayed")
+        self.assertIsNone(receive(spy, 0.2), "a refused subscriber received a message")
+        metrics = scrape(self.metrics_port)
+        self.assertEqual(metrics["zrelay_messages_invalid_total{reason=\"malformed\"}"], 0)
+        stderr = self.daemons[0].stderr_text()
+        self.assertIn("auth: refused a client on ingress", stderr)
+        self.assertIn("public key not in the allow-list", stderr)
+        raw.close()
+        plain_null.close()
+        stranger.close()
+
+    def test_sighup_rereads_the_allow_list(self):
+        d = self.start()
+        stranger_push = self.curve_socket(zmq.PUSH, self.server_in, self.stranger)
+        stranger_push.connect(f"tcp://127.0.0.1:{self.in_port}")
+        push, sub = self.allowed_pair()
+        self.assert_delivers(push, sub)
+        self.assertTrue(wait_for(lambda: auth_failures(self.metrics_port, "ingress") >= 1, 10))
+        stranger_push.close()
+
+        # Let the stranger in: a new file in the directory, then SIGHUP.
+        with open(os.path.join(self.producers, "stranger.pub"), "w", encoding="ascii") as f:
+            f.write(self.stranger[0].decode() + "\n")
+        d.signal(signal.SIGHUP)
+        self.assertTrue(wait_for(lambda: "allow-lists re-read (2 ingress" in d.stderr_text(), 10),
+                        d.stderr_text())
+        newcomer = self.curve_socket(zmq.PUSH, self.server_in, self.stranger)
+        newcomer.setsockopt(zmq.SNDTIMEO, 2000)
+        newcomer.connect(f"tcp://127.0.0.1:{self.in_port}")
+        self.assert_delivers(newcomer, sub)
+        newcomer.close()
+
+        # And out again: a broken list is rejected whole and the running one stays.
+        with open(os.path.join(self.producers, "broken.pub"), "w", encoding="ascii") as f:
+            f.write("not a key\n")
+        d.signal(signal.SIGHUP)
+        self.assertTrue(wait_for(lambda: "reload rejected" in d.stderr_text(), 10))
+        self.assertIn("broken.pub:1: expected a CURVE key", d.stderr_text())
+        os.remove(os.path.join(self.producers, "broken.pub"))
+        os.remove(os.path.join(self.producers, "stranger.pub"))
+        d.signal(signal.SIGHUP)
+        self.assertTrue(wait_for(lambda: "allow-lists re-read (1 ingress" in d.stderr_text(), 10))
+        before = auth_failures(self.metrics_port, "ingress")
+        late = self.curve_socket(zmq.PUSH, self.server_in, self.stranger)
+        late.connect(f"tcp://127.0.0.1:{self.in_port}")
+        self.assertTrue(wait_for(lambda: auth_failures(self.metrics_port, "ingress") > before,
+                                 10), "a key taken off the list still got in")
+        late.close()
+        self.assert_delivers(push, sub)
+
+    def test_healthcheck_passes_through_curve(self):
+        d = self.start()
+        path = os.path.join(d.dir, "check.yaml")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(to_yaml(self.config) + "\n")
+        result = subprocess.run([ZRELAYD, "healthcheck", "--config", path], capture_output=True,
+                                text=True, timeout=30, check=False)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(auth_failures(self.metrics_port, "ingress"), 0)
+
+    def test_a_secret_key_open_to_others_is_refused_at_start(self):
+        key = os.path.join(self.keydir, "ingress.key")
+        os.chmod(key, 0o640)
+        d = Daemon(self.config)
+        self.daemons.append(d)
+        self.assertEqual(d.wait_exit(10), EXIT_CONFIG)
+        self.assertIn(f"secret key file '{key}' is open to its group or others (mode 0640)",
+                      d.stderr_text())
+        check = subprocess.run([ZRELAYD, "--check-config", "--config", d.config_path],
+                               capture_output=True, text=True, timeout=10, check=False)
+        self.assertEqual(check.returncode, EXIT_CONFIG)
+        self.assertIn("chmod 600", check.stderr)
+
+    def test_keygen_writes_a_private_secret_and_never_overwrites(self):
+        prefix = os.path.join(self.keydir, "fresh")
+        public, secret = keygen(prefix)
+        self.assertEqual(stat.S_IMODE(os.stat(prefix + ".key").st_mode), 0o600)
+        self.assertEqual(stat.S_IMODE(os.stat(prefix + ".pub").st_mode), 0o644)
+        self.assertEqual(zmq.curve_public(secret), public)
+        again = subprocess.run([ZRELAYD, "keygen", "--out", prefix], capture_output=True,
+                               text=True, timeout=10, check=False)
+        self.assertNotEqual(again.returncode, 0)
+        self.assertIn("File exists", again.stderr)
+        printed = subprocess.run([ZRELAYD, "keygen"], capture_output=True, text=True,
+                                 timeout=10, check=True).stdout
+        keys = [line for line in printed.splitlines() if line and not line.startswith("#")]
+        self.assertEqual(len(keys), 2)
+        self.assertEqual(zmq.curve_public(keys[1].encode()), keys[0].encode())
+
+
+class LimitsTest(unittest.TestCase):
+
+    def setUp(self):
+        self.ctx = zmq.Context()
+        self.daemons = []
+        self.in_port, self.out_port, self.metrics_port = free_tcp_ports(3)
+
+    def tearDown(self):
+        self.ctx.destroy(linger=0)
+        for d in self.daemons:
+            d.stop()
+
+    def start(self, config):
+        d = Daemon(config)
+        self.daemons.append(d)
+        self.assertTrue(d.wait_ready(), d.stderr_text())
+        return d
+
+    def base_config(self, **security):
+        return {
+            "ingress": {"bind": [f"tcp://127.0.0.1:{self.in_port}"]},
+            "egress": {"bind": [f"tcp://127.0.0.1:{self.out_port}"]},
+            "metrics": {"listen": f"127.0.0.1:{self.metrics_port}"},
+            "security": security,
+        }
+
+    def connections_to(self, port):
+        """Established TCP connections to the relay's `port`, as the kernel sees them."""
+        out = subprocess.run(["ss", "-Htn", "state", "established", f"( sport = :{port} )"],
+                             capture_output=True, text=True, check=True).stdout
+        return len(out.splitlines())
+
+    def test_idle_half_open_connections_are_closed_and_good_clients_go_on(self):
+        self.start(self.base_config(handshake_timeout_ms=3000))
+        started = time.monotonic()
+        idle = [socket.create_connection(("127.0.0.1", self.in_port)) for _ in range(300)]
+        self.assertTrue(wait_for(lambda: self.connections_to(self.in_port) >= 300, 2),
+                        f"only {self.connections_to(self.in_port)} connections were accepted")
+        sub = self.ctx.socket(zmq.SUB)
+        sub.setsockopt(zmq.SUBSCRIBE, b"")
+        sub.connect(f"tcp://127.0.0.1:{self.out_port}")
+        push = self.ctx.socket(zmq.PUSH)
+        push.connect(f"tcp://127.0.0.1:{self.in_port}")
+        message = v1_message(topic="t", content="through")
+        def delivered():
+            push.send(message)
+            got = receive(sub, 0.1)
+            return got is not None and got[1] == message
+        self.assertTrue(wait_for(delivered, 10))
+        # Served while the idle ones were all still there (the check is meaningless otherwise).
+        self.assertLess(time.monotonic() - started, 3, "too slow to test anything; rerun")
+        # The relay closes each idle connection once its handshake time is up: past the
+        # relay's own greeting, the client reads end-of-file (or a reset). A connection still
+        # open after 10 s times out the read and fails the test.
+        for s in idle:
+            s.settimeout(10)
+            try:
+                while s.recv(65536):
+                    pass
+            except ConnectionResetError:
+                pass
+        self.assertTrue(wait_for(lambda: self.connections_to(self.in_port) == 1, 10),
+                        f"{self.connections_to(self.in_port)} connections left")
+        self.assertTrue(wait_for(delivered, 10), "the good client stopped being served")
+        for s in idle:
+            s.close()
+
+    def test_an_oversized_subscription_costs_the_subscriber_its_connection(self):
+        self.start(self.base_config())
+        monitor_events = []
+        hog = self.ctx.socket(zmq.SUB)
+        monitor = hog.get_monitor_socket(zmq.EVENT_DISCONNECTED | zmq.EVENT_CONNECTED)
+        hog.setsockopt(zmq.SUBSCRIBE, b"x" * 5000)
+        hog.connect(f"tcp://127.0.0.1:{self.out_port}")
+        def disconnected():
+            if monitor.poll(100):
+                event = zmq.utils.monitor.recv_monitor_message(monitor)
+                monitor_events.append(event["event"])
+            return zmq.EVENT_DISCONNECTED in monitor_events
+        self.assertTrue(wait_for(disconnected, 10),
+                        "the relay kept a subscriber that sent a 5001-byte subscription")
+        self.assertEqual(scrape(self.metrics_port)["zrelay_subscriptions"], 0)
+        sub = self.ctx.socket(zmq.SUB)
+        sub.setsockopt(zmq.SUBSCRIBE, b"t")
+        sub.connect(f"tcp://127.0.0.1:{self.out_port}")
+        push = self.ctx.socket(zmq.PUSH)
+        push.connect(f"tcp://127.0.0.1:{self.in_port}")
+        message = v1_message(topic="t", content="fine")
+        def delivered():
+            push.send(message)
+            got = receive(sub, 0.1)
+            return got is not None and got[1] == message
+        self.assertTrue(wait_for(delivered, 10))
+
+    def test_ipc_socket_files_get_the_configured_mode_and_the_kernel_enforces_it(self):
+        run = tempfile.mkdtemp(prefix="zrelay-run-")
+        os.chmod(run, 0o755)
+        try:
+            path = os.path.join(run, "in.sock")
+            config = self.base_config(ipc_mode="0600")
+            config["ingress"]["bind"] = [f"ipc://{path}"]
+            self.start(config)
+            self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
+            self.assertTrue(stat.S_ISSOCK(os.stat(path).st_mode))
+            if os.geteuid() != 0:
+                self.skipTest("needs root to try the socket as a second user")
+            nobody = pwd.getpwnam("nobody")
+            probe = ("import socket, sys\n"
+                     "s = socket.socket(socket.AF_UNIX)\n"
+                     "try:\n"
+                     f"    s.connect({path!r})\n"
+                     "except PermissionError:\n"
+                     "    sys.exit(13)\n")
+            def as_user(uid, gid):
+                def demote():
+                    os.setgid(gid)
+                    os.setuid(uid)
+                return subprocess.run(["/usr/bin/python3", "-c", probe], preexec_fn=demote,
+                                      timeout=10, check=False).returncode
+            self.assertEqual(as_user(nobody.pw_uid, nobody.pw_gid), 13,
+                             "another user could connect to a 0600 ipc socket")
+            os.chmod(path, 0o666)  # the same probe passes when the mode allows it
+            self.assertEqual(as_user(nobody.pw_uid, nobody.pw_gid), 0)
+        finally:
+            subprocess.run(["rm", "-rf", run], check=False)
+
+    def test_the_default_ipc_mode_is_0660(self):
+        run = tempfile.mkdtemp(prefix="zrelay-run-")
+        try:
+            path = os.path.join(run, "out.sock")
+            config = self.base_config()
+            config["egress"]["bind"] = [f"ipc://{path}"]
+            old = os.umask(0)  # the relay's mode must not depend on the umask it inherits
+            try:
+                self.start(config)
+            finally:
+                os.umask(old)
+            self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o660)
+        finally:
+            subprocess.run(["rm", "-rf", run], check=False)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
