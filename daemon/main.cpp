@@ -121,6 +121,7 @@ int serve(config cfg, const cli_options &options) {
     install_protobuf_log_handler();
     service_notifier notifier;
 
+    enable_frame_guard(message_limits(cfg)); // before any connection is made
     relay relay(cfg);
     std::unique_ptr<metrics_server> metrics;
     if (!cfg.metrics.listen.empty())

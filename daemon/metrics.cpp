@@ -73,6 +73,10 @@ std::string render_prometheus(const metrics_snapshot &s) {
            "Connections refused by the CURVE allow-list (ZAP), by side.");
     sample(out, "zrelay_auth_failures_total", s.auth_failures[0], "side=\"ingress\"");
     sample(out, "zrelay_auth_failures_total", s.auth_failures[1], "side=\"egress\"");
+    family(out, "zrelay_connections_dropped_total", "counter",
+           "Connections dropped because one message passed 64 frames or twice "
+           "ingress.max_message_bytes before its last frame.");
+    sample(out, "zrelay_connections_dropped_total", s.connections_dropped);
     family(out, "zrelay_inflight", "gauge",
            "Messages received and not yet published or dropped (bounded by max_inflight).");
     sample(out, "zrelay_inflight", s.inflight);

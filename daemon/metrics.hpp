@@ -55,6 +55,7 @@ struct metrics_snapshot {
     std::uint64_t bytes_published = 0;
     std::array<std::uint64_t, invalid_reason_count> invalid{};
     std::array<std::uint64_t, 2> auth_failures{}; // [ingress, egress]
+    std::uint64_t connections_dropped = 0;        // by the frame guard
     std::int64_t inflight = 0;
     std::int64_t max_inflight = 0;
     std::int64_t subscriptions = 0;

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "frame_guard.hpp"
 #include "keys.hpp"
 
 namespace zrelay {
@@ -13,8 +14,16 @@ namespace {
 // longer) and, under CURVE, a handshake of a few hundred bytes. Anything bigger from it is
 // not a subscriber: ZMQ_MAXMSGSIZE drops the connection at the frame header.
 constexpr std::int64_t max_egress_inbound_frame = 1024;
+// The relay takes single-frame messages; a few more frames are still read and counted as
+// "multipart", so a misbehaving producer shows in the metrics rather than as lost connections.
+constexpr std::uint32_t max_message_frames = 64;
 
 } // namespace
+
+frame_limits message_limits(const config &cfg) {
+    return {.max_message_bytes = std::uint64_t{cfg.ingress.max_message_bytes} * 2,
+            .max_message_frames = max_message_frames};
+}
 
 relay::relay(const config &cfg)
     : _context(1), _credits(cfg.pipeline.max_inflight), _counter_blocks(3 + cfg.workers) {
@@ -27,7 +36,7 @@ relay::relay(const config &cfg)
     // Frames up to twice max_message_bytes are read and counted as oversize (the producer keeps
     // its connection and the operator sees why its messages went nowhere); a bigger frame drops
     // the connection at its header, before zmq allocates anything for it.
-    in.max_frame_bytes = static_cast<std::int64_t>(cfg.ingress.max_message_bytes) * 2;
+    in.max_frame_bytes = static_cast<std::int64_t>(message_limits(cfg).max_message_bytes);
     out.max_frame_bytes = max_egress_inbound_frame;
     if (in.curve || out.curve) {
         // Bound before any CURVE socket, so no handshake can find it missing.
@@ -200,6 +209,7 @@ metrics_snapshot relay::snapshot() const {
     s.max_inflight = _credits.capacity();
     s.subscriptions = _publisher->subscriptions();
     s.draining = _control.draining();
+    s.connections_dropped = frame_guard_cuts();
     return s;
 }
 

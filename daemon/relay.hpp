@@ -20,6 +20,7 @@
 #include "authenticator.hpp"
 #include "config.hpp"
 #include "credits.hpp"
+#include "frame_guard.hpp"
 #include "metrics.hpp"
 #include "pipeline.hpp"
 #include "publisher.hpp"
@@ -28,6 +29,10 @@
 #include "worker.hpp"
 
 namespace zrelay {
+
+// What one message from a peer may come to before the peer's connection is dropped (see
+// frame_guard.hpp): twice ingress.max_message_bytes, and 64 frames.
+[[nodiscard]] frame_limits message_limits(const config &cfg);
 
 class relay {
 public:

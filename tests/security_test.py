@@ -38,6 +38,50 @@ def keygen(prefix):
     return key_of(prefix + ".pub"), key_of(prefix + ".key")
 
 
+def zmtp_null_push(port):
+    """A raw TCP client that completes a ZMTP 3.0 NULL handshake as a PUSH socket."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(b"\xff" + b"\x00" * 8 + b"\x7f" + b"\x03\x00" + b"NULL".ljust(20, b"\x00")
+              + b"\x00" * 32)
+    ready = b"\x05READY" + b"\x0bSocket-Type" + (4).to_bytes(4, "big") + b"PUSH"
+    s.sendall(b"\x04" + bytes([len(ready)]) + ready)
+    # Data may follow only once the handshake is done both ways: the relay's greeting and READY.
+    def read_exactly(n):
+        data = b""
+        while len(data) < n:
+            chunk = s.recv(n - len(data))
+            if not chunk:
+                raise ConnectionError("the relay closed the connection during the handshake")
+            data += chunk
+        return data
+    read_exactly(64)
+    flags, size = read_exactly(2)
+    assert flags == 0x04, flags  # a short command: READY
+    read_exactly(size)
+    return s
+
+
+def rss_bytes(pid):
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def send_until_cut(sock, frame, limit_bytes):
+    """Sends `frame` over and over until the peer drops the connection or `limit_bytes` went
+    out; returns the bytes sent and whether the connection was dropped."""
+    sent = 0
+    try:
+        while sent < limit_bytes:
+            sock.sendall(frame)
+            sent += len(frame)
+    except (ConnectionResetError, BrokenPipeError):
+        return sent, True
+    return sent, False
+
+
 def auth_failures(metrics_port, side):
     return scrape(metrics_port).get(f'zrelay_auth_failures_total{{side="{side}"}}')
 
@@ -313,6 +357,55 @@ class LimitsTest(unittest.TestCase):
                         f"{self.connections_to(self.in_port)} connections left")
         self.assertTrue(wait_for(delivered, 10), "the good client stopped being served")
         for s in idle:
+            s.close()
+
+    def test_endless_continuation_frames_cost_the_sender_its_connection(self):
+        """libzmq holds every frame of a message until its last: the relay drops a sender whose
+        message passes twice max_message_bytes (here 2 x 1 MiB) or 64 frames, so its memory
+        stays bounded, and goes on serving everyone else."""
+        d = self.start(self.base_config())
+        pid = d.proc.pid
+        sub = self.ctx.socket(zmq.SUB)
+        sub.setsockopt(zmq.SUBSCRIBE, b"")
+        sub.connect(f"tcp://127.0.0.1:{self.out_port}")
+        push = self.ctx.socket(zmq.PUSH)
+        push.connect(f"tcp://127.0.0.1:{self.in_port}")
+        message = v1_message(topic="t", content="still here")
+        def delivered():
+            push.send(message)
+            got = receive(sub, 0.1)
+            return got is not None and got[1] == message
+        self.assertTrue(wait_for(delivered, 10))
+        before = rss_bytes(pid)
+
+        # 64 KiB frames, all flagged MORE: 256 MiB would be held whole without the guard.
+        big = zmtp_null_push(self.in_port)
+        body = b"\xab" * 65536
+        sent, cut = send_until_cut(big, b"\x03" + len(body).to_bytes(8, "big") + body,
+                                   256 * 1024 * 1024)
+        self.assertTrue(cut, f"the relay took {sent >> 20} MiB of one message")
+        self.assertLess(sent, 64 * 1024 * 1024)  # 2 MiB, plus what the kernels buffered
+        grown = rss_bytes(pid) - before
+        self.assertLess(grown, 32 * 1024 * 1024, f"RSS grew by {grown >> 20} MiB")
+
+        # Empty frames, the costliest per byte sent: cut at the 65th.
+        tiny = zmtp_null_push(self.in_port)
+        sent, cut = send_until_cut(tiny, b"\x01\x00" * 1024, 64 * 1024 * 1024)
+        self.assertTrue(cut, f"the relay took {sent} bytes of empty frames")
+        self.assertTrue(wait_for(
+            lambda: scrape(self.metrics_port).get("zrelay_connections_dropped_total") == 2, 10),
+            scrape(self.metrics_port).get("zrelay_connections_dropped_total"))
+        self.assertIn("dropped a connection", d.stderr_text())
+
+        # A short multi-part message is still only refused and counted, not a dropped sender.
+        few = zmtp_null_push(self.in_port)
+        few.sendall(b"\x01\x01a" * 3 + b"\x00\x01b")
+        self.assertTrue(wait_for(lambda: scrape(self.metrics_port).get(
+            'zrelay_messages_invalid_total{reason="multipart"}') == 1, 10),
+            {k: v for k, v in scrape(self.metrics_port).items() if "invalid" in k or "recei" in k})
+        self.assertTrue(wait_for(delivered, 10), "the good producer stopped being served")
+        self.assertEqual(scrape(self.metrics_port)["zrelay_connections_dropped_total"], 2)
+        for s in (big, tiny, few):
             s.close()
 
     def test_an_oversized_subscription_costs_the_subscriber_its_connection(self):

@@ -1,0 +1,72 @@
+// zmtp_meter: follows the frames of one ZMTP byte stream, as a peer sends them, and says when
+// the message being sent grows past a limit.
+//
+// Why: libzmq queues the frames of a multi-part message until its last frame arrives, and
+// counts only whole messages against the high-water mark; ZMQ_MAXMSGSIZE bounds one frame. So a
+// peer sending MORE-flagged frames forever grows the receiver's memory without bound (and tiny
+// frames cost ~64 bytes of queue each, a 20x amplification). libzmq has no option against it;
+// the meter sees the bytes libzmq reads (frame_guard.hpp) and tells it to drop the connection.
+//
+// It knows the framings libzmq 4.3 accepts: ZMTP 3.x (64-byte greeting, then flags, a 1- or
+// 8-byte size and the body; commands are single frames), ZMTP 2.0 (12-byte greeting, same
+// frames) and ZMTP 1.0 with or without its signature (a size covering a flags byte and the
+// body), choosing between them from the greeting as libzmq does. Under CURVE, libzmq boxes each
+// frame in a MESSAGE command whose MORE flag is encrypted, so every frame looks whole here:
+// there the allow-list is the defence, and the meter bounds only each boxed frame.
+//
+// One stream, one thread; no allocation.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+namespace zrelay {
+
+struct frame_limits {
+    std::uint64_t max_message_bytes = 0; // the frames of one message, their bodies summed
+    std::uint32_t max_message_frames = 0;
+};
+
+class zmtp_meter {
+public:
+    explicit zmtp_meter(frame_limits limits) noexcept : _limits(limits) {}
+
+    // The next `size` bytes of the stream. False once the message in progress has more frames
+    // or bytes than the limits allow (and from then on): the connection should be dropped.
+    bool feed(const std::uint8_t *data, std::size_t size) noexcept;
+
+    [[nodiscard]] bool exceeded() const noexcept { return _stage == stage::exceeded; }
+
+private:
+    enum class stage : std::uint8_t {
+        greeting, // the first bytes, until the framing is known
+        flags,    // ZMTP 2/3: a frame's flags byte
+        size,     // ZMTP 2/3: its size, 1 or 8 bytes big-endian
+        v1_size,  // ZMTP 1.0: a frame's size byte (0xFF: 8 bytes follow)
+        v1_size_long,
+        v1_flags,
+        body, // _remaining bytes to pass over (a frame's body, or the greeting's rest)
+        exceeded,
+    };
+
+    // A frame header is complete: counts it; false if a limit is passed.
+    bool frame(std::uint64_t body_bytes, bool more) noexcept;
+    // The greeting's first bytes are in _greeting: picks the framing.
+    void choose_framing() noexcept;
+    void start_v1() noexcept;
+
+    frame_limits _limits;
+    stage _stage = stage::greeting;
+    stage _after_body = stage::flags; // where body leads
+    std::array<std::uint8_t, 11> _greeting{};
+    std::size_t _greeting_bytes = 0;
+    std::uint64_t _remaining = 0; // bytes left to skip (greeting or body)
+    std::uint64_t _size = 0;      // a size being read
+    unsigned _size_bytes_left = 0;
+    bool _more = false;
+    std::uint64_t _message_bytes = 0;
+    std::uint32_t _message_frames = 0;
+};
+
+} // namespace zrelay
