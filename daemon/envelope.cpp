@@ -163,6 +163,11 @@ decode_result decode_envelope(const void *data, std::size_t size) noexcept {
         return {invalid_reason::malformed, {}};
     const int length = static_cast<int>(size);
     pb::io::CodedInputStream in(static_cast<const std::uint8_t *>(data), length);
+    // The limits, explicitly: no read past this frame (the receiver has already refused frames
+    // over ingress.max_message_bytes), and nesting counted by scan() against max_depth, since
+    // it walks groups and entries itself rather than through the stream's recursion budget.
+    in.SetTotalBytesLimit(length);
+    in.SetRecursionLimit(max_depth);
     scan_state state;
     if (!scan(in, length, scope::message, 0, 0, state))
         return {invalid_reason::malformed, {}};

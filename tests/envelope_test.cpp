@@ -386,6 +386,24 @@ TEST_F(envelope, nesting_depth_is_limited_as_protobuf_limits_it) {
     EXPECT_GT(agreed_malformed, 0);
 }
 
+// Hostile depth costs nothing: 100000 nested groups, or headers entries nested in groups, are
+// refused at level 101 without walking (or recursing) further.
+TEST_F(envelope, absurd_nesting_is_malformed_at_once) {
+    const std::string deep = std::string(100000, '\x4B') + std::string(100000, '\x4C');
+    EXPECT_EQ(decode(field_bytes(3, "t") + deep).reason, invalid_reason::malformed);
+    EXPECT_EQ(decode(field_bytes(5, field_bytes(1, "k") + deep)).reason, invalid_reason::malformed);
+}
+
+// A length that claims more than the frame holds is malformed, not a read past its end.
+TEST_F(envelope, a_length_past_the_frame_is_malformed) {
+    for (const std::string &wire : {std::string("\x1a\x05"
+                                                "abc",
+                                                5),                              // topic, 5 of 3
+                                    std::string("\x2a\xff\xff\xff\xff\x07", 6),  // 2^31-1
+                                    std::string("\x1a\xff\xff\xff\xff\x0f", 6)}) // 2^32-1
+        EXPECT_EQ(decode(wire).reason, invalid_reason::malformed) << testing::PrintToString(wire);
+}
+
 TEST_F(envelope, field_number_zero_is_malformed_whatever_its_wire_type) {
     for (const char tag : {'\x00', '\x01', '\x02', '\x05'}) {
         const std::string wire = std::string(1, tag) + std::string(9, '\x01');
