@@ -36,9 +36,13 @@ struct guard_state {
     std::atomic<bool> enabled{false};
     std::atomic<std::uint64_t> cuts{0};
     std::atomic<std::int64_t> last_logged_ms{0};
-    frame_limits limits;                        // written before `enabled` is published
-    std::mutex meters_mutex;                    // guards meters
-    std::unordered_map<int, zmtp_meter> meters; // by fd; replaced when the fd is reused
+    frame_limits limits;     // written before `enabled` is published
+    std::mutex meters_mutex; // guards meters
+    // By fd. An entry outlives its connection (close() is not hooked: every close in the
+    // process would pass through it) and is replaced when libzmq accepts or connects on that fd
+    // number again, which is the only way its I/O thread gets an fd to recv() on: at most one
+    // small entry per fd number.
+    std::unordered_map<int, zmtp_meter> meters;
 };
 
 guard_state &state() {
