@@ -1,0 +1,41 @@
+#!/usr/bin/python3
+"""relay_ab: one zrelayd build against another, interleaved round by round (A B A B ...), each a
+fresh process fed flat out by bench_driver, as relay_bench runs them. Prints the medians and the
+per-round ratio A/B: what a change costs, measured side by side on a noisy machine.
+
+    tools/relay_ab.py build/release /tmp/before/build/release [--rounds 9]
+"""
+import argparse
+import os
+import statistics
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import relay_bench  # noqa: E402
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("a", help="build directory A (holds daemon/zrelayd and tools/bench_driver)")
+    p.add_argument("b", help="build directory B")
+    p.add_argument("--rounds", type=int, default=7)
+    p.add_argument("--cases", default="tcp:64,tcp:1024,ipc:64")
+    args = p.parse_args()
+    bench = relay_bench.Bench(argparse.Namespace(build=args.a, quick=False))
+    builds = [os.path.abspath(args.a), os.path.abspath(args.b)]
+    for case in args.cases.split(","):
+        transport, size = case.split(":")
+        rates = ([], [])
+        for _ in range(args.rounds):
+            for build, out in zip(builds, rates):
+                bench.build = build
+                out.append(bench.run("zrelayd", transport, int(size))["msgs_per_s"])
+        ratios = [a / b for a, b in zip(*rates)]
+        print(f"{transport} {size} B: A {statistics.median(rates[0]):,.0f} msg/s, "
+              f"B {statistics.median(rates[1]):,.0f} msg/s, A/B per round: median "
+              f"{statistics.median(ratios):.3f} (min {min(ratios):.3f}, max {max(ratios):.3f})",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
