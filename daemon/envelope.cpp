@@ -42,6 +42,9 @@ constexpr int topic_field = 3;
 constexpr int headers_field = 5;
 constexpr int entry_key_field = 1;
 constexpr int entry_value_field = 2;
+constexpr int stamp_sequence_field = 100;
+constexpr int stamp_received_field = 101;
+constexpr int stamp_instance_field = 102;
 
 // protobuf's default recursion limit: how deeply groups and nested messages may nest.
 constexpr int max_depth = 100;
@@ -174,6 +177,15 @@ decode_result decode_envelope(const void *data, std::size_t size) noexcept {
     if (!state.utf8_ok)
         return {invalid_reason::bad_utf8, {}};
     return {invalid_reason::none, state.topic};
+}
+
+std::size_t write_stamp(const relay_stamp &stamp, std::array<char, max_stamp_bytes> &out) noexcept {
+    auto *at = reinterpret_cast<std::uint8_t *>(out.data()); // NOLINT: protobuf writes bytes
+    std::uint8_t *const start = at;
+    at = wire::WriteUInt64ToArray(stamp_sequence_field, stamp.sequence, at);
+    at = wire::WriteInt64ToArray(stamp_received_field, stamp.received_ns, at);
+    at = wire::WriteFixed64ToArray(stamp_instance_field, stamp.instance, at);
+    return static_cast<std::size_t>(at - start);
 }
 
 std::string encode_envelope(std::string_view topic, std::string_view content) {

@@ -8,7 +8,9 @@
 // mutated and random inputs.
 #pragma once
 
+#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -36,6 +38,18 @@ struct decode_result {
 // Never throws, never allocates, on any input. Fields it does not know (a newer client's) are
 // accepted, as is an empty frame: in proto3 that is the well-formed all-defaults message.
 decode_result decode_envelope(const void *data, std::size_t size) noexcept;
+
+// The relay's stamp (DataMessage fields 100-102), as bytes to append to a serialized
+// DataMessage: the result parses as the original with the stamp fields set, whatever the
+// original held in them.
+struct relay_stamp {
+    std::uint64_t sequence = 0;
+    std::int64_t received_ns = 0;
+    std::uint64_t instance = 0;
+};
+inline constexpr std::size_t max_stamp_bytes = 34; // 2+10 + 2+10 + 2+8
+// Writes the stamp's wire bytes into `out`; returns how many. Never allocates.
+std::size_t write_stamp(const relay_stamp &stamp, std::array<char, max_stamp_bytes> &out) noexcept;
 
 // A serialized DataMessage with just `content` and `topic` (the healthcheck's canary).
 std::string encode_envelope(std::string_view topic, std::string_view content);

@@ -388,6 +388,49 @@ TEST_F(envelope, nesting_depth_is_limited_as_protobuf_limits_it) {
 
 // Hostile depth costs nothing: 100000 nested groups, or headers entries nested in groups, are
 // refused at level 101 without walking (or recursing) further.
+// The stamp appended to a producer's bytes: protobuf reads the producer's fields unchanged and
+// the stamp's values, even over a stamp the producer forged; the result is still a valid
+// envelope with the same topic.
+TEST_F(envelope, a_stamp_appended_reads_back_over_anything_forged) {
+    DataMessage original;
+    original.set_content("hello");
+    original.set_topic("orders.eu");
+    original.set_payload(std::string(300, '\x01'));
+    (*original.mutable_headers())["k"] = "v";
+    for (const bool forged : {false, true}) {
+        DataMessage sent = original;
+        if (forged) {
+            sent.set_relay_sequence(999);
+            sent.set_relay_received_ns(-5);
+            sent.set_relay_instance(7);
+        }
+        const std::string bytes = sent.SerializeAsString();
+        for (const relay_stamp stamp :
+             {relay_stamp{1, 1'700'000'000'123'456'789, 0x0123456789abcdefULL},
+              relay_stamp{UINT64_MAX, INT64_MIN, UINT64_MAX}, relay_stamp{0, 0, 0}}) {
+            std::array<char, max_stamp_bytes> buffer{};
+            const std::size_t n = write_stamp(stamp, buffer);
+            ASSERT_LE(n, max_stamp_bytes);
+            const std::string stamped = bytes + std::string(buffer.data(), n);
+            DataMessage got;
+            ASSERT_TRUE(got.ParseFromString(stamped));
+            EXPECT_EQ(got.content(), "hello");
+            EXPECT_EQ(got.topic(), "orders.eu");
+            EXPECT_EQ(got.payload(), original.payload());
+            EXPECT_EQ(got.headers().at("k"), "v");
+            EXPECT_EQ(got.relay_sequence(), stamp.sequence);
+            EXPECT_EQ(got.relay_received_ns(), stamp.received_ns);
+            EXPECT_EQ(got.relay_instance(), stamp.instance);
+            const decode_result r = decode(stamped);
+            EXPECT_EQ(r.reason, invalid_reason::none);
+            EXPECT_EQ(r.topic, "orders.eu");
+        }
+    }
+    // The longest stamp fills the buffer exactly.
+    std::array<char, max_stamp_bytes> buffer{};
+    EXPECT_EQ(write_stamp({UINT64_MAX, INT64_MIN, 0}, buffer), max_stamp_bytes);
+}
+
 TEST_F(envelope, absurd_nesting_is_malformed_at_once) {
     const std::string deep = std::string(100000, '\x4B') + std::string(100000, '\x4C');
     EXPECT_EQ(decode(field_bytes(3, "t") + deep).reason, invalid_reason::malformed);
