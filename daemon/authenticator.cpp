@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <zmq_addon.hpp>
 
+#include "keys.hpp"
 #include "logging.hpp"
 #include "pipeline.hpp"
 
@@ -12,8 +13,6 @@ namespace zrelay {
 namespace {
 
 constexpr const char *zap_endpoint = "inproc://zeromq.zap.01";
-constexpr std::size_t curve_key_bytes = 32;
-constexpr std::size_t z85_key_chars = 40;
 
 std::string frame_text(const zmq::message_t &frame) {
     return {static_cast<const char *>(frame.data()), frame.size()};

@@ -130,6 +130,15 @@ std::string joined(std::span<const std::string_view> words) {
 
 // A value as an error message shows it: quoted, escaped and cut short, so a stray binary blob
 // or a pasted paragraph cannot garble the log line.
+// ASCII control characters, DEL included: what quote() escapes and no path should hold.
+bool is_control(char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+}
+
+bool has_control_character(std::string_view s) {
+    return std::any_of(s.begin(), s.end(), is_control);
+}
+
 std::string quote(std::string_view s) {
     constexpr std::size_t max_shown = 80;
     constexpr std::string_view hex = "0123456789abcdef";
@@ -143,7 +152,7 @@ std::string quote(std::string_view s) {
         if (c == '"' || c == '\\') {
             out += '\\';
             out += s[i];
-        } else if (c < 0x20 || c == 0x7f) {
+        } else if (is_control(s[i])) {
             out += "\\x";
             out += hex[c >> 4U];
             out += hex[c & 0xfU];
@@ -261,8 +270,7 @@ std::optional<std::string> endpoint_problem(std::string_view endpoint) {
             return "ipc:// needs a path, got " + quote(endpoint);
         // zmq takes the endpoint as a C string (a NUL ends it early), and a control character
         // in a socket's file name is a typo or an attack, never intended.
-        if (std::any_of(address.begin(), address.end(),
-                        [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; }))
+        if (has_control_character(address))
             return "ipc path holds a control character, got " + quote(endpoint);
         if (address.size() > max_ipc_path_bytes)
             return "ipc path is " + std::to_string(address.size()) +
@@ -564,8 +572,7 @@ private:
 
     [[nodiscard]] std::string path(const entry &e) const {
         std::string value = string(e, "a file path");
-        if (std::any_of(value.begin(), value.end(),
-                        [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
+        if (has_control_character(value))
             fail(e, "a path holds a control character, got " + quote(value));
         return value;
     }

@@ -22,7 +22,6 @@
 namespace zrelay {
 namespace {
 
-constexpr std::size_t z85_key_chars = 40;
 constexpr std::string_view z85_alphabet = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRS"
                                           "TUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
 

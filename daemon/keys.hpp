@@ -16,10 +16,14 @@
 // call zmq's CURVE functions.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
 namespace zrelay {
+
+inline constexpr std::size_t curve_key_bytes = 32; // a CURVE key, binary
+inline constexpr std::size_t z85_key_chars = 40;   // the same in Z85 text
 
 struct curve_keypair {
     std::string public_key; // Z85, 40 characters
