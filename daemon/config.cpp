@@ -21,6 +21,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include "envelope.hpp"
 #include "errors.hpp"
 
 namespace zrelay {
@@ -35,18 +36,22 @@ constexpr int max_port = 65535;
 constexpr std::int64_t max_hwm = std::numeric_limits<int>::max();
 constexpr std::int64_t max_message_bytes_limit = std::int64_t{256} * 1024 * 1024;
 constexpr std::int64_t max_workers = 64;
+constexpr std::int64_t max_tracked_topics = 1'000'000;
+constexpr std::int64_t max_topic_labels_limit = 10'000;
 constexpr std::int64_t max_inflight_limit = 10'000'000;
 constexpr std::int64_t max_drain_timeout_ms = 3'600'000; // an hour
 
 constexpr std::int64_t max_handshake_timeout_ms = 3'600'000;
 
-constexpr std::array top_keys{"ingress"sv, "egress"sv, "workers"sv,  "pipeline"sv, "routing"sv,
-                              "metrics"sv, "log"sv,    "shutdown"sv, "security"sv};
+constexpr std::array top_keys{"ingress"sv, "egress"sv,  "workers"sv, "pipeline"sv, "routing"sv,
+                              "invalid"sv, "metrics"sv, "log"sv,     "shutdown"sv, "security"sv};
 constexpr std::array ingress_keys{"bind"sv, "connect"sv, "rcvhwm"sv, "max_message_bytes"sv};
-constexpr std::array egress_keys{"bind"sv, "connect"sv, "sndhwm"sv, "nodrop"sv};
+constexpr std::array egress_keys{"bind"sv,  "connect"sv,    "sndhwm"sv,      "nodrop"sv,
+                                 "stamp"sv, "max_topics"sv, "drop_notices"sv};
+constexpr std::array invalid_keys{"dead_letter"sv, "dead_letter_hwm"sv};
 constexpr std::array pipeline_keys{"max_inflight"sv};
 constexpr std::array routing_keys{"default_topic"sv};
-constexpr std::array metrics_keys{"listen"sv};
+constexpr std::array metrics_keys{"listen"sv, "max_topic_labels"sv};
 constexpr std::array log_keys{"level"sv, "format"sv};
 constexpr std::array shutdown_keys{"drain_timeout_ms"sv};
 constexpr std::array security_keys{"curve"sv, "handshake_timeout_ms"sv, "ipc_mode"sv,
@@ -349,6 +354,7 @@ public:
                      describe(root));
         endpoints_given ingress;
         endpoints_given egress;
+        endpoints_given dead_letter;
         each(entry{{}, line_of(root), root}, top_keys, [&](std::string_view name, const entry &e) {
             if (name == "ingress")
                 read_ingress(e, cfg.ingress, ingress);
@@ -364,9 +370,15 @@ public:
                 each(e, routing_keys, [&](std::string_view, const entry &f) {
                     cfg.routing.default_topic = topic(f);
                 });
+            else if (name == "invalid")
+                read_invalid(e, cfg.invalid, dead_letter);
             else if (name == "metrics")
-                each(e, metrics_keys, [&](std::string_view, const entry &f) {
-                    cfg.metrics.listen = listen_address(f);
+                each(e, metrics_keys, [&](std::string_view key, const entry &f) {
+                    if (key == "listen")
+                        cfg.metrics.listen = listen_address(f);
+                    else
+                        cfg.metrics.max_topic_labels =
+                            static_cast<std::size_t>(integer(f, 0, max_topic_labels_limit));
                 });
             else if (name == "log")
                 read_log(e, cfg.log);
@@ -380,7 +392,7 @@ public:
         });
         settle("ingress", ingress, cfg.ingress.bind, cfg.ingress.connect);
         settle("egress", egress, cfg.egress.bind, cfg.egress.connect);
-        check_collisions(ingress, egress);
+        check_collisions(ingress, egress, dead_letter);
         return cfg;
     }
 
@@ -467,6 +479,9 @@ private:
         std::string value = string(e);
         if (value.size() > max_topic_bytes)
             fail(e, "a topic is at most 255 bytes, got " + std::to_string(value.size()));
+        if (value.starts_with(reserved_topic_prefix))
+            fail(e, "topics starting with " + std::string(reserved_topic_prefix) +
+                        " are the relay's own, got " + quote(value));
         return value;
     }
 
@@ -536,6 +551,29 @@ private:
                 out.sndhwm = static_cast<int>(integer(f, 0, max_hwm));
             else if (name == "nodrop")
                 out.nodrop = boolean(f);
+            else if (name == "stamp")
+                out.stamp = boolean(f);
+            else if (name == "max_topics")
+                out.max_topics = static_cast<std::size_t>(integer(f, 1, max_tracked_topics));
+            else if (name == "drop_notices")
+                out.drop_notices = boolean(f);
+        });
+    }
+
+    void read_invalid(const entry &e, invalid_config &out, endpoints_given &given) const {
+        each(e, invalid_keys, [&](std::string_view name, const entry &f) {
+            if (name == "dead_letter") {
+                // One endpoint to bind, or "" for none.
+                if (f.value.IsScalar() && f.value.Scalar().empty())
+                    return;
+                if (!f.value.IsScalar())
+                    fail(f,
+                         "expected \"\" (none) or one endpoint to bind, got " + describe(f.value));
+                given.bind = endpoints(f, false);
+                out.dead_letter = given.bind.front().endpoint;
+            } else {
+                out.dead_letter_hwm = static_cast<int>(integer(f, 0, max_hwm));
+            }
         });
     }
 
@@ -652,7 +690,8 @@ private:
     // The same endpoint twice within a socket is at best a no-op and at worst a bind failure at
     // start-up; the same bind address on both sockets can never work. Both are caught here, with
     // both places named, rather than as EADDRINUSE at run time.
-    void check_collisions(const endpoints_given &ingress, const endpoints_given &egress) const {
+    void check_collisions(const endpoints_given &ingress, const endpoints_given &egress,
+                          const endpoints_given &dead_letter) const {
         const auto report = [&](const endpoint_at &a, const endpoint_at &b) {
             // Report at the later of the two in the file; a default has no line.
             const bool a_first = !a.line || (b.line && *a.line <= *b.line);
@@ -683,6 +722,11 @@ private:
             for (const auto &out : egress.bind)
                 if (in.endpoint == out.endpoint)
                     report(in, out);
+        for (const auto &dead : dead_letter.bind)
+            for (const auto *side : {&ingress, &egress})
+                for (const auto &other : side->bind)
+                    if (dead.endpoint == other.endpoint)
+                        report(other, dead);
     }
 
     std::string_view _source;
@@ -855,6 +899,9 @@ std::string to_yaml(const config &cfg) {
     endpoints("connect", cfg.egress.connect);
     out << YAML::Key << "sndhwm" << YAML::Value << cfg.egress.sndhwm;
     out << YAML::Key << "nodrop" << YAML::Value << cfg.egress.nodrop;
+    out << YAML::Key << "stamp" << YAML::Value << cfg.egress.stamp;
+    out << YAML::Key << "max_topics" << YAML::Value << cfg.egress.max_topics;
+    out << YAML::Key << "drop_notices" << YAML::Value << cfg.egress.drop_notices;
     out << YAML::EndMap;
 
     out << YAML::Key << "workers" << YAML::Value << cfg.workers;
@@ -867,8 +914,14 @@ std::string to_yaml(const config &cfg) {
     str("default_topic", cfg.routing.default_topic);
     out << YAML::EndMap;
 
+    out << YAML::Key << "invalid" << YAML::Value << YAML::BeginMap;
+    str("dead_letter", cfg.invalid.dead_letter);
+    out << YAML::Key << "dead_letter_hwm" << YAML::Value << cfg.invalid.dead_letter_hwm;
+    out << YAML::EndMap;
+
     out << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;
     str("listen", cfg.metrics.listen);
+    out << YAML::Key << "max_topic_labels" << YAML::Value << cfg.metrics.max_topic_labels;
     out << YAML::EndMap;
 
     out << YAML::Key << "log" << YAML::Value << YAML::BeginMap;
@@ -934,10 +987,18 @@ std::vector<std::string> restart_only_changes(const config &running, const confi
     note("egress.connect", running.egress.connect != next.egress.connect);
     note("egress.sndhwm", running.egress.sndhwm != next.egress.sndhwm);
     note("egress.nodrop", running.egress.nodrop != next.egress.nodrop);
+    note("egress.stamp", running.egress.stamp != next.egress.stamp);
+    note("egress.max_topics", running.egress.max_topics != next.egress.max_topics);
+    note("egress.drop_notices", running.egress.drop_notices != next.egress.drop_notices);
     note("workers", running.workers != next.workers);
     note("pipeline.max_inflight", running.pipeline.max_inflight != next.pipeline.max_inflight);
     note("routing.default_topic", running.routing.default_topic != next.routing.default_topic);
+    note("invalid.dead_letter", running.invalid.dead_letter != next.invalid.dead_letter);
+    note("invalid.dead_letter_hwm",
+         running.invalid.dead_letter_hwm != next.invalid.dead_letter_hwm);
     note("metrics.listen", running.metrics.listen != next.metrics.listen);
+    note("metrics.max_topic_labels",
+         running.metrics.max_topic_labels != next.metrics.max_topic_labels);
     const security_config &was = running.security;
     const security_config &now = next.security;
     note("security.curve.ingress.secret_key_file",

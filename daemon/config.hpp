@@ -26,6 +26,11 @@ struct egress_config {
     std::vector<std::string> connect;
     int sndhwm = 1000;  // ZMQ_SNDHWM of the XPUB socket, per subscriber; 0 = no limit
     bool nodrop = true; // ZMQ_XPUB_NODROP: wait for a slow subscriber rather than drop
+    bool stamp = true;  // append the relay's stamp (sequence, receive time, instance) to each
+    // Topics with a sequence of their own; messages on topics seen after these are stamped
+    // with sequence 0 ("not tracked"). Bounds the relay's per-topic state.
+    std::size_t max_topics = 10000;
+    bool drop_notices = true; // publish what the relay drops on the reserved topic $zrelay/drops
 
     bool operator==(const egress_config &) const = default;
 };
@@ -42,8 +47,21 @@ struct routing_config {
     bool operator==(const routing_config &) const = default;
 };
 
+// Where invalid input goes besides the counters.
+struct invalid_config {
+    // A PUB endpoint the relay binds, publishing each refused message as
+    // [reason][original frames...]; "" = none.
+    std::string dead_letter;
+    int dead_letter_hwm = 1000; // its ZMQ_SNDHWM: past it dead letters are dropped, never waited on
+
+    bool operator==(const invalid_config &) const = default;
+};
+
 struct metrics_config {
     std::string listen = "127.0.0.1:9464"; // host:port of the HTTP endpoint; empty: disabled
+    // zrelay_topic_messages_total gets a series for each of the first this many topics; the
+    // rest are summed under topic="_other". 0: only "_other".
+    std::size_t max_topic_labels = 100;
 
     bool operator==(const metrics_config &) const = default;
 };
@@ -90,6 +108,7 @@ struct config {
     unsigned workers = 0; // 0: the direct path, one thread from PULL to XPUB (fastest on 2 cores)
     pipeline_config pipeline;
     routing_config routing;
+    invalid_config invalid;
     metrics_config metrics;
     log_config log;
     shutdown_config shutdown;

@@ -27,6 +27,8 @@ std::string_view to_string(invalid_reason reason) noexcept {
         return "oversize";
     case invalid_reason::multipart:
         return "multipart";
+    case invalid_reason::reserved_topic:
+        return "reserved_topic";
     }
     return "unknown"; // only reachable through a cast of an out-of-range value
 }

@@ -130,10 +130,15 @@ int serve(config cfg, const cli_options &options) {
             [&relay] { return relay.healthy(); });
 
     relay.start();
-    spdlog::info("zrelayd {} ready: ingress {}, egress {}, workers {}, metrics {}", version,
-                 fmt::join(relay.ingress_endpoints(), " "),
+    spdlog::info("zrelayd {} ready: ingress {}, egress {}, workers {}, metrics {}, dead letters "
+                 "{}, instance {:016x}",
+                 version, fmt::join(relay.ingress_endpoints(), " "),
                  fmt::join(relay.egress_endpoints(), " "), cfg.workers,
-                 cfg.metrics.listen.empty() ? "off" : "http://" + cfg.metrics.listen);
+                 cfg.metrics.listen.empty() ? "off" : "http://" + cfg.metrics.listen,
+                 cfg.invalid.dead_letter.empty()
+                     ? std::string("off")
+                     : fmt::format("{}", fmt::join(relay.dead_letter_endpoints(), " ")),
+                 relay.instance());
 
     // Every endpoint is bound and every thread runs: only now is the relay ready.
     notifier.ready();

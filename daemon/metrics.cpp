@@ -21,6 +21,8 @@ void metrics_snapshot::add(const thread_counters &c) noexcept {
         invalid[i] += c.invalid[i].value();
     for (std::size_t i = 0; i < auth_failures.size(); ++i)
         auth_failures[i] += c.auth_failures[i].value();
+    dead_letters += c.dead_letters.value();
+    notices += c.notices.value();
 }
 
 std::uint64_t metrics_snapshot::invalid_total() const noexcept {
@@ -45,11 +47,27 @@ void sample(std::string &out, std::string_view name, N value, std::string_view l
     out.append(" ").append(std::to_string(value)).append("\n");
 }
 
+// A label value as the exposition format wants it: backslash, double quote and newline escaped.
+std::string label_value(std::string_view value) {
+    std::string out;
+    out.reserve(value.size());
+    for (const char c : value) {
+        if (c == '\\' || c == '"')
+            out.push_back('\\');
+        if (c == '\n') {
+            out.append("\\n");
+            continue;
+        }
+        out.push_back(c);
+    }
+    return out;
+}
+
 } // namespace
 
 std::string render_prometheus(const metrics_snapshot &s) {
     std::string out;
-    out.reserve(2048);
+    out.reserve(4096 + s.topics.size() * 64);
     family(out, "zrelay_messages_received_total", "counter",
            "Messages taken from the ingress PULL sockets, valid or not.");
     sample(out, "zrelay_messages_received_total", s.received);
@@ -69,6 +87,18 @@ std::string render_prometheus(const metrics_snapshot &s) {
                                    std::string(to_string(static_cast<invalid_reason>(i))) + "\"";
         sample(out, "zrelay_messages_invalid_total", s.invalid[i], labels);
     }
+    family(out, "zrelay_topic_messages_total", "counter",
+           "Messages published, by topic: the first metrics.max_topic_labels topics seen have a "
+           "series each, every other topic counts under topic=\"_other\".");
+    for (const auto &t : s.topics)
+        sample(out, "zrelay_topic_messages_total", t.messages,
+               "topic=\"" + label_value(t.topic) + "\"");
+    sample(out, "zrelay_topic_messages_total", s.topics_other, "topic=\"_other\"");
+    family(out, "zrelay_dead_letters_total", "counter",
+           "Refused messages sent to the dead-letter endpoint (invalid.dead_letter).");
+    sample(out, "zrelay_dead_letters_total", s.dead_letters);
+    family(out, "zrelay_drop_notices_total", "counter", "Drop notices published on $zrelay/drops.");
+    sample(out, "zrelay_drop_notices_total", s.notices);
     family(out, "zrelay_auth_failures_total", "counter",
            "Connections refused by the CURVE allow-list (ZAP), by side.");
     sample(out, "zrelay_auth_failures_total", s.auth_failures[0], "side=\"ingress\"");

@@ -13,7 +13,9 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 #include "envelope.hpp"
 
@@ -42,9 +44,17 @@ struct alignas(64) thread_counters {
     counter bytes_published; // their DataMessage bytes (the topic frame not counted)
     std::array<counter, invalid_reason_count> invalid; // indexed by invalid_reason
     std::array<counter, 2> auth_failures; // CURVE handshakes refused: [ingress, egress]
+    counter dead_letters;                 // refused messages sent to the dead-letter socket
+    counter notices;                      // drop notices published on $zrelay/drops
     // Turns of the thread's loop, waiting ones included (every stage wakes at least every
     // idle_poll): liveness for the systemd watchdog, not exported.
     counter beats;
+};
+
+// One series of zrelay_topic_messages_total. `topic` stays valid while the relay lives.
+struct topic_series {
+    std::string_view topic;
+    std::uint64_t messages;
 };
 
 // What a scrape reports: the threads' counters summed, plus the gauges.
@@ -55,7 +65,11 @@ struct metrics_snapshot {
     std::uint64_t bytes_published = 0;
     std::array<std::uint64_t, invalid_reason_count> invalid{};
     std::array<std::uint64_t, 2> auth_failures{}; // [ingress, egress]
-    std::uint64_t connections_dropped = 0;        // by the frame guard
+    std::uint64_t dead_letters = 0;
+    std::uint64_t notices = 0;
+    std::vector<topic_series> topics;      // the labelled topics
+    std::uint64_t topics_other = 0;        // messages on every other topic
+    std::uint64_t connections_dropped = 0; // by the frame guard
     std::int64_t inflight = 0;
     std::int64_t max_inflight = 0;
     std::int64_t subscriptions = 0;

@@ -13,6 +13,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 #include <zmq.hpp>
 
@@ -23,8 +25,12 @@
 namespace zrelay {
 
 struct pipeline_item {
-    zmq::message_t body;  // the client's DataMessage, forwarded byte for byte
-    zmq::message_t topic; // filled in by the validating stage
+    zmq::message_t body;          // the client's DataMessage, forwarded byte for byte
+    zmq::message_t topic;         // filled in by the validating stage
+    std::int64_t received_ns = 0; // when the receiver took it (ns since the epoch), if stamping
+    // A refused multi-frame message's frames after the first, carried only to a dead-letter
+    // socket (nullptr otherwise: the common item allocates nothing for this).
+    std::unique_ptr<std::vector<zmq::message_t>> rest;
     invalid_reason reason = invalid_reason::none;
     bool end = false; // the sender has stopped: nothing follows on this pipe
 };

@@ -2,43 +2,13 @@
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
+#include <chrono>
 
 #include <spdlog/spdlog.h>
 
 #include "errors.hpp"
 
 namespace zrelay {
-
-std::vector<std::string> attach_endpoints(zmq::socket_t &socket, const char *role,
-                                          const std::vector<std::string> &bind,
-                                          const std::vector<std::string> &connect,
-                                          const socket_security &security) {
-    secure(socket, security);
-    std::vector<std::string> attached;
-    for (const auto &ep : bind) {
-        try {
-            bind_with_permissions(socket, ep, security);
-        } catch (const zmq::error_t &e) {
-            // zmq reports an address that is not this machine's as ENODEV, "No such device".
-            const char *hint =
-                e.num() == ENODEV ? " (not an address or interface of this host)" : "";
-            throw endpoint_error(std::string("cannot bind ") + role + " endpoint " + ep + ": " +
-                                 e.what() + hint);
-        }
-        attached.push_back(socket.get(zmq::sockopt::last_endpoint));
-    }
-    for (const auto &ep : connect) {
-        try {
-            socket.connect(ep);
-        } catch (const zmq::error_t &e) {
-            throw endpoint_error(std::string("cannot connect ") + role + " endpoint " + ep + ": " +
-                                 e.what());
-        }
-        attached.push_back(ep + " (connect)");
-    }
-    return attached;
-}
 
 receiver::receiver(zmq::context_t &context, const ingress_config &cfg,
                    const socket_security &security, std::vector<pipe *> outputs, credits &credits,
@@ -88,38 +58,51 @@ bool receiver::wait_for_credits() {
     return false;
 }
 
-invalid_reason receiver::refuse(zmq::message_t &msg) {
+void receiver::take_time(pipeline_item &item) const noexcept {
+    if (_stamp_time)
+        item.received_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+}
+
+void receiver::refuse(pipeline_item &item) {
     _counters.received.add();
+    zmq::message_t &msg = item.body;
     std::size_t bytes = msg.size();
-    invalid_reason refused = invalid_reason::none;
+    item.reason = invalid_reason::none;
     if (msg.more()) {
         // A multi-part message arrives whole, so the rest is already here: take it all.
-        zmq::message_t part;
+        if (_keep_refused)
+            item.rest = std::make_unique<std::vector<zmq::message_t>>();
         bool more = true;
-        while (more && _socket.recv(part, zmq::recv_flags::dontwait)) {
+        while (more) {
+            zmq::message_t part;
+            if (!_socket.recv(part, zmq::recv_flags::dontwait))
+                break;
             bytes += part.size();
             more = part.more();
+            if (_keep_refused)
+                item.rest->push_back(std::move(part));
         }
-        refused = invalid_reason::multipart;
+        item.reason = invalid_reason::multipart;
     } else if (msg.size() > _max_message_bytes) {
-        refused = invalid_reason::oversize;
+        item.reason = invalid_reason::oversize;
     }
     _counters.bytes_received.add(bytes);
-    if (refused != invalid_reason::none) {
-        _counters.invalid[static_cast<std::size_t>(refused)].add();
+    if (item.reason != invalid_reason::none) {
+        _counters.invalid[static_cast<std::size_t>(item.reason)].add();
         if (_invalid_log.allow())
             spdlog::warn("dropped an invalid message ({}, {} bytes); {} more dropped since the "
                          "last such line",
-                         to_string(refused), bytes, _invalid_log.suppressed());
+                         to_string(item.reason), bytes, _invalid_log.suppressed());
     }
-    return refused;
 }
 
-void receiver::handle(zmq::message_t &msg, std::int64_t &held, std::size_t &unflushed) {
-    if (refuse(msg) != invalid_reason::none)
+void receiver::handle(pipeline_item &item, std::int64_t &held, std::size_t &unflushed) {
+    refuse(item);
+    if (item.reason != invalid_reason::none && !_keep_refused)
         return;
-    pipeline_item item;
-    item.body = std::move(msg);
+    take_time(item);
     --held;
     _outputs[_next]->write(std::move(item));
     _next = _next + 1 == _outputs.size() ? 0 : _next + 1;
@@ -194,9 +177,9 @@ void receiver::run_pipeline() {
                 continue;
             }
         }
-        zmq::message_t msg; // zmq_msg_init: no allocation
-        if (_socket.recv(msg, zmq::recv_flags::dontwait)) {
-            handle(msg, held, unflushed);
+        pipeline_item item; // zmq_msg_init: no allocation
+        if (_socket.recv(item.body, zmq::recv_flags::dontwait)) {
+            handle(item, held, unflushed);
             continue;
         }
         // PULL is empty for now.
@@ -219,7 +202,7 @@ void receiver::run_direct() {
     // stream of large messages the thread waits once per message. The price is that a drain or
     // an abort is noticed up to idle_poll late.
     _socket.set(zmq::sockopt::rcvtimeo, static_cast<int>(idle_poll.count()));
-    std::size_t since_subscriptions = 0;
+    std::size_t since_tick = 0;
     pipeline_item item;
     while (!_control.aborted()) {
         _counters.beats.add();
@@ -227,22 +210,29 @@ void receiver::run_direct() {
         if (!_socket.recv(item.body,
                           draining ? zmq::recv_flags::dontwait : zmq::recv_flags::none)) {
             // PULL is empty for now (or stayed empty for idle_poll).
-            _direct->read_subscriptions();
+            _direct->tick();
             if (draining && !wait_for_input(_direct->handle()))
                 break;
             continue;
         }
-        if (refuse(item.body) != invalid_reason::none)
-            continue;
-        item.reason = invalid_reason::none;
-        _validator->process(item, _counters);
-        if (item.reason == invalid_reason::none && !_direct->publish(item))
-            break; // aborted while a subscriber held us up
-        // Subscriptions queue up inside the XPUB until read; read them now and then under load.
-        if (++since_subscriptions == 1024) {
-            since_subscriptions = 0;
-            _direct->read_subscriptions();
+        // Subscriptions queue up inside the XPUB until read; read them (and publish the drop
+        // notices due) now and then under load, invalid input included.
+        if (++since_tick == 1024) {
+            since_tick = 0;
+            _direct->tick();
         }
+        refuse(item);
+        if (item.reason == invalid_reason::none) {
+            take_time(item);
+            _validator->process(item, _counters);
+        }
+        if (item.reason != invalid_reason::none) {
+            _direct->reject(item);
+            item.rest.reset();
+            continue;
+        }
+        if (!_direct->publish(item))
+            break; // aborted while a subscriber held us up
     }
     _direct->close();
 }

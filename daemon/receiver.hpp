@@ -42,6 +42,12 @@ public:
     // The endpoints actually bound (wildcard ports resolved), for the log.
     [[nodiscard]] const std::vector<std::string> &bound() const noexcept { return _bound; }
 
+    // Before run(). Take the receive time of each message (for the relay's stamp).
+    void stamp_receive_time(bool on) noexcept { _stamp_time = on; }
+    // Before run(). Pass refused messages on, whole, rather than dropping them here: for the
+    // dead-letter socket, which the publisher owns.
+    void keep_refused(bool on) noexcept { _keep_refused = on; }
+
     // The thread body. Returns after a drain (PULL read dry, end items sent) or abort(); the
     // socket is closed by then, on the thread that used it.
     void run();
@@ -51,9 +57,11 @@ private:
              std::vector<pipe *> outputs, publisher *direct,
              std::optional<validator> inline_validator, credits &credits, thread_counters &counters,
              const pipeline_control &control);
-    // The message's refusal reason, if multi-frame or oversize (counted and logged here).
-    invalid_reason refuse(zmq::message_t &msg);
-    void handle(zmq::message_t &msg, std::int64_t &held, std::size_t &unflushed);
+    // Sets item.reason if item.body is the first frame of a multi-frame message (whose other
+    // frames it takes, keeping them in item.rest if keep_refused) or oversize; counts it.
+    void refuse(pipeline_item &item);
+    void handle(pipeline_item &item, std::int64_t &held, std::size_t &unflushed);
+    void take_time(pipeline_item &item) const noexcept;
     void run_pipeline();
     void run_direct();
     // Waits for input while PULL is empty; false once the receiver should stop reading.
@@ -72,15 +80,9 @@ private:
     std::optional<validator> _validator;
     publisher *_direct = nullptr;
     log_rate_limiter _invalid_log;
+    bool _stamp_time = false;
+    bool _keep_refused = false;
     std::vector<std::string> _bound;
 };
-
-// Secures `socket` (see security.hpp), then binds or connects it to each endpoint; throws
-// endpoint_error("cannot bind <role> endpoint <ep>: <reason>"). Returns the endpoints as bound
-// (ZMQ_LAST_ENDPOINT).
-std::vector<std::string> attach_endpoints(zmq::socket_t &socket, const char *role,
-                                          const std::vector<std::string> &bind,
-                                          const std::vector<std::string> &connect,
-                                          const socket_security &security);
 
 } // namespace zrelay

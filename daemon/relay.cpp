@@ -26,7 +26,8 @@ frame_limits message_limits(const config &cfg) {
 }
 
 relay::relay(const config &cfg)
-    : _context(1), _credits(cfg.pipeline.max_inflight), _counter_blocks(3 + cfg.workers) {
+    : _context(1), _credits(cfg.pipeline.max_inflight), _counter_blocks(3 + cfg.workers),
+      _topics(cfg.egress.max_topics, cfg.metrics.max_topic_labels) {
     // The context's own io thread must never take a signal meant for main's signalfd: main
     // blocks them before constructing the relay, and the io thread inherits the mask.
     // Blocks: [receiver, publisher, worker 0.., authenticator].
@@ -50,11 +51,13 @@ relay::relay(const config &cfg)
     if (cfg.workers == 0) {
         // The direct path: one thread from PULL to XPUB. Egress first: a relay that cannot
         // publish must not start taking messages.
-        _publisher = std::make_unique<publisher>(_context, cfg.egress, out, std::vector<pipe *>{},
-                                                 _credits, _counters[1], _control);
+        _publisher =
+            std::make_unique<publisher>(_context, cfg, out, std::vector<pipe *>{}, _credits,
+                                        _counters[1], all_counters(), _topics, _control);
         _receiver = std::make_unique<receiver>(_context, cfg.ingress, in, *_publisher,
                                                validator(cfg.routing.default_topic), _credits,
                                                _counters[0], _control);
+        configure_receiver(cfg);
         return;
     }
     std::vector<pipe *> receiver_outputs;
@@ -68,10 +71,17 @@ relay::relay(const config &cfg)
                                                     cfg.routing.default_topic, _counters[2 + i],
                                                     _control));
     }
-    _publisher = std::make_unique<publisher>(_context, cfg.egress, out, std::move(publisher_inputs),
-                                             _credits, _counters[1], _control);
+    _publisher =
+        std::make_unique<publisher>(_context, cfg, out, std::move(publisher_inputs), _credits,
+                                    _counters[1], all_counters(), _topics, _control);
     _receiver = std::make_unique<receiver>(_context, cfg.ingress, in, std::move(receiver_outputs),
                                            _credits, _counters[0], _control);
+    configure_receiver(cfg);
+}
+
+void relay::configure_receiver(const config &cfg) {
+    _receiver->stamp_receive_time(cfg.egress.stamp);
+    _receiver->keep_refused(!cfg.invalid.dead_letter.empty());
 }
 
 void relay::reload_allow_lists(const config &cfg) {
@@ -208,6 +218,8 @@ metrics_snapshot relay::snapshot() const {
     s.inflight = _credits.in_flight();
     s.max_inflight = _credits.capacity();
     s.subscriptions = _publisher->subscriptions();
+    s.topics = _topics.labelled();
+    s.topics_other = _topics.other();
     s.draining = _control.draining();
     s.connections_dropped = frame_guard_cuts();
     return s;
@@ -234,6 +246,10 @@ std::vector<std::string> relay::ingress_endpoints() const {
 
 std::vector<std::string> relay::egress_endpoints() const {
     return _publisher->bound();
+}
+
+std::vector<std::string> relay::dead_letter_endpoints() const {
+    return _publisher->dead_letter_bound();
 }
 
 } // namespace zrelay

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,6 +27,7 @@
 #include "publisher.hpp"
 #include "receiver.hpp"
 #include "signaler.hpp"
+#include "topics.hpp"
 #include "worker.hpp"
 
 namespace zrelay {
@@ -87,10 +89,17 @@ public:
 
     [[nodiscard]] std::vector<std::string> ingress_endpoints() const;
     [[nodiscard]] std::vector<std::string> egress_endpoints() const;
+    [[nodiscard]] std::vector<std::string> dead_letter_endpoints() const;
+    // The id in this relay's stamps (relay_instance).
+    [[nodiscard]] std::uint64_t instance() const noexcept { return _publisher->instance(); }
 
 private:
     template <typename F>
     void spawn(const char *name, F body);
+    void configure_receiver(const config &cfg);
+    [[nodiscard]] std::span<const thread_counters> all_counters() const noexcept {
+        return {_counters.get(), _counter_blocks};
+    }
     void record_failure(const char *name, const std::exception &e);
 
     zmq::context_t _context; // the one context of the process
@@ -101,6 +110,7 @@ private:
     // One counters block per thread: [receiver, publisher, worker 0, worker 1, ...].
     std::unique_ptr<thread_counters[]> _counters;
     std::size_t _counter_blocks;
+    topic_table _topics; // written by the publishing thread, read by the metrics server
     std::vector<std::unique_ptr<worker>> _workers;
     // The ZAP handler, when a side runs CURVE; built before the sockets it vouches for.
     std::unique_ptr<authenticator> _authenticator;

@@ -103,4 +103,34 @@ void bind_with_permissions(zmq::socket_t &socket, const std::string &endpoint,
         fail("mode (security.ipc_mode)");
 }
 
+std::vector<std::string> attach_endpoints(zmq::socket_t &socket, const char *role,
+                                          const std::vector<std::string> &bind,
+                                          const std::vector<std::string> &connect,
+                                          const socket_security &security) {
+    secure(socket, security);
+    std::vector<std::string> attached;
+    for (const auto &ep : bind) {
+        try {
+            bind_with_permissions(socket, ep, security);
+        } catch (const zmq::error_t &e) {
+            // zmq reports an address that is not this machine's as ENODEV, "No such device".
+            const char *hint =
+                e.num() == ENODEV ? " (not an address or interface of this host)" : "";
+            throw endpoint_error(std::string("cannot bind ") + role + " endpoint " + ep + ": " +
+                                 e.what() + hint);
+        }
+        attached.push_back(socket.get(zmq::sockopt::last_endpoint));
+    }
+    for (const auto &ep : connect) {
+        try {
+            socket.connect(ep);
+        } catch (const zmq::error_t &e) {
+            throw endpoint_error(std::string("cannot connect ") + role + " endpoint " + ep + ": " +
+                                 e.what());
+        }
+        attached.push_back(ep + " (connect)");
+    }
+    return attached;
+}
+
 } // namespace zrelay

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <sys/types.h>
 
@@ -46,5 +47,13 @@ void secure(zmq::socket_t &socket, const socket_security &security);
 // zmq::error_t from bind, endpoint_error if the file's mode or group cannot be set.
 void bind_with_permissions(zmq::socket_t &socket, const std::string &endpoint,
                            const socket_security &security);
+
+// Secures `socket` (see security.hpp), then binds or connects it to each endpoint; throws
+// endpoint_error("cannot bind <role> endpoint <ep>: <reason>"). Returns the endpoints as bound
+// (ZMQ_LAST_ENDPOINT).
+std::vector<std::string> attach_endpoints(zmq::socket_t &socket, const char *role,
+                                          const std::vector<std::string> &bind,
+                                          const std::vector<std::string> &connect,
+                                          const socket_security &security);
 
 } // namespace zrelay

@@ -5,7 +5,9 @@
 namespace zrelay {
 
 void validator::process(pipeline_item &item, thread_counters &counters) {
-    const decode_result r = decode_envelope(item.body.data(), item.body.size());
+    decode_result r = decode_envelope(item.body.data(), item.body.size());
+    if (r.reason == invalid_reason::none && r.topic.starts_with(reserved_topic_prefix))
+        r.reason = invalid_reason::reserved_topic;
     if (r.reason != invalid_reason::none) {
         item.reason = r.reason;
         counters.invalid[static_cast<std::size_t>(r.reason)].add();
@@ -41,7 +43,8 @@ void worker::run() {
             _out.flush();
             return;
         }
-        _validator.process(*item, _counters);
+        if (item->reason == invalid_reason::none) // else refused by the receiver, passed on whole
+            _validator.process(*item, _counters);
         _out.write(std::move(*item));
         if (++unflushed == batch_size) {
             _out.flush();

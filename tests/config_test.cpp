@@ -82,6 +82,12 @@ TEST(config, defaults_are_the_documented_ones) {
     EXPECT_TRUE(cfg.egress.connect.empty());
     EXPECT_EQ(cfg.egress.sndhwm, 1000);
     EXPECT_TRUE(cfg.egress.nodrop);
+    EXPECT_TRUE(cfg.egress.stamp);
+    EXPECT_EQ(cfg.egress.max_topics, 10000U);
+    EXPECT_TRUE(cfg.egress.drop_notices);
+    EXPECT_EQ(cfg.invalid.dead_letter, "");
+    EXPECT_EQ(cfg.invalid.dead_letter_hwm, 1000);
+    EXPECT_EQ(cfg.metrics.max_topic_labels, 100U);
     EXPECT_EQ(cfg.workers, 0U);
     EXPECT_EQ(cfg.pipeline.max_inflight, 10000);
     EXPECT_EQ(cfg.routing.default_topic, "");
@@ -125,10 +131,14 @@ egress:
   connect: tcp://10.0.0.7:7001
   sndhwm: 2147483647
   nodrop: false
+  stamp: false
+  max_topics: 1000000
+  drop_notices: false
 workers: 3
 pipeline: { max_inflight: 10000000 }
 routing: { default_topic: "misc.unrouted" }
-metrics: { listen: "[::]:9100" }
+invalid: { dead_letter: "ipc:///run/zrelay/dead.sock", dead_letter_hwm: 0 }
+metrics: { listen: "[::]:9100", max_topic_labels: 10000 }
 log: { level: debug, format: json }
 shutdown: { drain_timeout_ms: 0 }
 )");
@@ -141,10 +151,16 @@ shutdown: { drain_timeout_ms: 0 }
     EXPECT_EQ(cfg.egress.connect, std::vector<std::string>{"tcp://10.0.0.7:7001"});
     EXPECT_EQ(cfg.egress.sndhwm, 2147483647);
     EXPECT_FALSE(cfg.egress.nodrop);
+    EXPECT_FALSE(cfg.egress.stamp);
+    EXPECT_EQ(cfg.egress.max_topics, 1000000U);
+    EXPECT_FALSE(cfg.egress.drop_notices);
     EXPECT_EQ(cfg.workers, 3U);
     EXPECT_EQ(cfg.pipeline.max_inflight, 10000000);
     EXPECT_EQ(cfg.routing.default_topic, "misc.unrouted");
+    EXPECT_EQ(cfg.invalid.dead_letter, "ipc:///run/zrelay/dead.sock");
+    EXPECT_EQ(cfg.invalid.dead_letter_hwm, 0);
     EXPECT_EQ(cfg.metrics.listen, "[::]:9100");
+    EXPECT_EQ(cfg.metrics.max_topic_labels, 10000U);
     EXPECT_EQ(cfg.log.level, "debug");
     EXPECT_EQ(cfg.log.format, log_format::json);
     EXPECT_EQ(cfg.shutdown.drain_timeout, std::chrono::milliseconds(0));
@@ -217,6 +233,13 @@ TEST(config, the_example_file_names_every_key) {
                             "max_message_bytes:",
                             "sndhwm:",
                             "nodrop:",
+                            "stamp:",
+                            "max_topics:",
+                            "drop_notices:",
+                            "invalid:",
+                            "dead_letter:",
+                            "dead_letter_hwm:",
+                            "max_topic_labels:",
                             "workers:",
                             "pipeline:",
                             "max_inflight:",
@@ -254,6 +277,11 @@ TEST(config, to_yaml_round_trips_every_value) {
     cfg.egress.connect = {};
     cfg.egress.sndhwm = 2147483647;
     cfg.egress.nodrop = false;
+    cfg.egress.stamp = false;
+    cfg.egress.max_topics = 1;
+    cfg.egress.drop_notices = false;
+    cfg.invalid = {"tcp://*:7777", 0};
+    cfg.metrics.max_topic_labels = 0;
     cfg.workers = 64;
     cfg.pipeline.max_inflight = 1;
     // Strings that would not come back as themselves if written plainly.
@@ -783,11 +811,51 @@ TEST(config_reload, names_every_key_that_needs_a_restart) {
     next.pipeline.max_inflight = 1;
     next.routing.default_topic = "d";
     next.metrics.listen = "";
+    next.egress.stamp = false;
+    next.egress.max_topics = 1;
+    next.egress.drop_notices = false;
+    next.invalid = {"tcp://*:7777", 1};
+    next.metrics.max_topic_labels = 1;
     EXPECT_EQ(restart_only_changes(running, next),
               (std::vector<std::string>{
                   "ingress.bind", "ingress.connect", "ingress.rcvhwm", "ingress.max_message_bytes",
-                  "egress.bind", "egress.connect", "egress.sndhwm", "egress.nodrop", "workers",
-                  "pipeline.max_inflight", "routing.default_topic", "metrics.listen"}));
+                  "egress.bind", "egress.connect", "egress.sndhwm", "egress.nodrop", "egress.stamp",
+                  "egress.max_topics", "egress.drop_notices", "workers", "pipeline.max_inflight",
+                  "routing.default_topic", "invalid.dead_letter", "invalid.dead_letter_hwm",
+                  "metrics.listen", "metrics.max_topic_labels"}));
+}
+
+// ---- issue 7: stamps, dead letters, per-topic metrics ----------------------------------------
+
+TEST(config, the_relays_own_topic_cannot_be_the_default_topic) {
+    const auto e = error_of("routing: { default_topic: \"$zrelay/drops\" }\n");
+    EXPECT_TRUE(contains(e, "test.yaml:1: routing.default_topic")) << e;
+    EXPECT_TRUE(contains(e, "$zrelay/drops")) << e;
+    // The rest of $zrelay/ is free (the healthcheck's canaries use $zrelay/health/).
+    EXPECT_EQ(parse("routing: { default_topic: \"$zrelay/other\" }").routing.default_topic,
+              "$zrelay/other");
+}
+
+TEST(config, the_dead_letter_endpoint_is_checked_like_any_other) {
+    EXPECT_TRUE(
+        contains(error_of("invalid: { dead_letter: \"udp://x:1\" }"), "invalid.dead_letter[0]"));
+    EXPECT_TRUE(contains(error_of("invalid: { dead_letter: [tcp://*:1, tcp://*:2] }"),
+                         "invalid.dead_letter: expected \"\" (none) or one endpoint"));
+    // It binds: the same address as an ingress or egress bind can never work.
+    const auto e = error_of("invalid: { dead_letter: \"tcp://127.0.0.1:5556\" }");
+    EXPECT_TRUE(contains(e, "invalid.dead_letter[0]: endpoint \"tcp://127.0.0.1:5556\" is also "
+                            "egress.bind[0]"))
+        << e;
+    EXPECT_EQ(parse("invalid: { dead_letter: \"\" }").invalid.dead_letter, "");
+}
+
+TEST(config, topic_bounds_are_checked) {
+    EXPECT_TRUE(contains(error_of("egress: { max_topics: 0 }"),
+                         "egress.max_topics: expected an integer in [1, 1000000]"));
+    EXPECT_TRUE(contains(error_of("metrics: { max_topic_labels: 10001 }"),
+                         "metrics.max_topic_labels: expected an integer in [0, 10000]"));
+    EXPECT_TRUE(
+        contains(error_of("egress: { stamp: yes }"), "egress.stamp: expected true or false"));
 }
 
 } // namespace

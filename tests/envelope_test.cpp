@@ -149,7 +149,8 @@ TEST(envelope_reason, to_string_is_stable) {
     EXPECT_EQ(to_string(invalid_reason::bad_utf8), "bad_utf8");
     EXPECT_EQ(to_string(invalid_reason::oversize), "oversize");
     EXPECT_EQ(to_string(invalid_reason::multipart), "multipart");
-    static_assert(invalid_reason_count == 5);
+    EXPECT_EQ(to_string(invalid_reason::reserved_topic), "reserved_topic");
+    static_assert(invalid_reason_count == 6);
 }
 
 TEST_F(envelope, valid_message_with_topic) {

@@ -50,11 +50,23 @@ std::string make_message(const std::string &topic, const std::string &content, s
 
 struct received {
     std::string topic;
-    v1::DataMessage message;
-    std::string raw;
+    v1::DataMessage message;   // as published: the producer's fields and the relay's stamp
+    std::string raw;           // the producer's bytes (the published frame without the stamp)
+    std::size_t wire_size = 0; // the published frame's size
 };
 
-// Receives one [topic][DataMessage]; nullopt on timeout (the socket's RCVTIMEO).
+// The stamp's bytes as the relay appends them: fields 100-102 in order, as protobuf writes them
+// (every stamp field is non-zero in these tests, so none is left out).
+std::string stamp_bytes(const v1::DataMessage &m) {
+    v1::DataMessage stamp;
+    stamp.set_relay_sequence(m.relay_sequence());
+    stamp.set_relay_received_ns(m.relay_received_ns());
+    stamp.set_relay_instance(m.relay_instance());
+    return stamp.SerializeAsString();
+}
+
+// Receives one [topic][DataMessage]; nullopt on timeout (the socket's RCVTIMEO). Checks that
+// the frame is the producer's bytes followed by a stamp, and splits it off.
 std::optional<received> receive(zmq::socket_t &sub) {
     zmq::message_t topic;
     zmq::message_t body;
@@ -64,8 +76,13 @@ std::optional<received> receive(zmq::socket_t &sub) {
     if (!sub.recv(body))
         return std::nullopt;
     EXPECT_FALSE(body.more());
-    received r{topic.to_string(), {}, body.to_string()};
+    received r{topic.to_string(), {}, body.to_string(), body.size()};
     EXPECT_TRUE(r.message.ParseFromString(r.raw));
+    EXPECT_NE(r.message.relay_sequence(), 0U) << "not stamped";
+    const std::string stamp = stamp_bytes(r.message);
+    EXPECT_TRUE(r.raw.ends_with(stamp)) << "the stamp is not at the end";
+    if (r.raw.ends_with(stamp))
+        r.raw.resize(r.raw.size() - stamp.size());
     return r;
 }
 
@@ -182,6 +199,9 @@ TEST_F(relay_test, two_hundred_thousand_messages_keep_their_order_through_three_
         auto r = receive(sub);
         ASSERT_TRUE(r) << "stalled after " << next << " messages";
         ASSERT_EQ(r->message.timestamp(), next) << "out of order";
+        // One topic: the relay's sequence counts every message, with no gap, whatever the
+        // workers' interleaving.
+        ASSERT_EQ(r->message.relay_sequence(), static_cast<std::uint64_t>(next) + 1);
         ++next;
     }
     EXPECT_EQ(scrape(p.metrics, "zrelay_messages_published_total"), count);
@@ -206,6 +226,7 @@ TEST_F(relay_test, four_concurrent_producers_each_keep_their_own_order) {
         ASSERT_TRUE(r) << "stalled after " << n << " messages";
         const int k = std::stoi(r->message.content());
         ASSERT_EQ(r->message.timestamp(), next[k]) << "producer " << k << " out of order";
+        ASSERT_EQ(r->message.relay_sequence(), static_cast<std::uint64_t>(n) + 1);
         ++next[k];
     }
     threads.clear(); // joins
@@ -335,7 +356,7 @@ TEST_P(relay_paths, without_nodrop_a_stalled_subscriber_does_not_hold_back_a_fas
 
 TEST_F(relay_test, with_no_workers_the_receiver_validates_and_order_holds) {
     auto d = start(yaml_for(p, "", 0));
-    auto sub = make_sub(ctx, p, {""});
+    auto sub = make_sub(ctx, p, {"t"}); // not "": the invalid ones cause drop notices
     await_subscriptions(p, 1);
     constexpr int count = 20000;
     std::jthread producer([&] {
@@ -456,15 +477,23 @@ TEST_F(relay_test, counters_add_up) {
         bytes += m.size();
         ASSERT_TRUE(push.send(zmq::buffer(m)));
     }
-    for (int i = 0; i < 100; ++i)
-        ASSERT_TRUE(receive(sub));
+    std::size_t published_bytes = 0;
+    for (int i = 0; i < 100; ++i) {
+        const auto r = receive(sub);
+        ASSERT_TRUE(r);
+        published_bytes += r->wire_size;
+    }
     EXPECT_TRUE(eventually([&] {
         return scrape(p.metrics, "zrelay_messages_published_total") == 100 &&
                scrape(p.metrics, "zrelay_inflight") == 0;
     }));
     EXPECT_EQ(scrape(p.metrics, "zrelay_messages_received_total"), 100);
     EXPECT_EQ(scrape(p.metrics, "zrelay_bytes_received_total"), static_cast<double>(bytes));
-    EXPECT_EQ(scrape(p.metrics, "zrelay_bytes_published_total"), static_cast<double>(bytes));
+    // Published bytes are the stamped frames'.
+    EXPECT_EQ(scrape(p.metrics, "zrelay_bytes_published_total"),
+              static_cast<double>(published_bytes));
+    EXPECT_GT(published_bytes, bytes);
+    EXPECT_EQ(scrape(p.metrics, "zrelay_topic_messages_total{topic=\"t\"}"), 100);
     const auto health = testing::http_get(p.metrics, "/healthz");
     ASSERT_TRUE(health);
     EXPECT_EQ((*health)->status, 200);

@@ -141,6 +141,19 @@ def v1_message(topic="", content="", timestamp=0, payload=b"", headers=None):
     return message.SerializeToString()
 
 
+def unstamped(body):
+    """The producer's bytes of a relayed DataMessage: `body` without the stamp the relay appends
+    (fields 100-102, in that order), after checking that the stamp is there, at the end. For
+    tracked topics (sequence > 0), where every stamp field is non-zero and so written."""
+    message = v1_pb2.DataMessage.FromString(body)
+    stamp = v1_pb2.DataMessage(relay_sequence=message.relay_sequence,
+                               relay_received_ns=message.relay_received_ns,
+                               relay_instance=message.relay_instance).SerializeToString()
+    if message.relay_sequence == 0 or not body.endswith(stamp):
+        raise AssertionError(f"not stamped as the relay stamps: {body!r}")
+    return body[:-len(stamp)]
+
+
 def receive(sub, timeout=RECEIVE_TIMEOUT):
     """Receives one message from `sub` as a list of frames; None if none came in time."""
     if not sub.poll(int(timeout * 1000), zmq.POLLIN):
@@ -246,8 +259,9 @@ class Daemon:
 # Tests
 # --------------------------------------------------------------------------------------------
 
-class RelayTest(unittest.TestCase):
-    """zrelayd end to end: relaying, validation, shutdown, configuration and start-up errors."""
+class RelayFixture(unittest.TestCase):
+    """A test's free ports, a zmq context, and zrelayd processes and sockets it cleans up; other
+    test files derive from it too (it holds no tests of its own)."""
 
     def setUp(self):
         self.assertTrue(ZRELAYD and os.access(ZRELAYD, os.X_OK),
@@ -361,12 +375,17 @@ class RelayTest(unittest.TestCase):
         self.assertTrue(samples, f"the relay never counted {count} received messages")
         return samples
 
-    def receive_relayed(self, sub, timeout=RECEIVE_TIMEOUT):
-        """One relayed message as (topic, body), checking it is exactly two frames."""
+    def receive_relayed(self, sub, timeout=RECEIVE_TIMEOUT, stamped=False):
+        """One relayed message as (topic, body), checking it is exactly two frames and stamped;
+        body is the producer's bytes, or with stamped=True the frame as published."""
         frames = receive(sub, timeout)
         self.assertIsNotNone(frames, "nothing was relayed in time")
         self.assertEqual(len(frames), 2, f"expected [topic][message], got {frames!r}")
-        return frames[0], frames[1]
+        return frames[0], frames[1] if stamped else unstamped(frames[1])
+
+
+class RelayTest(RelayFixture):
+    """zrelayd end to end: relaying, validation, shutdown, configuration and start-up errors."""
 
     # --- relaying ----------------------------------------------------------------------------
 
@@ -389,9 +408,11 @@ class RelayTest(unittest.TestCase):
                 sent = seed_pb2.DataMessage(content=content,
                                             timestamp=timestamp).SerializeToString()
                 self.push(endpoint).send(sent)
-                topic, body = self.receive_relayed(sub)
+                topic, body = self.receive_relayed(sub, stamped=True)
                 self.assertEqual(topic, b"seed")
-                self.assertEqual(body, sent, "the relay must forward the producer's bytes")
+                self.assertEqual(unstamped(body), sent,
+                                 "the relay must forward the producer's bytes")
+                # The seed's readers skip the stamp's fields they do not know.
                 seed = seed_pb2.DataMessage.FromString(body)
                 self.assertEqual(seed.content, content)
                 self.assertEqual(seed.timestamp, timestamp)
@@ -414,9 +435,9 @@ class RelayTest(unittest.TestCase):
                           timestamp=1_700_000_000_123, payload=payload, headers=headers)
         self.push().send(sent)
 
-        topic, body = self.receive_relayed(sub)
+        topic, body = self.receive_relayed(sub, stamped=True)
         self.assertEqual(topic, b"sensors.temperature")
-        self.assertEqual(body, sent)
+        self.assertEqual(unstamped(body), sent)
         message = v1_pb2.DataMessage.FromString(body)
         self.assertEqual(message.topic, "sensors.temperature")
         self.assertEqual(message.content, "21.5 C")
@@ -461,15 +482,17 @@ class RelayTest(unittest.TestCase):
     def test_invalid_input_is_counted_by_reason_and_valid_input_flows_in_order(self):
         """Invalid frames interleaved with valid ones are dropped and counted by reason.
 
-        Garbage, a truncated message, a multi-frame message, an oversize frame and bad UTF-8
-        in content and in a header value are each counted under exactly their reason; every
-        valid message arrives, in order; libprotobuf's own "invalid UTF-8" complaint stays out
-        of the log at the default level.
+        Garbage, a truncated message, a multi-frame message, an oversize frame, bad UTF-8
+        in content and in a header value, and messages on the relay's reserved topic are each
+        counted under exactly their reason and announced on $zrelay/drops; every valid message
+        arrives, in order; libprotobuf's own "invalid UTF-8" complaint stays out of the log at
+        the default level.
         """
         config = self.config(ingress={"bind": [self.in_endpoint], "max_message_bytes": 1024})
         daemon = self.start(config)
-        sub = self.sub()
-        self.await_subscriptions(1)
+        sub = self.sub([b"valid"])
+        notices = self.sub([b"$zrelay/drops"])
+        self.await_subscriptions(2)
 
         whole = v1_message(topic="t", content="x" * 30, timestamp=5)
         # Field 1 comes first: 0x0a, length 30, then the 30 bytes; cut inside them.
@@ -485,11 +508,15 @@ class RelayTest(unittest.TestCase):
             ("oversize", [v1_message(topic="t", payload=b"\xab" * 2000)]),
             ("bad_utf8", [b"\x0a\x02\xff\xfe"]),              # content = ff fe
             ("bad_utf8", [b"\x2a" + bytes([len(header_entry)]) + header_entry]),
+            # Only the relay publishes there: no forged notice, nothing slipped into their stream.
+            ("reserved_topic", [v1_message(topic="$zrelay/drops", content="forged")]),
+            ("reserved_topic", [v1_message(topic="$zrelay/dropsy")]),
         ]
         rounds = 3
         producer = self.push()
         sent_valid = 0
-        expected = {"malformed": 0, "bad_utf8": 0, "oversize": 0, "multipart": 0}
+        expected = {"malformed": 0, "bad_utf8": 0, "oversize": 0, "multipart": 0,
+                    "reserved_topic": 0}
         for _ in range(rounds):
             for reason, frames in invalid:
                 producer.send(v1_message(topic="valid", timestamp=sent_valid))
@@ -504,6 +531,26 @@ class RelayTest(unittest.TestCase):
             self.assertEqual(topic, b"valid")
             self.assertEqual(v1_pb2.DataMessage.FromString(body).timestamp, i, "out of order")
         self.assertIsNone(receive(sub, 0.2), "an invalid message was published")
+
+        # The drops were announced on $zrelay/drops: per reason, notices whose counts add up to
+        # the total they report, at most one a second (by the relay's own clock, its stamp).
+        seen = {}  # reason -> [(count, total, relay_received_ns)]
+        def announced():
+            frames = receive(notices, 0.2)
+            if frames is not None:
+                self.assertEqual(frames[0], b"$zrelay/drops")
+                notice = v1_pb2.DataMessage.FromString(frames[1])
+                self.assertEqual(notice.topic, "$zrelay/drops")
+                fields = json.loads(notice.content)
+                seen.setdefault(fields["reason"], []).append(
+                    (fields["count"], fields["total"], notice.relay_received_ns))
+            return all(seen.get(r, [(0, -1, 0)])[-1][1] == n for r, n in expected.items())
+        self.assertTrue(wait_for(announced, 10), f"notices {seen}, drops {expected}")
+        for reason, list_ in seen.items():
+            self.assertEqual(sum(count for count, _, _ in list_), list_[-1][1], reason)
+            times = [ns for _, _, ns in list_]
+            self.assertTrue(all(b - a >= 1_000_000_000 for a, b in zip(times, times[1:])),
+                            f"{reason}: notices less than a second apart: {times}")
 
         samples = self.await_received(sent_valid + sum(expected.values()))
         counted = {reason: samples.get(invalid_metric(reason)) for reason in expected}

@@ -26,7 +26,7 @@ import zmq.utils.monitor
 
 from zmtp_client import rss_bytes, send_until_cut, zmtp_null_push
 from relay_test import (Daemon, EXIT_CONFIG, ZRELAYD, free_tcp_ports, receive, scrape,
-                        to_yaml, v1_message, wait_for)
+                        to_yaml, unstamped, v1_message, wait_for)
 
 
 def keygen(prefix):
@@ -110,7 +110,7 @@ class CurveTest(unittest.TestCase):
         def arrived():
             push.send(wanted)
             got = receive(sub, 0.1)
-            return got is not None and got[1] == wanted
+            return got is not None and unstamped(got[1]) == wanted
         self.assertTrue(wait_for(arrived, 10), "an allowed producer could not reach an "
                         "allowed subscriber")
 
@@ -286,7 +286,7 @@ class LimitsTest(unittest.TestCase):
         def delivered():
             push.send(message)
             got = receive(sub, 0.1)
-            return got is not None and got[1] == message
+            return got is not None and unstamped(got[1]) == message
         return delivered
 
     def connections_to(self, port):

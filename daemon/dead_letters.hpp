@@ -1,0 +1,39 @@
+// dead_letters: the optional PUB socket (invalid.dead_letter) where refused input is
+// republished raw, as [reason][original frames...], so an operator can see what was refused
+// and why (subscribe to "" for all, or to a reason such as "malformed").
+//
+// It never waits: a PUB drops what a subscriber past its SNDHWM (invalid.dead_letter_hwm) has
+// no room for, and sends to nobody when nobody subscribes, so a slow or absent consumer never
+// slows the main path. Secured like egress (its CURVE keys and allow-list, its ipc mode).
+// Owned by the thread that owns the publisher.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "config.hpp"
+#include "envelope.hpp"
+#include "security.hpp"
+
+namespace zrelay {
+
+class dead_letters {
+public:
+    // Binds cfg.dead_letter on the caller's thread; throws endpoint_error naming it.
+    dead_letters(zmq::context_t &context, const invalid_config &cfg,
+                 const socket_security &security);
+
+    // Sends [reason][first][rest...], taking the frames' contents.
+    void send(invalid_reason reason, zmq::message_t &first, std::vector<zmq::message_t> *rest);
+
+    [[nodiscard]] const std::vector<std::string> &bound() const noexcept { return _bound; }
+    void close() { _socket.close(); }
+
+private:
+    zmq::socket_t _socket;
+    std::vector<std::string> _bound;
+};
+
+} // namespace zrelay

@@ -1,0 +1,46 @@
+#include "topics.hpp"
+
+namespace zrelay {
+
+topic_table::topic_table(std::size_t max_topics, std::size_t max_labels)
+    : _max_topics(max_topics), _max_labels(std::min(max_labels, max_topics)),
+      _labels(std::make_unique<label[]>(_max_labels)) {}
+
+std::uint64_t topic_table::count(std::string_view topic) {
+    if (const auto found = _entries.find(topic); found != _entries.end()) {
+        entry &e = found->second;
+        (e.messages != nullptr ? *e.messages : _other).add();
+        return ++e.sequence;
+    }
+    if (_entries.size() >= _max_topics) {
+        _other.add();
+        return 0;
+    }
+    entry e{.sequence = 1};
+    const std::size_t used = _labels_used.load(std::memory_order_relaxed);
+    if (used < _max_labels) {
+        _labels[used].topic = topic;
+        e.messages = &_labels[used].messages;
+        _labels_used.store(used + 1, std::memory_order_release);
+    }
+    (e.messages != nullptr ? *e.messages : _other).add();
+    _entries.emplace(std::string(topic), e);
+    return 1;
+}
+
+std::uint64_t topic_table::peek(std::string_view topic) const {
+    if (const auto found = _entries.find(topic); found != _entries.end())
+        return found->second.sequence + 1;
+    return _entries.size() >= _max_topics ? 0 : 1;
+}
+
+std::vector<topic_series> topic_table::labelled() const {
+    const std::size_t used = _labels_used.load(std::memory_order_acquire);
+    std::vector<topic_series> out;
+    out.reserve(used);
+    for (std::size_t i = 0; i < used; ++i)
+        out.push_back({_labels[i].topic, _labels[i].messages.value()});
+    return out;
+}
+
+} // namespace zrelay

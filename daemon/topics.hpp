@@ -1,0 +1,74 @@
+// topics: what the relay keeps per topic, bounded whatever topics clients invent.
+//
+// For each of the first `max_topics` distinct topics it publishes on, the table holds the number
+// of messages published on it so far: the relay's sequence for the topic (stamper.hpp). A topic
+// seen after that is "untracked": it gets sequence 0 and no entry, so the table's size is bounded
+// by max_topics x (topic + map node), ~3.5 MB at the defaults at worst.
+//
+// The first `max_labels` topics also get a series of zrelay_topic_messages_total; every other
+// message counts under topic="_other". Labels are handed out at first sight and kept: a counter
+// that moved between series as topics got busier would break rate() on both.
+//
+// Threads: count() is called by the one thread that publishes (the writer); labelled() and
+// other() by the metrics server's (readers), concurrently.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "metrics.hpp"
+
+namespace zrelay {
+
+class topic_table {
+public:
+    topic_table(std::size_t max_topics, std::size_t max_labels);
+
+    // Writer. Counts one message published on `topic`; returns its sequence on the topic (1, 2,
+    // 3, ...) or 0 if the topic is not tracked. Allocates only the first time it sees a topic.
+    std::uint64_t count(std::string_view topic);
+    // Writer. The sequence the next count(topic) will return, counting nothing.
+    [[nodiscard]] std::uint64_t peek(std::string_view topic) const;
+
+    // Readers. The labelled topics with their counts, in the order they were first seen.
+    [[nodiscard]] std::vector<topic_series> labelled() const;
+    // Messages on every other topic.
+    [[nodiscard]] std::uint64_t other() const noexcept { return _other.value(); }
+
+    // Writer.
+    [[nodiscard]] std::size_t tracked() const noexcept { return _entries.size(); }
+
+private:
+    struct label {
+        std::string topic; // written once, before _labels_used publishes it
+        counter messages;
+    };
+    struct entry {
+        std::uint64_t sequence = 0;
+        counter *messages = nullptr; // its label's counter, or nullptr: counted under _other
+    };
+    // Looks up a string_view without building a std::string.
+    struct topic_hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+
+    std::size_t _max_topics;
+    std::size_t _max_labels;
+    std::unordered_map<std::string, entry, topic_hash, std::equal_to<>> _entries; // writer only
+    std::unique_ptr<label[]> _labels; // max_labels slots, allocated up front: never moves
+    // Slots in use. The writer fills slot n, then stores n + 1 (release); a reader that loads
+    // it (acquire) sees the topics of every slot below.
+    std::atomic<std::size_t> _labels_used{0};
+    counter _other;
+};
+
+} // namespace zrelay
