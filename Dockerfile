@@ -21,6 +21,7 @@ COPY daemon daemon
 COPY proto proto
 COPY config config
 COPY systemd systemd
+COPY tools tools
 RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
       -DZRELAY_BUILD_TESTS=OFF -DZRELAY_BUILD_BENCHMARKS=OFF \
  && cmake --build /build --target zrelayd \

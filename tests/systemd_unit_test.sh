@@ -28,7 +28,8 @@ grep -o 'Overall exposure level.*' <<<"$security"
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 DESTDIR=$stage cmake --install "$build" --prefix /usr >/dev/null
-for f in usr/bin/zrelayd usr/lib/systemd/system/zrelayd.service etc/zrelay/zrelay.yaml; do
+for f in usr/bin/zrelayd usr/bin/zrelay usr/lib/systemd/system/zrelayd.service \
+         etc/zrelay/zrelay.yaml; do
   [[ -f $stage/$f ]] || fail "cmake --install did not install /$f"
 done
 grep -qx 'ExecStart=/usr/bin/zrelayd --config /etc/zrelay/zrelay.yaml' \

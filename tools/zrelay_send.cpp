@@ -1,0 +1,149 @@
+#include "zrelay_send.hpp"
+
+#include <chrono>
+#include <functional>
+#include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <zmq.hpp>
+
+#include "zrelay/v1/data_message.pb.h"
+#include "zrelay_common.hpp"
+#include "zrelay_text.hpp"
+
+namespace zrelay::tool {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+// Where the messages' contents come from: the TEXTs --count times over, stdin's lines, or
+// generated numbers. Each call fills `content` and returns false when there is none left.
+using content_source = std::function<bool(std::string &content)>;
+
+content_source make_source(const send_options &options, std::uint64_t &skipped) {
+    const bool from_stdin = options.texts.size() == 1 && options.texts.front() == "-";
+    if (from_stdin) {
+        if (options.count)
+            throw tool_error(exit_usage, "send: --count does not apply to stdin ('-')");
+        return [&skipped, line_number = std::uint64_t{0}](std::string &content) mutable {
+            while (std::getline(std::cin, content)) {
+                ++line_number;
+                // The relay refuses (and protobuf will not parse) a string field that is not
+                // UTF-8: say which line, and go on with the others.
+                if (valid_utf8(content))
+                    return true;
+                ++skipped;
+                std::cerr << "zrelay send: stdin line " << line_number
+                          << " is not valid UTF-8; skipped\n";
+            }
+            return false;
+        };
+    }
+    for (const std::string &text : options.texts) {
+        if (text == "-")
+            throw tool_error(exit_usage, "send: '-' (stdin) cannot be mixed with TEXT arguments");
+        if (!valid_utf8(text))
+            throw tool_error(exit_usage, "send: a TEXT argument is not valid UTF-8");
+    }
+    const std::uint64_t total = options.texts.empty()
+                                    ? options.count.value_or(1)
+                                    : options.count.value_or(1) * options.texts.size();
+    return [&texts = options.texts, total, index = std::uint64_t{0}](std::string &content) mutable {
+        if (index == total)
+            return false;
+        content = texts.empty() ? std::to_string(index) : texts[index % texts.size()];
+        ++index;
+        return true;
+    };
+}
+
+std::string payload_of(std::size_t size) {
+    std::string payload(size, '\0');
+    for (std::size_t i = 0; i < size; ++i)
+        payload[i] = static_cast<char>('a' + i % 26);
+    return payload;
+}
+
+std::string describe_timeout(std::int64_t timeout_ms) {
+    return timeout_ms == 0 ? std::string("ever") : fmt::format("{} ms", timeout_ms);
+}
+
+} // namespace
+
+int run_send(const send_options &options) {
+    check_endpoint("send: --to", options.to);
+    std::uint64_t skipped = 0;
+    const content_source next = make_source(options, skipped);
+
+    zmq::context_t context(1);
+    zmq::socket_t push(context, zmq::socket_type::push);
+    // Immediate: queue only to a connected relay, so that with no relay a send blocks (and times
+    // out) instead of filling a queue that nobody will ever read.
+    push.set(zmq::sockopt::immediate, true);
+    push.set(zmq::sockopt::sndtimeo,
+             options.timeout_ms == 0 ? -1 : static_cast<int>(options.timeout_ms));
+    // Linger on close up to the timeout, so what the relay took into our queue is delivered.
+    push.set(zmq::sockopt::linger,
+             options.timeout_ms == 0 ? -1 : static_cast<int>(options.timeout_ms));
+    try {
+        push.connect(options.to);
+    } catch (const zmq::error_t &e) {
+        throw tool_error(e.num() == EINVAL ? exit_usage : exit_unavailable,
+                         fmt::format("send: cannot connect to {}: {}", options.to, e.what()));
+    }
+
+    zrelay::v1::DataMessage message;
+    message.set_topic(options.topic);
+    message.set_payload(payload_of(options.size));
+    std::string content;
+    std::string wire;
+    std::uint64_t sent = 0;
+    std::uint64_t bytes = 0;
+    const auto start = clock_type::now();
+    while (next(content)) {
+        if (options.rate > 0) {
+            // The schedule, not the previous send, says when: a slow send is caught up on.
+            const std::chrono::duration<double> due(static_cast<double>(sent) / options.rate);
+            std::this_thread::sleep_until(start +
+                                          std::chrono::duration_cast<clock_type::duration>(due));
+        }
+        message.set_content(content);
+        message.set_timestamp(epoch_ns());
+        message.SerializeToString(&wire);
+        if (!push.send(zmq::buffer(wire), zmq::send_flags::none)) {
+            throw tool_error(
+                exit_unavailable,
+                sent == 0 ? fmt::format("send: no relay at {} after {}", options.to,
+                                        describe_timeout(options.timeout_ms))
+                          : fmt::format("send: the relay at {} took no message for {} after {} "
+                                        "were sent",
+                                        options.to, describe_timeout(options.timeout_ms), sent));
+        }
+        ++sent;
+        bytes += wire.size();
+    }
+
+    // zmq cannot say whether the queue drained, but closing returns as soon as it has: a close
+    // that took the whole linger means messages were still queued when zmq gave up on them.
+    const auto closing = clock_type::now();
+    push.close();
+    context.close();
+    const auto end = clock_type::now();
+    if (options.timeout_ms > 0 && end - closing >= std::chrono::milliseconds(options.timeout_ms))
+        throw tool_error(exit_unavailable,
+                         fmt::format("send: {} messages were passed to zmq but some were still "
+                                     "undelivered to {} after {} ms",
+                                     sent, options.to, options.timeout_ms));
+
+    const double seconds = std::chrono::duration<double>(end - start).count();
+    std::cerr << fmt::format(
+        "zrelay send: sent {} messages ({} bytes) to {} in {:.3f} s, {:.0f} "
+        "msg/s{}\n",
+        sent, bytes, options.to, seconds, seconds > 0 ? static_cast<double>(sent) / seconds : 0.0,
+        skipped > 0 ? fmt::format("; skipped {} non-UTF-8 lines", skipped) : std::string());
+    return exit_ok;
+}
+
+} // namespace zrelay::tool

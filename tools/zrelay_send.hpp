@@ -1,0 +1,25 @@
+// `zrelay send`: pushes DataMessages into a relay's ingress.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace zrelay::tool {
+
+struct send_options {
+    std::string to;                     // the relay's ingress endpoint (PUSH connects)
+    std::string topic;                  // DataMessage.topic of every message
+    std::optional<std::uint64_t> count; // TEXTs: times over; none: messages to generate (1)
+    double rate = 0;                    // messages per second; 0: as fast as the relay takes them
+    std::size_t size = 0;               // payload bytes in each message
+    std::int64_t timeout_ms = 10000;    // longest wait for the relay to take a message; 0: forever
+    std::vector<std::string> texts;     // one message's content each; "-": stdin, one per line
+};
+
+// Returns the exit code; throws tool_error for usage errors and an unavailable relay.
+int run_send(const send_options &options);
+
+} // namespace zrelay::tool
