@@ -1,0 +1,395 @@
+#!/usr/bin/python3
+"""The client tool `zrelay` (tools/zrelay*.cpp): send, sub and stats.
+
+`send` and `stats` are checked against the real zrelayd (what a pyzmq SUB receives, what the
+metrics say). `sub` is checked against a pyzmq XPUB that the test controls, so that the relay's
+stamps (relay_sequence, relay_instance) can be fabricated precisely, independently of the relay;
+the XPUB also says when the tool's subscription has arrived, so nothing is published before
+anyone listens. Then one run goes end to end: zrelay send -> zrelayd -> zrelay sub.
+
+Nothing sleeps and hopes: every wait polls a condition (a line of output, a subscription, a
+metric, an exit) against a deadline and fails the test when the deadline passes.
+
+Run by CTest (tests/CMakeLists.txt), which sets ZRELAY (the tool), ZRELAYD and PYTHONPATH (the
+generated protobuf modules and tests/, for relay_test's helpers).
+"""
+import base64
+import json
+import os
+import signal
+import subprocess
+import threading
+import unittest
+
+import zmq
+
+from relay_test import (Daemon, ZRELAYD, free_tcp_ports, receive, scrape, v1_pb2, wait_for,
+                        _die_with_parent)
+
+ZRELAY = os.environ.get("ZRELAY")
+
+EXIT_OK = 0
+EXIT_USAGE = 64
+EXIT_UNAVAILABLE = 69
+
+WAIT = 10.0  # seconds for anything the test waits on: output, a subscription, an exit
+
+INSTANCE = 0x0123456789ABCDEF
+OTHER_INSTANCE = 0x00000000DEADBEEF
+
+
+def stamped(topic, sequence, content=None, instance=INSTANCE, **fields):
+    """A serialized DataMessage as the relay publishes it, with its stamp."""
+    message = v1_pb2.DataMessage(topic=topic, content=content or f"{topic}{sequence}",
+                                 relay_sequence=sequence, relay_instance=instance, **fields)
+    return message.SerializeToString()
+
+
+def run(*args, stdin_text=None):
+    """Runs zrelay to completion; returns the CompletedProcess (text)."""
+    stdin = {"input": stdin_text} if stdin_text is not None else {"stdin": subprocess.DEVNULL}
+    return subprocess.run([ZRELAY, *args], capture_output=True, text=True, timeout=60,
+                          check=False, preexec_fn=_die_with_parent, **stdin)
+
+
+class Tool:
+    """A zrelay process left running; threads collect its stdout and stderr lines as they come,
+    so the test can wait for a line without blocking on a pipe."""
+
+    def __init__(self, *args):
+        self.proc = subprocess.Popen([ZRELAY, *args], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     preexec_fn=_die_with_parent)
+        self.out, self.err = [], []
+        self.readers = [threading.Thread(target=self._collect, args=(pipe, lines), daemon=True)
+                        for pipe, lines in ((self.proc.stdout, self.out),
+                                            (self.proc.stderr, self.err))]
+        for reader in self.readers:
+            reader.start()
+
+    @staticmethod
+    def _collect(pipe, lines):
+        for line in iter(pipe.readline, ""):
+            lines.append(line.rstrip("\n"))
+
+    def wait_out(self, count):
+        """True once `count` stdout lines have come."""
+        return wait_for(lambda: len(self.out) >= count, WAIT)
+
+    def wait_err(self, text):
+        """True once a stderr line contains `text`."""
+        return wait_for(lambda: any(text in line for line in self.err), WAIT)
+
+    def finish(self, sig=None):
+        """Sends `sig` (if any), waits for the exit and for all output; returns the exit code."""
+        if sig is not None:
+            self.proc.send_signal(sig)
+        code = self.proc.wait(WAIT)
+        for reader in self.readers:
+            reader.join(WAIT)
+        return code
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
+
+class ToolTestCase(unittest.TestCase):
+    def setUp(self):
+        self.assertTrue(ZRELAY and os.access(ZRELAY, os.X_OK),
+                        f"ZRELAY must name the zrelay binary, got {ZRELAY!r}")
+        self.ctx = zmq.Context()
+        self.tools = []
+
+    def tearDown(self):
+        for tool in self.tools:
+            tool.stop()
+        self.ctx.destroy(linger=0)
+
+    def tool(self, *args):
+        tool = Tool(*args)
+        self.tools.append(tool)
+        return tool
+
+
+# --------------------------------------------------------------------------------------------
+# zrelay sub, against a publisher the test controls
+# --------------------------------------------------------------------------------------------
+
+class SubTest(ToolTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.xpub = self.ctx.socket(zmq.XPUB)
+        self.xpub.setsockopt(zmq.LINGER, 0)
+        port = self.xpub.bind_to_random_port("tcp://127.0.0.1")
+        self.endpoint = f"tcp://127.0.0.1:{port}"
+
+    def start_sub(self, *args, prefixes=(b"",)):
+        """Starts `zrelay sub` on the XPUB and waits until each of its subscriptions arrived."""
+        tool = self.tool("sub", "--from", self.endpoint, *args)
+        expected = {b"\x01" + prefix for prefix in prefixes}
+        seen = set()
+        while seen != expected:
+            self.assertTrue(self.xpub.poll(int(WAIT * 1000)),
+                            f"zrelay sub never subscribed; stderr: {tool.err}")
+            seen.add(self.xpub.recv())
+        return tool
+
+    def publish(self, topic, body):
+        self.xpub.send_multipart([topic.encode() if isinstance(topic, str) else topic, body])
+
+    def test_gap_is_reported_at_once_and_summarised_on_sigint(self):
+        tool = self.start_sub()
+        for topic, sequence in [("a", 1), ("b", 1), ("a", 2), ("a", 3), ("b", 2), ("a", 7)]:
+            self.publish(topic, stamped(topic, sequence))
+        self.assertTrue(tool.wait_out(6), tool.out)
+        self.assertTrue(tool.wait_err('gap on topic "a"'), tool.err)
+
+        self.assertEqual(tool.finish(signal.SIGINT), EXIT_OK, tool.err)
+        self.assertEqual(tool.out, ["a #1 a1", "b #1 b1", "a #2 a2", "a #3 a3", "b #2 b2",
+                                    "a #7 a7"])
+        self.assertEqual([line for line in tool.err if line.startswith("gap")],
+                         ['gap on topic "a": 3 missing (sequences 4..6)'])
+        self.assertEqual(tool.err[-1], "zrelay sub: received 6, topics 2, gaps 1, missing 3, "
+                                       "restarts 0, duplicates 0, undecodable 0, untracked 0")
+
+    def test_new_instance_is_one_restart_not_a_gap_and_sigterm_stops(self):
+        tool = self.start_sub("--json")
+        self.publish("a", stamped("a", 1))
+        self.publish("a", stamped("a", 2))
+        self.publish("b", stamped("b", 9))
+        # The relay restarted: every topic starts again at 1 under a new instance.
+        self.publish("a", stamped("a", 1, instance=OTHER_INSTANCE))
+        self.publish("b", stamped("b", 1, instance=OTHER_INSTANCE))
+        self.publish("a", stamped("a", 2, instance=OTHER_INSTANCE))
+        self.publish("a", stamped("a", 2, instance=OTHER_INSTANCE))  # a duplicate
+        self.assertTrue(tool.wait_out(7), tool.out)
+
+        self.assertEqual(tool.finish(signal.SIGTERM), EXIT_OK, tool.err)
+        summary = json.loads(tool.err[-1])["summary"]
+        self.assertEqual((summary["received"], summary["restarts"], summary["gaps"],
+                          summary["missing"], summary["duplicates"]), (7, 1, 0, 0, 1), tool.err)
+        self.assertEqual(len([line for line in tool.err if "relay restart" in line]), 1, tool.err)
+        self.assertIn('duplicate or out-of-order on topic "a": sequence 2 after 2', tool.err)
+
+    def test_sequence_zero_is_not_checked(self):
+        tool = self.start_sub("--count", "5", "--json")
+        self.publish("a", stamped("a", 5))
+        self.publish("a", stamped("a", 0))  # not tracked by the relay: says nothing of a
+        self.publish("c", stamped("c", 0))
+        self.publish("a", stamped("a", 6))
+        self.publish("c", stamped("c", 3))  # c's first tracked message: joined mid-stream
+        self.assertEqual(tool.finish(), EXIT_OK, tool.err)
+        summary = json.loads(tool.err[-1])["summary"]
+        self.assertEqual((summary["received"], summary["gaps"], summary["untracked"],
+                          summary["topics"]), (5, 0, 2, 2), tool.err)
+
+    def test_undecodable_input_is_counted_and_the_tool_goes_on(self):
+        tool = self.start_sub("--count", "5", "--json")
+        self.xpub.send_multipart([b"a", b"\xff\xff\xff"])  # a truncated varint
+        self.xpub.send(b"a lone frame")
+        self.xpub.send_multipart([b"a", stamped("a", 1), b"one frame too many"])
+        # Content that is not UTF-8: protobuf refuses a proto3 string field like that.
+        self.xpub.send_multipart([b"a", b"\x0a\x02\xff\xfe"])
+        self.publish("a", stamped("a", 1, content="still here"))
+        self.assertEqual(tool.finish(), EXIT_OK, tool.err)
+        self.assertEqual([json.loads(line)["content"] for line in tool.out], ["still here"])
+        summary = json.loads(tool.err[-1])["summary"]
+        self.assertEqual((summary["received"], summary["undecodable"]), (5, 4), tool.err)
+        self.assertEqual(len([line for line in tool.err if line.startswith("undecodable")]), 4)
+
+    def test_json_lines_carry_every_field(self):
+        tool = self.start_sub("--json", "--count", "2")
+        self.publish("t/é", stamped("t/é", 1, content='say "hi"\n\tthen \x01 go \\ ✓',
+                                    timestamp=42, payload=b"\x00\x01\xfe\xff",
+                                    relay_received_ns=1234567890123456789,
+                                    headers={"k": "v", "a": "line\nbreak"}))
+        self.publish("empty", v1_pb2.DataMessage().SerializeToString())
+        self.assertEqual(tool.finish(), EXIT_OK, tool.err)
+        self.assertEqual(len(tool.out), 2, tool.out)
+        first, second = (json.loads(line) for line in tool.out)
+        self.assertEqual(first, {
+            "topic": "t/é", "content": 'say "hi"\n\tthen \x01 go \\ ✓', "timestamp": 42,
+            "payload": base64.b64encode(b"\x00\x01\xfe\xff").decode(), "payload_size": 4,
+            "headers": {"a": "line\nbreak", "k": "v"}, "relay_sequence": 1,
+            "relay_received_ns": 1234567890123456789, "relay_instance": "0123456789abcdef"})
+        self.assertEqual(second, {
+            "topic": "empty", "content": "", "timestamp": 0, "payload": "", "payload_size": 0,
+            "headers": {}, "relay_sequence": 0, "relay_received_ns": 0,
+            "relay_instance": "0000000000000000"})
+        self.assertEqual(json.loads(tool.err[-1]), {"summary": {
+            "received": 2, "topics": 1, "gaps": 0, "missing": 0, "restarts": 0, "duplicates": 0,
+            "undecodable": 0, "untracked": 1, "unchecked": 0}})
+
+    def test_text_lines_are_escaped_and_only_subscribed_prefixes_show(self):
+        tool = self.start_sub("--topic", "a", "--topic", "b", "--count", "2",
+                              prefixes=(b"a", b"b"))
+        self.publish("a1", stamped("a1", 1, content="two\nlines\x1b[31m red\\",
+                                   payload=b"xyz"))
+        self.publish("c1", stamped("c1", 1))
+        self.publish("b1", stamped("b1", 4))
+        self.assertEqual(tool.finish(), EXIT_OK, tool.err)
+        self.assertEqual(tool.out, ["a1 #1 two\\nlines\\x1b[31m red\\\\ [payload 3 bytes]",
+                                    "b1 #4 b14"])
+
+    def test_refuses_an_endpoint_it_cannot_use(self):
+        result = run("sub", "--from", "inproc://x")
+        self.assertEqual(result.returncode, EXIT_USAGE)
+        self.assertIn("inproc://x", result.stderr)
+
+
+# --------------------------------------------------------------------------------------------
+# zrelay send and stats, against the real zrelayd
+# --------------------------------------------------------------------------------------------
+
+class RelayToolTest(ToolTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.assertTrue(ZRELAYD and os.access(ZRELAYD, os.X_OK),
+                        f"ZRELAYD must name the zrelayd binary, got {ZRELAYD!r}")
+        in_port, out_port, self.metrics_port = free_tcp_ports(3)
+        self.ingress = f"tcp://127.0.0.1:{in_port}"
+        self.egress = f"tcp://127.0.0.1:{out_port}"
+        self.metrics_url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        self.daemon = Daemon({"ingress": {"bind": [self.ingress]},
+                              "egress": {"bind": [self.egress]},
+                              "metrics": {"listen": f"127.0.0.1:{self.metrics_port}"}})
+        self.assertTrue(self.daemon.wait_ready(), self.daemon.stderr_text())
+
+    def tearDown(self):
+        try:
+            super().tearDown()
+        finally:
+            self.daemon.stop()
+
+    def subscribe(self):
+        """A pyzmq SUB on the egress, once the relay has its subscription."""
+        sub = self.ctx.socket(zmq.SUB)
+        sub.setsockopt(zmq.LINGER, 0)
+        sub.setsockopt(zmq.SUBSCRIBE, b"")
+        sub.connect(self.egress)
+        self.await_subscriptions(1)
+        return sub
+
+    def await_subscriptions(self, count):
+        self.assertTrue(wait_for(
+            lambda: scrape(self.metrics_port).get("zrelay_subscriptions", 0) >= count, WAIT),
+            "the relay never saw the subscription")
+
+    def await_received(self, count):
+        """Waits until the relay counted `count` messages; asserts it counted no more."""
+        wait_for(lambda: scrape(self.metrics_port).get("zrelay_messages_received_total", 0)
+                 >= count, WAIT)
+        self.assertEqual(scrape(self.metrics_port).get("zrelay_messages_received_total"), count)
+
+    def relayed(self, sub, count):
+        """`count` relayed messages as (topic frame, parsed DataMessage)."""
+        messages = []
+        for _ in range(count):
+            frames = receive(sub, WAIT)
+            self.assertIsNotNone(frames, f"only {len(messages)} of {count} messages came")
+            self.assertEqual(len(frames), 2)
+            messages.append((frames[0], v1_pb2.DataMessage.FromString(frames[1])))
+        return messages
+
+    def test_send_texts_count_times_over_with_topic_and_payload(self):
+        sub = self.subscribe()
+        result = run("send", "--to", self.ingress, "--topic", "greetings", "--size", "5",
+                     "--count", "2", "hello", "two words")
+        self.assertEqual(result.returncode, EXIT_OK, result.stderr)
+        self.assertIn("sent 4 messages", result.stderr)
+        messages = self.relayed(sub, 4)
+        self.assertEqual([(topic, m.topic, m.content, len(m.payload)) for topic, m in messages],
+                         [(b"greetings", "greetings", text, 5)
+                          for text in ("hello", "two words", "hello", "two words")])
+        self.assertTrue(all(m.timestamp > 0 for _, m in messages))
+        self.await_received(4)
+
+    def test_send_stdin_one_message_a_line(self):
+        sub = self.subscribe()
+        result = run("send", "--to", self.ingress, "--topic", "lines", "-",
+                     stdin_text="line one\nline two\n\nlast, unterminated")
+        self.assertEqual(result.returncode, EXIT_OK, result.stderr)
+        self.assertEqual([m.content for _, m in self.relayed(sub, 4)],
+                         ["line one", "line two", "", "last, unterminated"])
+        self.await_received(4)
+
+    def test_send_generated_messages_with_payload_and_rate(self):
+        sub = self.subscribe()
+        result = run("send", "--to", self.ingress, "--topic", "gen", "--count", "50",
+                     "--size", "100", "--rate", "1000")
+        self.assertEqual(result.returncode, EXIT_OK, result.stderr)
+        messages = self.relayed(sub, 50)
+        self.assertEqual([m.content for _, m in messages], [str(i) for i in range(50)])
+        self.assertEqual({len(m.payload) for _, m in messages}, {100})
+        self.await_received(50)
+
+    def test_stats_once_shows_counters_with_rates(self):
+        result = run("send", "--to", self.ingress, "--count", "7")
+        self.assertEqual(result.returncode, EXIT_OK, result.stderr)
+        self.await_received(7)
+        result = run("stats", "--metrics", self.metrics_url, "--once", "--interval", "0.1")
+        self.assertEqual(result.returncode, EXIT_OK, result.stderr)
+        rows = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines()
+                if line.startswith("zrelay_")}
+        # Nothing was sent between the two samples: the counter stands still.
+        self.assertEqual(rows["zrelay_messages_received_total"], ["7", "0.0"], result.stdout)
+        self.assertEqual(rows['zrelay_messages_invalid_total{reason="malformed"}'], ["0", "0.0"])
+        self.assertEqual(rows["zrelay_subscriptions"], ["0"])  # a gauge: no rate
+
+    def test_end_to_end_send_relay_sub(self):
+        tool = self.tool("sub", "--from", self.egress, "--json", "--count", "20")
+        self.await_subscriptions(1)
+        result = run("send", "--to", self.ingress, "--topic", "e2e", "--count", "20")
+        self.assertEqual(result.returncode, EXIT_OK, result.stderr)
+        self.assertEqual(tool.finish(), EXIT_OK, tool.err)
+        lines = [json.loads(line) for line in tool.out]
+        self.assertEqual([(m["topic"], m["content"]) for m in lines],
+                         [("e2e", str(i)) for i in range(20)])
+        summary = json.loads(tool.err[-1])["summary"]
+        self.assertEqual((summary["received"], summary["gaps"], summary["missing"],
+                          summary["undecodable"]), (20, 0, 0, 0), tool.err)
+        # Once the relay stamps (sequence 0 means it does not), they run 1, 2, 3, ... unbroken.
+        sequences = [m["relay_sequence"] for m in lines]
+        if any(sequences):
+            self.assertEqual(sequences, list(range(sequences[0], sequences[0] + 20)))
+
+
+# --------------------------------------------------------------------------------------------
+# Errors that need no relay
+# --------------------------------------------------------------------------------------------
+
+class ErrorTest(unittest.TestCase):
+
+    def test_send_refuses_other_transports(self):
+        result = run("send", "--to", "udp://x", "hi")
+        self.assertEqual(result.returncode, EXIT_USAGE)
+        self.assertIn("udp://x", result.stderr)
+
+    def test_usage_errors_exit_64(self):
+        for args in ([], ["send", "hi"], ["sub"], ["stats", "--metrics", "ftp://x/"],
+                     ["send", "--to", "tcp://127.0.0.1:1", "--count", "2", "-"]):
+            with self.subTest(args=args):
+                self.assertEqual(run(*args).returncode, EXIT_USAGE)
+
+    def test_send_with_no_relay_exits_69_naming_the_endpoint(self):
+        port, = free_tcp_ports(1)
+        result = run("send", "--to", f"tcp://127.0.0.1:{port}", "--timeout", "200", "hi")
+        self.assertEqual(result.returncode, EXIT_UNAVAILABLE)
+        self.assertIn(f"no relay at tcp://127.0.0.1:{port}", result.stderr)
+
+    def test_stats_on_a_closed_port_exits_69_naming_the_url(self):
+        port, = free_tcp_ports(1)
+        url = f"http://127.0.0.1:{port}/metrics"
+        result = run("stats", "--metrics", url, "--once")
+        self.assertEqual(result.returncode, EXIT_UNAVAILABLE)
+        self.assertIn(url, result.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
