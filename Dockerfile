@@ -24,8 +24,8 @@ COPY systemd systemd
 COPY tools tools
 RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
       -DZRELAY_BUILD_TESTS=OFF -DZRELAY_BUILD_BENCHMARKS=OFF \
- && cmake --build /build --target zrelayd \
- && strip /build/daemon/zrelayd \
+ && cmake --build /build --target zrelayd zrelay \
+ && strip /build/daemon/zrelayd /build/tools/zrelay \
  && sed -e 's|tcp://127\.0\.0\.1:|tcp://*:|' -e 's|"127\.0\.0\.1:9464"|"0.0.0.0:9464"|' \
       config/zrelay.yaml > /build/zrelay.yaml \
  && /build/daemon/zrelayd --config /build/zrelay.yaml --check-config > /dev/null
@@ -40,6 +40,7 @@ RUN apt-get update -q \
  && useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
       --uid 10001 zrelay
 COPY --from=build /build/daemon/zrelayd /usr/bin/zrelayd
+COPY --from=build /build/tools/zrelay /usr/bin/zrelay
 COPY --from=build /build/zrelay.yaml /etc/zrelay/zrelay.yaml
 USER zrelay
 EXPOSE 5555 5556 9464

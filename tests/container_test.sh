@@ -50,6 +50,19 @@ inside sh -c "zrelayd --config /etc/zrelay/zrelay.yaml 2>/tmp/zrelayd.log & pid=
 inside sh -c "$cmd --timeout-ms 500" 2>/dev/null && fail "the healthcheck passed with no relay"
 echo "ok: healthcheck inside the image (passes with a relay, fails without)"
 
+# The client tool ships too: send into a relay inside the image and read its counters back
+# (polled: the relay counts a moment after the sender has handed the messages over).
+inside sh -c "zrelayd --config /etc/zrelay/zrelay.yaml 2>/tmp/zrelayd.log & pid=\$!
+  rc=1
+  if zrelay send --to tcp://127.0.0.1:5555 --topic c one two three 2>/dev/null; then
+    for i in \$(seq 50); do
+      zrelay stats --once --interval 0.1 --metrics http://127.0.0.1:9464/metrics |
+        grep -Eq '^zrelay_messages_received_total +3( |\$)' && { rc=0; break; }
+    done
+  fi
+  kill \$pid; wait \$pid; exit \$rc" || fail "zrelay send and stats inside the image did not see 3 messages"
+echo "ok: zrelay send and stats inside the image"
+
 size=$(podman image inspect --format '{{.Size}}' "$image")
 base=$(podman image inspect --format '{{.Size}}' docker.io/library/debian:bookworm-slim)
 echo "image size: $((size / 1024 / 1024)) MiB, of which $(((size - base) / 1024 / 1024)) MiB on top of the base"

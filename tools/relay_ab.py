@@ -4,6 +4,8 @@ fresh process fed flat out by bench_driver, as relay_bench runs them. Prints the
 per-round ratio A/B: what a change costs, measured side by side on a noisy machine.
 
     tools/relay_ab.py build/release /tmp/before/build/release [--rounds 9]
+    # one build, two settings (keys added to each side's egress section):
+    tools/relay_ab.py build/release build/release --a-egress "stamp: true" --b-egress "stamp: false"
 """
 import argparse
 import os
@@ -20,6 +22,8 @@ def main():
     p.add_argument("b", help="build directory B")
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--cases", default="tcp:64,tcp:1024,ipc:64")
+    p.add_argument("--a-egress", default="", help="extra egress keys for A, e.g. 'stamp: false'")
+    p.add_argument("--b-egress", default="", help="extra egress keys for B")
     args = p.parse_args()
     bench = relay_bench.Bench(argparse.Namespace(build=args.a, quick=False))
     builds = [os.path.abspath(args.a), os.path.abspath(args.b)]
@@ -27,9 +31,10 @@ def main():
         transport, size = case.split(":")
         rates = ([], [])
         for _ in range(args.rounds):
-            for build, out in zip(builds, rates):
+            for build, extra, out in zip(builds, (args.a_egress, args.b_egress), rates):
                 bench.build = build
-                out.append(bench.run("zrelayd", transport, int(size))["msgs_per_s"])
+                out.append(bench.run("zrelayd", transport, int(size),
+                                     egress_extra=extra)["msgs_per_s"])
         ratios = [a / b for a, b in zip(*rates)]
         print(f"{transport} {size} B: A {statistics.median(rates[0]):,.0f} msg/s, "
               f"B {statistics.median(rates[1]):,.0f} msg/s, A/B per round: median "

@@ -69,7 +69,7 @@ class Bench:
         self.n = 0
         self.runs = []
 
-    def start(self, system, eps, workers=None):
+    def start(self, system, eps, workers=None, egress_extra=""):
         if system in ("loop", "proxy", "topic-loop"):
             cmd = [f"{self.build}/tools/bench_forwarder", "--mode", system, "--in", eps.ingress,
                    "--out", eps.egress, "--rcvhwm", str(HWM), "--sndhwm", str(HWM),
@@ -79,17 +79,18 @@ class Bench:
             with open(config, "w") as f:
                 f.write(f"ingress: {{bind: ['{eps.ingress}'], rcvhwm: {HWM}, "
                         f"max_message_bytes: 1048576}}\n"
-                        f"egress: {{bind: ['{eps.egress}'], sndhwm: {HWM}, nodrop: true}}\n"
+                        f"egress: {{bind: ['{eps.egress}'], sndhwm: {HWM}, nodrop: true"
+                        f"{', ' + egress_extra if egress_extra else ''}}}\n"
                         "metrics: {listen: ''}\nlog: {level: warn}\n")
                 if workers is not None:
                     f.write(f"workers: {workers}\n")
             cmd = [f"{self.build}/daemon/zrelayd", "--config", config]
         return subprocess.Popen(cmd)
 
-    def run(self, system, transport, size, rate=0.0, count=None, workers=None):
+    def run(self, system, transport, size, rate=0.0, count=None, workers=None, egress_extra=""):
         self.n += 1
         eps = Endpoints(transport, self.tmpdir, self.n)
-        proc = self.start(system, eps, workers)
+        proc = self.start(system, eps, workers, egress_extra)
         try:
             count = count or self.count(size)
             cmd = [f"{self.build}/tools/bench_driver", "--push", eps.ingress, "--sub", eps.egress,
