@@ -25,7 +25,8 @@ publisher::publisher(zmq::context_t &context, const config &cfg, const socket_se
                      std::span<const thread_counters> all, topic_table &topics,
                      const pipeline_control &control)
     : _socket(context, zmq::socket_type::xpub), _inputs(std::move(inputs)), _credits(credits),
-      _counters(counters), _all(all), _topics(topics), _control(control), _stamp(cfg.egress.stamp) {
+      _counters(counters), _all(all), _topics(topics), _control(control), _stamp(cfg.egress.stamp),
+      _nodrop(cfg.egress.nodrop) {
     if (cfg.egress.drop_notices)
         _notices.emplace();
     _socket.set(zmq::sockopt::sndhwm, cfg.egress.sndhwm);

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "frame_guard.hpp"
+#include "healthcheck.hpp"
 #include "keys.hpp"
 
 namespace zrelay {
@@ -27,7 +28,8 @@ frame_limits message_limits(const config &cfg) {
 
 relay::relay(const config &cfg)
     : _context(1), _credits(cfg.pipeline.max_inflight), _counter_blocks(3 + cfg.workers),
-      _topics(cfg.egress.max_topics, cfg.metrics.max_topic_labels) {
+      _topics(cfg.egress.max_topics, cfg.metrics.max_topic_labels,
+              std::string(health_topic_prefix)) {
     // The context's own io thread must never take a signal meant for main's signalfd: main
     // blocks them before constructing the relay, and the io thread inherits the mask.
     // Blocks: [receiver, publisher, worker 0.., authenticator].

@@ -1,9 +1,13 @@
 #include "topics.hpp"
 
+#include <utility>
+
 namespace zrelay {
 
-topic_table::topic_table(std::size_t max_topics, std::size_t max_labels)
+topic_table::topic_table(std::size_t max_topics, std::size_t max_labels,
+                         std::string untracked_prefix)
     : _max_topics(max_topics), _max_labels(std::min(max_labels, max_topics)),
+      _untracked_prefix(std::move(untracked_prefix)),
       _labels(std::make_unique<label[]>(_max_labels)) {}
 
 std::uint64_t topic_table::count(std::string_view topic) {
@@ -12,7 +16,8 @@ std::uint64_t topic_table::count(std::string_view topic) {
         (e.messages != nullptr ? *e.messages : _other).add();
         return ++e.sequence;
     }
-    if (_entries.size() >= _max_topics) {
+    if (_entries.size() >= _max_topics ||
+        (!_untracked_prefix.empty() && topic.starts_with(_untracked_prefix))) {
         _other.add();
         return 0;
     }
@@ -31,7 +36,10 @@ std::uint64_t topic_table::count(std::string_view topic) {
 std::uint64_t topic_table::peek(std::string_view topic) const {
     if (const auto found = _entries.find(topic); found != _entries.end())
         return found->second.sequence + 1;
-    return _entries.size() >= _max_topics ? 0 : 1;
+    return _entries.size() >= _max_topics ||
+                   (!_untracked_prefix.empty() && topic.starts_with(_untracked_prefix))
+               ? 0
+               : 1;
 }
 
 std::vector<topic_series> topic_table::labelled() const {

@@ -9,6 +9,10 @@
 // message counts under topic="_other". Labels are handed out at first sight and kept: a counter
 // that moved between series as topics got busier would break rate() on both.
 //
+// Topics under `untracked_prefix` are never tracked (sequence 0, counted under "_other"): the
+// healthcheck publishes each canary on a topic of its own, and a healthcheck every 30 s would
+// otherwise use up the table in days and the labels in an hour.
+//
 // Threads: count() is called by the one thread that publishes (the writer); labelled() and
 // other() by the metrics server's (readers), concurrently.
 #pragma once
@@ -28,7 +32,7 @@ namespace zrelay {
 
 class topic_table {
 public:
-    topic_table(std::size_t max_topics, std::size_t max_labels);
+    topic_table(std::size_t max_topics, std::size_t max_labels, std::string untracked_prefix = {});
 
     // Writer. Counts one message published on `topic`; returns its sequence on the topic (1, 2,
     // 3, ...) or 0 if the topic is not tracked. Allocates only the first time it sees a topic.
@@ -63,6 +67,7 @@ private:
 
     std::size_t _max_topics;
     std::size_t _max_labels;
+    std::string _untracked_prefix;                                                // "" = none
     std::unordered_map<std::string, entry, topic_hash, std::equal_to<>> _entries; // writer only
     std::unique_ptr<label[]> _labels; // max_labels slots, allocated up front: never moves
     // Slots in use. The writer fills slot n, then stores n + 1 (release); a reader that loads

@@ -13,7 +13,8 @@ import unittest
 
 import zmq
 
-from relay_test import Daemon, ZRELAYD, free_tcp_ports, receive, stall_relay, to_yaml, wait_for
+from relay_test import (Daemon, ZRELAYD, free_tcp_ports, receive, scrape, stall_relay, to_yaml,
+                        v1_pb2, wait_for)
 
 
 class HealthcheckTest(unittest.TestCase):
@@ -61,6 +62,40 @@ class HealthcheckTest(unittest.TestCase):
         self.assertTrue(result.stdout.startswith("ok: a canary went tcp://127.0.0.1:"),
                         result.stdout)
         self.assertIsNone(receive(other, 0.3), "a canary reached a subscriber of another prefix")
+
+    def test_canaries_use_up_none_of_the_relays_topic_bounds(self):
+        """Each canary has a topic of its own: they must not fill the relay's tracked topics
+        (egress.max_topics) or its per-topic metric labels, or a relay under a container
+        healthcheck would stop tracking real topics after some days."""
+        (metrics_port,) = free_tcp_ports(1)
+        self.config["egress"]["max_topics"] = 2
+        self.config["metrics"] = {"listen": f"127.0.0.1:{metrics_port}", "max_topic_labels": 2}
+        self.start()
+        for _ in range(3):
+            result, _ = self.healthcheck()
+            self.assertEqual(result.returncode, 0, result.stderr)
+        sub = self.ctx.socket(zmq.SUB)
+        sub.setsockopt(zmq.SUBSCRIBE, b"real")
+        sub.connect(f"tcp://127.0.0.1:{self.out_port}")
+        push = self.ctx.socket(zmq.PUSH)
+        push.connect(f"tcp://127.0.0.1:{self.in_port}")
+        got = {}
+        def both_tracked():
+            for topic in ("real-a", "real-b"):
+                push.send(v1_pb2.DataMessage(topic=topic).SerializeToString())
+            frames = receive(sub, 0.2)
+            while frames is not None:
+                got[frames[0]] = v1_pb2.DataMessage.FromString(frames[1]).relay_sequence
+                frames = receive(sub, 0.05)
+            return len(got) == 2
+        self.assertTrue(wait_for(both_tracked, 10))
+        self.assertTrue(all(sequence > 0 for sequence in got.values()),
+                        f"canaries used up the tracked topics: {got}")
+        labels = {name for name in scrape(metrics_port) if name.startswith("zrelay_topic_")}
+        self.assertEqual(labels, {'zrelay_topic_messages_total{topic="real-a"}',
+                                  'zrelay_topic_messages_total{topic="real-b"}',
+                                  'zrelay_topic_messages_total{topic="_other"}'})
+        self.assertGreaterEqual(scrape(metrics_port)['zrelay_topic_messages_total{topic="_other"}'], 3)
 
     def test_fails_when_no_relay_runs(self):
         result, took = self.healthcheck(timeout_ms=500)

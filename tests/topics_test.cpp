@@ -44,6 +44,19 @@ TEST(topics, past_the_cap_new_topics_get_sequence_zero_and_old_ones_go_on) {
     EXPECT_EQ(t.other(), 1000U);
 }
 
+TEST(topics, topics_under_the_untracked_prefix_use_up_nothing) {
+    topic_table t(2, 2, "$zrelay/health/");
+    for (int i = 0; i < 100; ++i) {
+        EXPECT_EQ(t.peek("$zrelay/health/" + std::to_string(i)), 0U);
+        EXPECT_EQ(t.count("$zrelay/health/" + std::to_string(i)), 0U);
+    }
+    EXPECT_EQ(t.tracked(), 0U);
+    EXPECT_TRUE(t.labelled().empty());
+    EXPECT_EQ(t.other(), 100U);
+    EXPECT_EQ(t.count("$zrelay/healthy"), 1U); // the prefix is the prefix, not a word
+    EXPECT_EQ(t.count("a"), 1U);
+}
+
 TEST(topics, peek_tells_the_next_sequence_without_counting) {
     topic_table t(1, 1);
     EXPECT_EQ(t.peek("a"), 1U);
