@@ -69,7 +69,7 @@ class Bench:
         self.n = 0
         self.runs = []
 
-    def start(self, system, eps, workers=None, egress_extra=""):
+    def start(self, system, eps, workers=None, egress_extra="", relay_env=None):
         if system in ("loop", "proxy", "topic-loop"):
             cmd = [f"{self.build}/tools/bench_forwarder", "--mode", system, "--in", eps.ingress,
                    "--out", eps.egress, "--rcvhwm", str(HWM), "--sndhwm", str(HWM),
@@ -85,12 +85,14 @@ class Bench:
                 if workers is not None:
                     f.write(f"workers: {workers}\n")
             cmd = [f"{self.build}/daemon/zrelayd", "--config", config]
-        return subprocess.Popen(cmd)
+        # relay_env: extra environment for the relay alone (e.g. LD_PRELOAD of an allocator).
+        return subprocess.Popen(cmd, env={**os.environ, **relay_env} if relay_env else None)
 
-    def run(self, system, transport, size, rate=0.0, count=None, workers=None, egress_extra=""):
+    def run(self, system, transport, size, rate=0.0, count=None, workers=None, egress_extra="",
+            relay_env=None):
         self.n += 1
         eps = Endpoints(transport, self.tmpdir, self.n)
-        proc = self.start(system, eps, workers, egress_extra)
+        proc = self.start(system, eps, workers, egress_extra, relay_env)
         try:
             count = count or self.count(size)
             cmd = [f"{self.build}/tools/bench_driver", "--push", eps.ingress, "--sub", eps.egress,
