@@ -62,11 +62,23 @@ struct scan_state {
     std::string_view topic;
 };
 
-// A length-delimited field's bytes, in place in the input; nullopt if truncated.
+// The largest length protobuf's parser reads (ReadSizeFallback in parse_context.cc: it keeps
+// kSlopBytes, 16, below INT32_MAX so that its limits cannot overflow).
+constexpr std::uint64_t max_length = INT32_MAX - 16;
+// ...and the most bytes its varint may take.
+constexpr int max_length_bytes = 5;
+
+// A length-delimited field's bytes, in place in the input; nullopt if truncated, or if its
+// length is one protobuf's parser refuses. ReadVarint32 takes up to 10 bytes and keeps the low
+// 32 bits, so "80 80 80 80 90 80 90 80 1c" would read as 0 here; protobuf reads a length as at
+// most 5 bytes below 2^31 and refuses it.
 std::optional<std::string_view> read_in_place(pb::io::CodedInputStream &in) {
-    std::uint32_t length = 0;
-    if (!in.ReadVarint32(&length))
+    const int start = in.CurrentPosition();
+    std::uint64_t wide = 0;
+    if (!in.ReadVarint64(&wide) || in.CurrentPosition() - start > max_length_bytes ||
+        wide > max_length)
         return std::nullopt;
+    const auto length = static_cast<std::uint32_t>(wide);
     const void *at = nullptr;
     int available = 0;
     if (length == 0)

@@ -448,6 +448,43 @@ TEST_F(envelope, a_length_past_the_frame_is_malformed) {
         EXPECT_EQ(decode(wire).reason, invalid_reason::malformed) << testing::PrintToString(wire);
 }
 
+// protobuf reads a length as a varint of at most 5 bytes below 2^31 - 16, not as the low 32 bits
+// of up to 10 (found by tests/fuzz/envelope_fuzz: "2a 80 80 80 80 90 80 90 80 1c", a headers
+// entry whose 9-byte length has 0 for its low 32 bits, was taken for an empty entry).
+TEST_F(envelope, a_length_protobuf_would_not_read_is_malformed) {
+    const std::string found("\x2a\x80\x80\x80\x80\x90\x80\x90\x80\x1c", 10);
+    const std::vector<std::string> lengths = {
+        std::string("\x80\x80\x80\x80\x10", 5),                      // 2^32: low 32 bits 0
+        std::string("\x80\x80\x80\x80\x08", 5),                      // 2^31
+        std::string("\xf0\xff\xff\xff\x07", 5),                      // 2^31 - 16
+        std::string("\x80\x80\x80\x80\x80\x00", 6),                  // 0 in 6 bytes
+        std::string("\x81\x80\x80\x80\x80\x80\x80\x80\x80\x00", 10), // 1 in 10 bytes
+    };
+    std::vector<std::string> wires = {found};
+    // content, topic, payload, headers, unknown field 6, and field 100 (a2 06) as length-delimited
+    for (const int tag : {0x0a, 0x1a, 0x22, 0x2a, 0x32, 0xa2})
+        for (const std::string &length : lengths)
+            wires.push_back(std::string(1, static_cast<char>(tag)) + (tag == 0xa2 ? "\x06" : "") +
+                            length);
+    for (const std::string &wire : wires) {
+        EXPECT_EQ(decode(wire).reason, invalid_reason::malformed) << testing::PrintToString(wire);
+        DataMessage reference;
+        EXPECT_FALSE(reference.ParseFromString(wire)) << testing::PrintToString(wire);
+        DataMessageBytes twin;
+        EXPECT_FALSE(twin.ParseFromString(wire)) << testing::PrintToString(wire);
+    }
+    // Lengths in their longest form that protobuf does read are read alike.
+    for (const std::string &wire :
+         {std::string("\x1a\x81\x80\x80\x80\x00t", 7), // topic "t", length 1 in 5 bytes
+          std::string("\x1a\x81\x80\x00t", 5)}) {      // in 3
+        DataMessage reference;
+        ASSERT_TRUE(reference.ParseFromString(wire)) << testing::PrintToString(wire);
+        const decode_result r = decode(wire);
+        EXPECT_EQ(r.reason, invalid_reason::none) << testing::PrintToString(wire);
+        EXPECT_EQ(r.topic, reference.topic());
+    }
+}
+
 TEST_F(envelope, field_number_zero_is_malformed_whatever_its_wire_type) {
     for (const char tag : {'\x00', '\x01', '\x02', '\x05'}) {
         const std::string wire = std::string(1, tag) + std::string(9, '\x01');
