@@ -133,6 +133,79 @@ std::string joined(std::span<const std::string_view> words) {
     return out;
 }
 
+// What YAML 1.2 allows in a stream (c-printable, section 5.1): tab, line feed, carriage return,
+// and printable characters; not the other C0 controls, DEL, the C1 controls but NEL, U+FFFE or
+// U+FFFF. yaml-cpp does not check: it turned a NUL into a stray byte that to_yaml() could not
+// print back (found by fuzzing). A non-printable character can still be written escaped in a
+// double-quoted string ("\x01").
+bool yaml_printable(char32_t c) {
+    if (c < 0x80)
+        return c == '\t' || c == '\n' || c == '\r' || (c >= 0x20 && c != 0x7f);
+    return (c >= 0xa0 || c == 0x85) && c != 0xfffe && c != 0xffff;
+}
+
+// What a string value in the config may not hold, however it was written (escapes in a
+// double-quoted string can produce any character): what to_yaml() could not print back, because
+// yaml-cpp's emitter writes DEL raw (which YAML text may not hold) and U+FFFE and U+FFFF as
+// U+FFFD. No topic, path, endpoint or name has any use for them. Other controls, a tab in a
+// topic say, print back escaped and are left to each key's own rules.
+bool value_printable(char32_t c) {
+    return c != 0x7f && c != 0xfffe && c != 0xffff;
+}
+
+// The first byte of `text` that is not UTF-8 (overlong forms, surrogates and code points past
+// U+10FFFF included; yaml-cpp passes stray bytes through, and a value holding them would not
+// survive to_yaml(), found by fuzzing), or that starts a character `allowed` refuses.
+struct bad_text {
+    std::size_t offset;
+    std::optional<char32_t> character; // nullopt: not UTF-8
+};
+std::optional<bad_text> first_bad_text(std::string_view text, bool (*allowed)(char32_t)) {
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+    const auto continuation = [&](std::size_t i) {
+        return i < text.size() && (byte(i) & 0xC0U) == 0x80U;
+    };
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const unsigned lead = byte(i);
+        std::size_t length = 0;
+        unsigned min_second = 0x80;
+        unsigned max_second = 0xBF;
+        char32_t code = 0;
+        if (lead < 0x80) {
+            length = 1;
+            code = lead;
+        } else if (lead >= 0xC2 && lead <= 0xDF) {
+            length = 2;
+            code = lead & 0x1FU;
+        } else if (lead >= 0xE0 && lead <= 0xEF) {
+            length = 3;
+            code = lead & 0x0FU;
+            min_second = lead == 0xE0 ? 0xA0 : 0x80; // overlong
+            max_second = lead == 0xED ? 0x9F : 0xBF; // surrogates
+        } else if (lead >= 0xF0 && lead <= 0xF4) {
+            length = 4;
+            code = lead & 0x07U;
+            min_second = lead == 0xF0 ? 0x90 : 0x80; // overlong
+            max_second = lead == 0xF4 ? 0x8F : 0xBF; // past U+10FFFF
+        } else {
+            return bad_text{i, std::nullopt};
+        }
+        if (length > 1 &&
+            (!continuation(i + 1) || byte(i + 1) < min_second || byte(i + 1) > max_second))
+            return bad_text{i, std::nullopt};
+        for (std::size_t k = 1; k < length; ++k) {
+            if (!continuation(i + k))
+                return bad_text{i, std::nullopt};
+            code = (code << 6U) | (byte(i + k) & 0x3FU);
+        }
+        if (!allowed(code))
+            return bad_text{i, code};
+        i += length;
+    }
+    return std::nullopt;
+}
+
 // A value as an error message shows it: quoted, escaped and cut short, so a stray binary blob
 // or a pasted paragraph cannot garble the log line.
 // ASCII control characters, DEL included: what quote() escapes and no path should hold.
@@ -461,7 +534,16 @@ private:
     [[nodiscard]] std::string string(const entry &e, std::string_view expected = "a string") const {
         if (!e.value.IsScalar())
             fail(e, "expected " + std::string(expected) + ", got " + describe(e.value));
+        printable(e, e.value.Scalar());
         return e.value.Scalar();
+    }
+
+    // Refuses a value holding what value_printable() does not allow, naming the character.
+    void printable(const entry &e, std::string_view value) const {
+        if (const auto bad = first_bad_text(value, value_printable); bad && bad->character)
+            fail(e, fmt::format("U+{:04X} is not allowed in a value (it cannot be written back "
+                                "by --check-config), got {}",
+                                static_cast<std::uint32_t>(*bad->character), quote(value)));
     }
 
     [[nodiscard]] std::string one_of(const entry &e,
@@ -757,47 +839,6 @@ public:
     void OnMapEnd() override {}
 };
 
-// Where `text` stops being UTF-8 (overlong forms, surrogates and code points past U+10FFFF
-// included), or nothing. YAML streams are Unicode; yaml-cpp passes stray bytes through, and a
-// value holding them would not survive to_yaml(). Found by fuzzing.
-std::optional<std::size_t> first_non_utf8(std::string_view text) {
-    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
-    const auto continuation = [&](std::size_t i) {
-        return i < text.size() && (byte(i) & 0xC0U) == 0x80U;
-    };
-    std::size_t i = 0;
-    while (i < text.size()) {
-        const unsigned lead = byte(i);
-        std::size_t length = 0;
-        unsigned min_second = 0x80;
-        unsigned max_second = 0xBF;
-        if (lead < 0x80) {
-            ++i;
-            continue;
-        }
-        if (lead >= 0xC2 && lead <= 0xDF) {
-            length = 2;
-        } else if (lead >= 0xE0 && lead <= 0xEF) {
-            length = 3;
-            min_second = lead == 0xE0 ? 0xA0 : 0x80; // overlong
-            max_second = lead == 0xED ? 0x9F : 0xBF; // surrogates
-        } else if (lead >= 0xF0 && lead <= 0xF4) {
-            length = 4;
-            min_second = lead == 0xF0 ? 0x90 : 0x80; // overlong
-            max_second = lead == 0xF4 ? 0x8F : 0xBF; // past U+10FFFF
-        } else {
-            return i;
-        }
-        if (!continuation(i + 1) || byte(i + 1) < min_second || byte(i + 1) > max_second)
-            return i;
-        for (std::size_t k = 2; k < length; ++k)
-            if (!continuation(i + k))
-                return i;
-        i += length;
-    }
-    return std::nullopt;
-}
-
 // yaml-cpp 0.7's LoadAll never returns on some invalid input (a lone "," is enough): its parser
 // reports a document without consuming anything, again and again. Found by fuzzing. Walk the
 // documents first with a handler that builds nothing, and stop where a document starts at the
@@ -818,14 +859,20 @@ config parse_config(std::string_view yaml, std::string_view source) {
     reader r(source);
     std::vector<YAML::Node> documents;
     try {
-        if (const auto at = first_non_utf8(yaml)) {
-            const auto before = yaml.substr(0, *at);
+        if (const auto bad = first_bad_text(yaml, yaml_printable)) {
+            const auto before = yaml.substr(0, bad->offset);
             const auto line = static_cast<int>(std::count(before.begin(), before.end(), '\n'));
-            constexpr std::string_view hex = "0123456789abcdef";
-            const auto bad = static_cast<unsigned char>(yaml[*at]);
+            const std::string at = " at offset " + std::to_string(bad->offset);
+            if (bad->character)
+                r.fail(line + 1, {},
+                       fmt::format(
+                           "a character YAML does not allow, U+{:04X},{} (YAML text holds "
+                           "printable characters, tabs and line breaks only; write others escaped "
+                           "in a double-quoted string)",
+                           static_cast<std::uint32_t>(*bad->character), at));
             r.fail(line + 1, {},
-                   std::string("not UTF-8 text: byte 0x") + hex[bad >> 4U] + hex[bad & 0xfU] +
-                       " at offset " + std::to_string(*at) + " (a YAML file must be UTF-8)");
+                   fmt::format("not UTF-8 text: byte 0x{:02x}{} (a YAML file must be UTF-8)",
+                               static_cast<unsigned char>(yaml[bad->offset]), at));
         }
         const std::string text(yaml);
         if (const auto mark = where_yaml_cpp_would_hang(text))

@@ -544,7 +544,7 @@ TEST(config, ipc_paths_may_not_hold_control_characters) {
     EXPECT_TRUE(starts_with(error_of("egress:\n  bind: [\"ipc:///tmp/\\tx\"]\n"),
                             "test.yaml:2: egress.bind[0]: ipc path holds a control character"));
     EXPECT_TRUE(starts_with(error_of("egress:\n  connect: [\"ipc:///tmp/x\\x7f\"]\n"),
-                            "test.yaml:2: egress.connect[0]: ipc path holds a control character"));
+                            "test.yaml:2: egress.connect[0]: U+007F is not allowed in a value"));
 }
 
 TEST(config, non_ascii_utf8_ipc_paths_are_accepted_and_round_trip) {
@@ -677,6 +677,48 @@ TEST(config, text_that_is_not_utf8_is_refused_naming_line_and_byte) {
             << testing::PrintToString(bytes);
     // A UTF-8 byte-order mark and four-byte characters are UTF-8.
     EXPECT_EQ(parse("\xef\xbb\xbf# \xf0\x9f\x93\xa8 \xf4\x8f\xbf\xbf\nworkers: 3\n").workers, 3U);
+}
+
+// YAML text holds printable characters, tabs and line breaks only (YAML 1.2, 5.1); yaml-cpp let a
+// NUL through as a stray byte that to_yaml() printed back as U+FFFD (found by
+// tests/fuzz/config_fuzz: a NUL inside an allow-list path).
+TEST(config, characters_yaml_does_not_allow_are_refused_naming_line_and_code_point) {
+    EXPECT_EQ(error_of(std::string("workers: 1\nsecurity:\n  ipc_group: ab\0c\n", 39)),
+              "test.yaml:3: a character YAML does not allow, U+0000, at offset 36 (YAML text "
+              "holds printable characters, tabs and line breaks only; write others escaped in a "
+              "double-quoted string)");
+    const std::vector<std::pair<std::string, std::string>> bad = {
+        {"\x01", "U+0001"},         {"\x1b", "U+001B"},     {"\x7f", "U+007F"},
+        {"\xc2\x80", "U+0080"},     {"\xc2\x9f", "U+009F"}, {"\xef\xbf\xbe", "U+FFFE"},
+        {"\xef\xbf\xbf", "U+FFFF"},
+    };
+    for (const auto &[bytes, shown] : bad)
+        EXPECT_TRUE(
+            contains(error_of("# " + bytes + "\nworkers: 1\n"),
+                     "test.yaml:1: a character YAML does not allow, " + shown + ", at offset 2"))
+            << testing::PrintToString(bytes);
+    // Tab, CR LF line ends, NEL, no-break space, a byte-order mark, and the escaped form of a
+    // control character in a double-quoted string are all YAML text.
+    EXPECT_EQ(parse("# \xc2\x85 \xc2\xa0 \xef\xbb\xbf\r\nworkers:\t4\r\n").workers, 4U);
+    EXPECT_EQ(parse("routing: {default_topic: \"a\\x01b\"}\n").routing.default_topic,
+              std::string({'a', '\x01', 'b'}));
+}
+
+// Escapes can still put into a value what to_yaml() cannot write back (yaml-cpp's emitter writes
+// DEL raw and U+FFFE/U+FFFF as U+FFFD): refused, naming key and character, in any string value.
+TEST(config, values_that_could_not_be_written_back_are_refused) {
+    EXPECT_EQ(error_of("routing: {default_topic: \"a\\x7fb\"}\n"),
+              "test.yaml:1: routing.default_topic: U+007F is not allowed in a value (it cannot "
+              "be written back by --check-config), got \"a\\x7fb\"");
+    EXPECT_TRUE(starts_with(error_of("routing: {default_topic: \"a\\ufffe\"}\n"),
+                            "test.yaml:1: routing.default_topic: U+FFFE is not allowed"));
+    EXPECT_TRUE(starts_with(error_of("metrics: {listen: \"\\uffff:1\"}\n"),
+                            "test.yaml:1: metrics.listen: U+FFFF is not allowed"));
+    EXPECT_TRUE(starts_with(error_of("ingress: {bind: \"tcp://a\\x7f:1\"}\n"),
+                            "test.yaml:1: ingress.bind[0]: U+007F is not allowed"));
+    // What is allowed prints back as it was.
+    const config cfg = parse("routing: {default_topic: \"a\\x01\\t\\u0085\\ufffd\\U0001F4A8\"}\n");
+    EXPECT_EQ(parse(to_yaml(cfg)), cfg);
 }
 
 // yaml-cpp 0.7's LoadAll loops forever on these (found by tests/fuzz/config_fuzz); the loader
