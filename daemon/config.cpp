@@ -149,7 +149,7 @@ bool yaml_printable(char32_t c) {
 // yaml-cpp's emitter writes DEL raw (which YAML text may not hold) and U+FFFE and U+FFFF as
 // U+FFFD. No topic, path, endpoint or name has any use for them. Other controls, a tab in a
 // topic say, print back escaped and are left to each key's own rules.
-bool value_printable(char32_t c) {
+bool can_write_back(char32_t c) {
     return c != 0x7f && c != 0xfffe && c != 0xffff;
 }
 
@@ -534,13 +534,13 @@ private:
     [[nodiscard]] std::string string(const entry &e, std::string_view expected = "a string") const {
         if (!e.value.IsScalar())
             fail(e, "expected " + std::string(expected) + ", got " + describe(e.value));
-        printable(e, e.value.Scalar());
+        refuse_unwritable(e, e.value.Scalar());
         return e.value.Scalar();
     }
 
-    // Refuses a value holding what value_printable() does not allow, naming the character.
-    void printable(const entry &e, std::string_view value) const {
-        if (const auto bad = first_bad_text(value, value_printable); bad && bad->character)
+    // Refuses a value holding what can_write_back() does not allow, naming the character.
+    void refuse_unwritable(const entry &e, std::string_view value) const {
+        if (const auto bad = first_bad_text(value, can_write_back); bad && bad->character)
             fail(e, fmt::format("U+{:04X} is not allowed in a value (it cannot be written back "
                                 "by --check-config), got {}",
                                 static_cast<std::uint32_t>(*bad->character), quote(value)));
