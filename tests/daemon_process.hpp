@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -39,18 +40,32 @@ inline std::string zrelayd_path() {
     return ZRELAYD_PATH; // compile definition from tests/CMakeLists.txt
 }
 
-// A TCP port nothing listens on right now (bind to 0, read it back, close).
+// A loopback TCP port nothing listens on right now, never one this process was given before.
+// The probe socket is closed before returning, so the kernel may offer the same port to the next
+// call (a test taking its in, out and metrics ports one by one could get two equal ones); a port
+// already handed out is skipped, its probe held open meanwhile so the kernel offers another.
 inline int free_tcp_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    ::bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
+    static std::set<int> handed_out; // tests take ports on their main thread only
+    std::vector<int> probes;
+    int port = 0;
+    while (port == 0) {
+        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0)
+            throw std::runtime_error("free_tcp_port: socket failed");
+        probes.push_back(fd);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof addr;
+        if (::bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0 ||
+            ::getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &len) != 0)
+            throw std::runtime_error("free_tcp_port: bind to 127.0.0.1:0 failed");
+        if (handed_out.insert(ntohs(addr.sin_port)).second)
+            port = ntohs(addr.sin_port);
+    }
+    for (const int fd : probes)
+        ::close(fd);
+    return port;
 }
 
 inline std::filesystem::path make_temp_dir() {

@@ -59,19 +59,29 @@ POLL_INTERVAL = 0.005   # seconds between two checks of a condition
 # Helpers
 # --------------------------------------------------------------------------------------------
 
-def free_tcp_ports(count):
-    """Returns `count` distinct loopback TCP ports that nothing listens on right now.
+_handed_out_ports = set()
 
-    Each is found by binding to port 0; the sockets stay open until all are chosen, so the
-    kernel cannot hand out the same port twice.
+
+def free_tcp_ports(count):
+    """Returns `count` loopback TCP ports that nothing listens on right now, none of them
+    returned before by this process.
+
+    Each is found by binding to port 0. All sockets stay open until the call returns, so the
+    kernel cannot offer the same port twice within one call. Across calls it may offer a closed
+    port again (a test that took its relay's ports and then one more for a dead-letter endpoint
+    once got the same port twice), so a port already handed out is skipped.
     """
-    sockets = []
+    sockets, ports = [], []
     try:
-        for _ in range(count):
+        while len(ports) < count:
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
             sockets.append(s)
-        return [s.getsockname()[1] for s in sockets]
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+            if port not in _handed_out_ports:
+                _handed_out_ports.add(port)
+                ports.append(port)
+        return ports
     finally:
         for s in sockets:
             s.close()
