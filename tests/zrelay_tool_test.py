@@ -17,6 +17,7 @@ import base64
 import json
 import os
 import signal
+import socket
 import subprocess
 import threading
 import unittest
@@ -50,6 +51,18 @@ def run(*args, stdin_text=None):
     stdin = {"input": stdin_text} if stdin_text is not None else {"stdin": subprocess.DEVNULL}
     return subprocess.run([ZRELAY, *args], capture_output=True, text=True, timeout=60,
                           check=False, preexec_fn=_die_with_parent, **stdin)
+
+
+def assert_curve_named(test, who, endpoint, lines):
+    """A NULL client refused by a CURVE peer says so once, whichever way zmq saw it: the
+    mechanism in the peer's greeting, or (when the peer's reset beat its greeting) the close."""
+    mismatch = (f"{who}: {endpoint} refused the handshake: it uses another security mechanism "
+                "(CURVE?); this tool speaks NULL only; retrying")
+    closed = (f"{who}: {endpoint} closed the connection during the handshake (a relay that "
+              "wants CURVE, or not a zmq socket?); retrying")
+    test.assertIn(1, (lines.count(mismatch), lines.count(closed)), lines)
+    test.assertLessEqual(lines.count(mismatch), 1, lines)
+    test.assertLessEqual(lines.count(closed), 1, lines)
 
 
 class Tool:
@@ -241,6 +254,88 @@ class SubTest(ToolTestCase):
         self.assertEqual(tool.finish(), EXIT_OK, tool.err)
         self.assertEqual(tool.out, ["a1 #1 two\\nlines\\x1b[31m red\\\\ [payload 3 bytes]",
                                     "b1 #4 b14"])
+
+    def problems(self, tool):
+        """The tool's own lines about its connection (not gaps, not the summary)."""
+        return [line for line in tool.err
+                if line.startswith("zrelay sub: ") and not line.startswith("zrelay sub: received")]
+
+    def test_says_once_that_nothing_is_there_and_then_that_it_connected(self):
+        port, = free_tcp_ports(1)
+        endpoint = f"tcp://127.0.0.1:{port}"
+        tool = self.tool("sub", "--from", endpoint, "--count", "1")
+        self.assertTrue(tool.wait_err(f"cannot connect to {endpoint}"), tool.err)
+        self.xpub.close()
+        self.xpub = self.ctx.socket(zmq.XPUB)
+        self.xpub.setsockopt(zmq.LINGER, 0)
+        self.xpub.bind(endpoint)
+        self.assertTrue(self.xpub.poll(int(WAIT * 1000)), f"never subscribed; {tool.err}")
+        self.assertEqual(self.xpub.recv(), b"\x01")
+        self.assertTrue(tool.wait_err(f"zrelay sub: connected to {endpoint}"), tool.err)
+        self.publish("a", stamped("a", 1))
+        self.assertEqual(tool.finish(), EXIT_OK, tool.err)
+        self.assertEqual(tool.out, ["a #1 a1"])
+        self.assertEqual(self.problems(tool), [
+            f"zrelay sub: cannot connect to {endpoint} (nothing accepts connections there, or "
+            "the host does not resolve); retrying",
+            f"zrelay sub: connected to {endpoint}"])
+
+    def test_a_peer_that_is_not_zmq_is_named_once_however_often_zmq_retries(self):
+        """A TCP server that accepts and closes at once, counting: the tool retries (zmq, every
+        100 ms) and says why once. The server stays up until the tool is stopped, or a retry
+        refused would add a line of its own."""
+        listener = socket.create_server(("127.0.0.1", 0))
+        self.addCleanup(listener.close)
+        endpoint = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+        accepted = 0
+        tool = self.tool("sub", "--from", endpoint)
+        listener.settimeout(WAIT)
+        while accepted < 5:  # five attempts, so four retries that must say nothing new
+            connection, _ = listener.accept()
+            connection.close()
+            accepted += 1
+        self.assertTrue(tool.wait_err("closed the connection during the handshake"), tool.err)
+        self.assertEqual(tool.finish(signal.SIGINT), EXIT_OK, tool.err)
+        self.assertEqual(self.problems(tool), [
+            f"zrelay sub: {endpoint} closed the connection during the handshake (a relay that "
+            "wants CURVE, or not a zmq socket?); retrying",
+            f"zrelay sub: never connected to {endpoint}"])
+
+    def test_says_when_it_loses_the_relay_and_when_it_is_back(self):
+        tool = self.start_sub()
+        self.publish("a", stamped("a", 1))
+        self.assertTrue(tool.wait_out(1), tool.out)
+        self.assertEqual(self.problems(tool), [], "a connection that works says nothing")
+        self.xpub.close()
+        self.assertTrue(tool.wait_err(f"zrelay sub: lost the connection to {self.endpoint}; "
+                                      "reconnecting"), tool.err)
+        self.xpub = self.ctx.socket(zmq.XPUB)
+        self.xpub.setsockopt(zmq.LINGER, 0)
+        self.xpub.bind(self.endpoint)
+        self.assertTrue(self.xpub.poll(int(WAIT * 1000)), f"never resubscribed; {tool.err}")
+        self.assertEqual(self.xpub.recv(), b"\x01")
+        self.assertTrue(tool.wait_err(f"zrelay sub: connected to {self.endpoint}"), tool.err)
+        self.publish("a", stamped("a", 2))
+        self.assertTrue(tool.wait_out(2), tool.out)
+        self.assertEqual(tool.finish(signal.SIGINT), EXIT_OK, tool.err)
+        self.assertEqual(tool.out, ["a #1 a1", "a #2 a2"])
+
+    def test_a_curve_relay_is_named_as_wanting_another_mechanism(self):
+        public, secret = zmq.curve_keypair()
+        curve = self.ctx.socket(zmq.XPUB)
+        curve.setsockopt(zmq.LINGER, 0)
+        curve.setsockopt(zmq.CURVE_SERVER, 1)
+        curve.setsockopt(zmq.CURVE_SECRETKEY, secret)
+        self.addCleanup(curve.close)
+        endpoint = f"tcp://127.0.0.1:{curve.bind_to_random_port('tcp://127.0.0.1')}"
+        tool = self.tool("sub", "--from", endpoint)
+        self.assertTrue(wait_for(lambda: any("refused the handshake" in line or
+                                             "closed the connection during" in line
+                                             for line in tool.err), WAIT), tool.err)
+        self.assertEqual(tool.finish(signal.SIGTERM), EXIT_OK, tool.err)
+        assert_curve_named(self, "zrelay sub", endpoint, self.problems(tool))
+        self.assertEqual(self.problems(tool)[-1], f"zrelay sub: never connected to {endpoint}")
+        self.assertEqual(curve.poll(0), 0, "a NULL client got a subscription through CURVE")
 
     def test_refuses_an_endpoint_it_cannot_use(self):
         result = run("sub", "--from", "inproc://x")
@@ -444,6 +539,33 @@ class ErrorTest(unittest.TestCase):
         result = run("send", "--to", f"tcp://127.0.0.1:{port}", "--timeout", "200", "hi")
         self.assertEqual(result.returncode, EXIT_UNAVAILABLE)
         self.assertIn(f"no relay at tcp://127.0.0.1:{port}", result.stderr)
+        self.assertIn(f"zrelay send: cannot connect to tcp://127.0.0.1:{port} (nothing accepts "
+                      "connections there, or the host does not resolve)", result.stderr)
+
+    def test_send_to_a_curve_relay_says_it_wants_another_mechanism(self):
+        ctx = zmq.Context()
+        self.addCleanup(ctx.destroy, 0)
+        pull = ctx.socket(zmq.PULL)
+        self.addCleanup(pull.close, 0)
+        pull.setsockopt(zmq.CURVE_SERVER, 1)
+        pull.setsockopt(zmq.CURVE_SECRETKEY, zmq.curve_keypair()[1])
+        endpoint = f"tcp://127.0.0.1:{pull.bind_to_random_port('tcp://127.0.0.1')}"
+        result = run("send", "--to", endpoint, "--timeout", "1000", "hi")
+        self.assertEqual(result.returncode, EXIT_UNAVAILABLE, result.stderr)
+        assert_curve_named(self, "zrelay send", endpoint, result.stderr.splitlines())
+        self.assertEqual(pull.poll(0), 0, "a NULL client got a message through CURVE")
+
+    def test_a_send_that_succeeds_says_nothing_of_connecting(self):
+        ctx = zmq.Context()
+        self.addCleanup(ctx.destroy, 0)
+        pull = ctx.socket(zmq.PULL)
+        self.addCleanup(pull.close, 0)
+        endpoint = f"tcp://127.0.0.1:{pull.bind_to_random_port('tcp://127.0.0.1')}"
+        result = run("send", "--to", endpoint, "hi")
+        self.assertEqual(result.returncode, EXIT_OK, result.stderr)
+        self.assertEqual(v1_pb2.DataMessage.FromString(pull.recv()).content, "hi")
+        self.assertEqual(result.stderr.splitlines(), [line for line in result.stderr.splitlines()
+                                                      if line.startswith("zrelay send: sent 1 ")])
 
     def test_stats_on_a_closed_port_exits_69_naming_the_url(self):
         port, = free_tcp_ports(1)

@@ -10,6 +10,7 @@
 
 #include "zrelay/v1/data_message.pb.h"
 #include "zrelay_common.hpp"
+#include "zrelay_connection.hpp"
 #include "zrelay_text.hpp"
 
 namespace zrelay::tool {
@@ -87,6 +88,9 @@ int run_send(const send_options &options) {
     // Linger on close up to the timeout, so what the relay took into our queue is delivered.
     push.set(zmq::sockopt::linger,
              options.timeout_ms == 0 ? -1 : static_cast<int>(options.timeout_ms));
+    // Says, when the relay takes nothing, why zmq could not reach it (a wrong port, a CURVE
+    // relay); read only then, so a send that succeeds prints nothing of it.
+    connection_watch watch(context, push, options.to, "zrelay send");
     try {
         push.connect(options.to);
     } catch (const zmq::error_t &e) {
@@ -113,6 +117,7 @@ int run_send(const send_options &options) {
         message.set_timestamp(epoch_ns());
         message.SerializeToString(&wire);
         if (!push.send(zmq::buffer(wire), zmq::send_flags::none)) {
+            watch.read_events();
             throw tool_error(
                 exit_unavailable,
                 sent == 0 ? fmt::format("send: no relay at {} after {}", options.to,
@@ -129,9 +134,15 @@ int run_send(const send_options &options) {
     // that took the whole linger means messages were still queued when zmq gave up on them.
     const auto closing = clock_type::now();
     push.close();
+    const bool undelivered =
+        options.timeout_ms > 0 &&
+        clock_type::now() - closing >= std::chrono::milliseconds(options.timeout_ms);
+    if (undelivered)
+        watch.read_events(); // what became of the connection meanwhile
+    watch.close();
     context.close();
     const auto end = clock_type::now();
-    if (options.timeout_ms > 0 && end - closing >= std::chrono::milliseconds(options.timeout_ms))
+    if (undelivered)
         throw tool_error(exit_unavailable,
                          fmt::format("send: {} messages were passed to zmq but some were still "
                                      "undelivered to {} after {} ms",

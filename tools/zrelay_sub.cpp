@@ -21,6 +21,7 @@
 
 #include "zrelay/v1/data_message.pb.h"
 #include "zrelay_common.hpp"
+#include "zrelay_connection.hpp"
 #include "zrelay_gaps.hpp"
 #include "zrelay_text.hpp"
 
@@ -222,6 +223,7 @@ int run_sub(const sub_options &options) {
         sub.set(zmq::sockopt::subscribe, "");
     for (const std::string &prefix : options.topics)
         sub.set(zmq::sockopt::subscribe, prefix);
+    connection_watch watch(context, sub, options.from, "zrelay sub"); // before connect: all events
     try {
         sub.connect(options.from);
     } catch (const zmq::error_t &e) {
@@ -231,8 +233,9 @@ int run_sub(const sub_options &options) {
 
     subscriber state(options);
     std::vector<zmq::message_t> frames;
-    std::array<zmq::pollitem_t, 2> items{
-        {{sub.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, signals.fd(), ZMQ_POLLIN, 0}}};
+    std::array<zmq::pollitem_t, 3> items{{{sub.handle(), 0, ZMQ_POLLIN, 0},
+                                          {nullptr, signals.fd(), ZMQ_POLLIN, 0},
+                                          {watch.events().handle(), 0, ZMQ_POLLIN, 0}}};
     const auto done = [&] { return options.count > 0 && state.received() >= options.count; };
     while (!done()) {
         // Flushed only before waiting: lines come out as soon as nothing more is queued, without
@@ -241,6 +244,8 @@ int run_sub(const sub_options &options) {
         zmq::poll(items.data(), items.size(), std::chrono::milliseconds(-1));
         if ((items[1].revents & ZMQ_POLLIN) != 0)
             break; // SIGINT or SIGTERM: summary, exit 0
+        if ((items[2].revents & ZMQ_POLLIN) != 0)
+            watch.read_events();
         // A bounded batch, so a signal is seen within a batch even under a flood.
         for (int i = 0; i < 1024 && !done(); ++i) {
             frames.clear();
@@ -250,6 +255,9 @@ int run_sub(const sub_options &options) {
         }
     }
     flush_out();
+    watch.read_events();
+    if (!watch.ever_connected() && state.received() == 0)
+        std::cerr << fmt::format("zrelay sub: never connected to {}\n", options.from);
     state.print_summary();
     return exit_ok;
 }
