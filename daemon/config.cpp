@@ -153,62 +153,70 @@ bool can_write_back(char32_t c) {
     return c != 0x7f && c != 0xfffe && c != 0xffff;
 }
 
-// The first byte of `text` that is not UTF-8 (overlong forms, surrogates and code points past
-// U+10FFFF included; yaml-cpp passes stray bytes through, and a value holding them would not
-// survive to_yaml(), found by fuzzing), or that starts a character `allowed` refuses.
+// The character that starts at text[i], and its length in bytes; nullopt if the bytes there are
+// not UTF-8 (overlong forms, surrogates and code points past U+10FFFF included).
+struct utf8_char {
+    char32_t code;
+    std::size_t length;
+};
+std::optional<utf8_char> decode_utf8(std::string_view text, std::size_t i) {
+    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+    const auto continuation = [&](std::size_t k) {
+        return k < text.size() && (byte(k) & 0xC0U) == 0x80U;
+    };
+    const unsigned lead = byte(i);
+    std::size_t length = 0;
+    unsigned min_second = 0x80;
+    unsigned max_second = 0xBF;
+    char32_t code = 0;
+    if (lead < 0x80)
+        return utf8_char{lead, 1};
+    if (lead >= 0xC2 && lead <= 0xDF) {
+        length = 2;
+        code = lead & 0x1FU;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+        length = 3;
+        code = lead & 0x0FU;
+        min_second = lead == 0xE0 ? 0xA0 : 0x80; // overlong
+        max_second = lead == 0xED ? 0x9F : 0xBF; // surrogates
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+        length = 4;
+        code = lead & 0x07U;
+        min_second = lead == 0xF0 ? 0x90 : 0x80; // overlong
+        max_second = lead == 0xF4 ? 0x8F : 0xBF; // past U+10FFFF
+    } else {
+        return std::nullopt;
+    }
+    if (!continuation(i + 1) || byte(i + 1) < min_second || byte(i + 1) > max_second)
+        return std::nullopt;
+    for (std::size_t k = 1; k < length; ++k) {
+        if (!continuation(i + k))
+            return std::nullopt;
+        code = (code << 6U) | (byte(i + k) & 0x3FU);
+    }
+    return utf8_char{code, length};
+}
+
+// The first byte of `text` that is not UTF-8 (yaml-cpp passes stray bytes through, and a value
+// holding them would not survive to_yaml(), found by fuzzing), or that starts a character
+// `allowed` refuses.
 struct bad_text {
     std::size_t offset;
     std::optional<char32_t> character; // nullopt: not UTF-8
 };
 std::optional<bad_text> first_bad_text(std::string_view text, bool (*allowed)(char32_t)) {
-    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
-    const auto continuation = [&](std::size_t i) {
-        return i < text.size() && (byte(i) & 0xC0U) == 0x80U;
-    };
-    std::size_t i = 0;
-    while (i < text.size()) {
-        const unsigned lead = byte(i);
-        std::size_t length = 0;
-        unsigned min_second = 0x80;
-        unsigned max_second = 0xBF;
-        char32_t code = 0;
-        if (lead < 0x80) {
-            length = 1;
-            code = lead;
-        } else if (lead >= 0xC2 && lead <= 0xDF) {
-            length = 2;
-            code = lead & 0x1FU;
-        } else if (lead >= 0xE0 && lead <= 0xEF) {
-            length = 3;
-            code = lead & 0x0FU;
-            min_second = lead == 0xE0 ? 0xA0 : 0x80; // overlong
-            max_second = lead == 0xED ? 0x9F : 0xBF; // surrogates
-        } else if (lead >= 0xF0 && lead <= 0xF4) {
-            length = 4;
-            code = lead & 0x07U;
-            min_second = lead == 0xF0 ? 0x90 : 0x80; // overlong
-            max_second = lead == 0xF4 ? 0x8F : 0xBF; // past U+10FFFF
-        } else {
+    for (std::size_t i = 0; i < text.size();) {
+        const std::optional<utf8_char> c = decode_utf8(text, i);
+        if (!c)
             return bad_text{i, std::nullopt};
-        }
-        if (length > 1 &&
-            (!continuation(i + 1) || byte(i + 1) < min_second || byte(i + 1) > max_second))
-            return bad_text{i, std::nullopt};
-        for (std::size_t k = 1; k < length; ++k) {
-            if (!continuation(i + k))
-                return bad_text{i, std::nullopt};
-            code = (code << 6U) | (byte(i + k) & 0x3FU);
-        }
-        if (!allowed(code))
-            return bad_text{i, code};
-        i += length;
+        if (!allowed(c->code))
+            return bad_text{i, c->code};
+        i += c->length;
     }
     return std::nullopt;
 }
 
-// A value as an error message shows it: quoted, escaped and cut short, so a stray binary blob
-// or a pasted paragraph cannot garble the log line.
-// ASCII control characters, DEL included: what quote() escapes and no path should hold.
+// ASCII control characters, DEL included: what no path should hold.
 bool is_control(char c) {
     return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
 }
@@ -217,26 +225,42 @@ bool has_control_character(std::string_view s) {
     return std::any_of(s.begin(), s.end(), is_control);
 }
 
+// A value as an error message shows it: quoted, escaped and cut short, so a stray binary blob
+// or a pasted paragraph cannot garble the log line.
+// Shown escaped: what a terminal or a log viewer could act on or break a line at (C0 and C1
+// controls, DEL, U+2028/U+2029) and the noncharacters U+FFFE/U+FFFF. The rest of UTF-8 is shown
+// as it is, so a path or topic in any script reads as written.
+bool shown_escaped(char32_t c) {
+    return c < 0x20 || (c >= 0x7f && c < 0xa0) || c == 0x2028 || c == 0x2029 || c == 0xfffe ||
+           c == 0xffff;
+}
+
 std::string quote(std::string_view s) {
-    constexpr std::size_t max_shown = 80;
-    constexpr std::string_view hex = "0123456789abcdef";
+    constexpr std::size_t max_shown = 80; // characters
     std::string out = "\"";
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (i == max_shown) {
+    std::size_t shown = 0;
+    for (std::size_t i = 0; i < s.size(); ++shown) {
+        if (shown == max_shown) {
             out += "...";
             break;
         }
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c == '"' || c == '\\') {
+        const std::optional<utf8_char> c = decode_utf8(s, i);
+        if (!c) { // not UTF-8: the byte, so the message itself stays UTF-8
+            out += fmt::format("\\x{:02x}", static_cast<unsigned char>(s[i]));
+            ++i;
+            continue;
+        }
+        if (c->code == '"' || c->code == '\\') {
             out += '\\';
             out += s[i];
-        } else if (is_control(s[i])) {
-            out += "\\x";
-            out += hex[c >> 4U];
-            out += hex[c & 0xfU];
+        } else if (c->code < 0x80 && shown_escaped(c->code)) {
+            out += fmt::format("\\x{:02x}", static_cast<unsigned>(c->code));
+        } else if (shown_escaped(c->code)) {
+            out += fmt::format("\\u{:04x}", static_cast<unsigned>(c->code));
         } else {
-            out += s[i];
+            out.append(s.substr(i, c->length));
         }
+        i += c->length;
     }
     out += '"';
     return out;
@@ -491,7 +515,10 @@ private:
             entry child{section.path.empty() ? name : section.path + "." + name, key_line, value};
             if (std::find(known.begin(), known.end(), name) == known.end()) {
                 const auto guess = closest(name, known);
-                fail(key_line, child.path,
+                // The name is the user's: quoted if it holds what quote() escapes (a stray CR
+                // in a key would return the cursor over the message, found by fuzzing).
+                const std::string shown = quote(name) == '"' + name + '"' ? name : quote(name);
+                fail(key_line, section.path.empty() ? shown : section.path + "." + shown,
                      guess ? "unknown key; did you mean '" + std::string(*guess) + "'?"
                            : "unknown key; expected one of " + joined(known));
             }

@@ -447,6 +447,30 @@ TEST(config, booleans_are_true_or_false_only) {
     }
 }
 
+// An error shows a value so that it cannot act on a terminal or break the line (C0 and C1
+// controls, U+2028, U+FFFE escaped; other characters as written), and cuts a long one at a
+// character, never inside one (the message stays UTF-8).
+TEST(config, error_messages_show_values_escaped_and_cut_at_a_character) {
+    const std::string prefix = "test.yaml:2: egress.nodrop: expected true or false, got ";
+    EXPECT_EQ(error_of("egress:\n  nodrop: \"a\\x1b[31m\\u009b2J\\u2028caf\\u00e9 \\\"q\\\" \\\\ "
+                       "\\ufffd\"\n"),
+              prefix + "\"a\\x1b[31m\\u009b2J\\u2028caf\xc3\xa9 \\\"q\\\" \\\\ \xef\xbf\xbd\"");
+    // 79 characters, then a two-byte one: shown whole, then cut.
+    EXPECT_EQ(error_of("egress:\n  nodrop: " + std::string(79, 'x') + "\xc3\xa9tail\n"),
+              prefix + "\"" + std::string(79, 'x') + "\xc3\xa9...\"");
+}
+
+// An unknown key is the user's text: shown escaped when it holds a control (a CR in a key,
+// found by fuzzing, returned the cursor over the message), as written otherwise.
+TEST(config, an_unknown_key_is_shown_escaped) {
+    EXPECT_EQ(error_of("\"w\\rrkers\": 1\n"),
+              "test.yaml:1: \"w\\x0drkers\": unknown key; did you mean 'workers'?");
+    EXPECT_EQ(error_of("log:\n  \"le\\x1bvel\": info\n"),
+              "test.yaml:2: log.\"le\\x1bvel\": unknown key; did you mean 'level'?");
+    EXPECT_EQ(error_of("log:\n  colour: red\n"),
+              "test.yaml:2: log.colour: unknown key; expected one of level, format");
+}
+
 TEST(config, log_level_and_format_are_checked) {
     EXPECT_EQ(error_of("log:\n  level: loud\n"),
               "test.yaml:2: log.level: expected one of trace, debug, info, warn, error, "
