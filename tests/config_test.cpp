@@ -471,6 +471,14 @@ TEST(config, an_unknown_key_is_shown_escaped) {
               "test.yaml:2: log.colour: unknown key; expected one of level, format");
 }
 
+// yaml-cpp's own messages may quote the input, or its end-of-stream marker (0x04, found by
+// fuzzing): shown escaped, the marker named.
+TEST(config, yaml_cpp_messages_are_shown_escaped) {
+    EXPECT_EQ(error_of("\"rw \\"),
+              "test.yaml:1: invalid YAML: unknown escape character: the end of the text");
+    EXPECT_EQ(error_of("\"a\\q\"\n"), "test.yaml:1: invalid YAML: unknown escape character: q");
+}
+
 TEST(config, log_level_and_format_are_checked) {
     EXPECT_EQ(error_of("log:\n  level: loud\n"),
               "test.yaml:2: log.level: expected one of trace, debug, info, warn, error, "
