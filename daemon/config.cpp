@@ -538,7 +538,9 @@ private:
                 const auto guess = closest(name, known);
                 // The name is the user's: quoted if it holds what quote() escapes (a stray CR
                 // in a key would return the cursor over the message, found by fuzzing).
-                const std::string shown = quote(name) == '"' + name + '"' ? name : quote(name);
+                const std::string quoted = quote(name);
+                const std::string &shown =
+                    quoted.compare(1, quoted.size() - 2, name) == 0 ? name : quoted;
                 fail(key_line, section.path.empty() ? shown : section.path + "." + shown,
                      guess ? "unknown key; did you mean '" + std::string(*guess) + "'?"
                            : "unknown key; expected one of " + joined(known));
