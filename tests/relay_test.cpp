@@ -326,8 +326,12 @@ TEST_P(relay_paths, without_nodrop_a_stalled_subscriber_does_not_hold_back_a_fas
     // never overflows its own queues and must get every message. With nodrop the stalled one
     // (which holds a few thousand at most) would stop the relay long before the end.
     // 1 KiB messages, so that 30 MiB overflows what kernel socket buffers can hide.
+    // The window must stay well under the HWM: libzmq's writer learns of reads only every
+    // LWM = (sndhwm + 1) / 2 = 500 messages, so up to HWM - 1 can look in flight while only a
+    // window's worth is, and a 500-message window at the default HWM of 1000 let libzmq drop
+    // for the fast subscriber too (4 runs in 20). A quarter of the HWM leaves room for that.
     constexpr int count = 30000;
-    constexpr int window = 500;
+    constexpr int window = 1000 / 4;
     const std::string filler(1024, 'x');
     std::atomic<int> fast_got{0};
     std::jthread producer([&] {
