@@ -5,7 +5,7 @@
 // It never waits: a PUB drops what a subscriber past its SNDHWM (invalid.dead_letter_hwm) has
 // no room for, and sends to nobody when nobody subscribes, so a slow or absent consumer never
 // slows the main path. Secured like egress (its CURVE keys and allow-list, its ipc mode).
-// Owned by the thread that owns the publisher.
+// Used by the thread that runs egress (so that refused input keeps its place among the rest).
 #pragma once
 
 #include <string>
@@ -14,7 +14,8 @@
 #include <zmq.hpp>
 
 #include "config.hpp"
-#include "envelope.hpp"
+#include "metrics.hpp"
+#include "pipeline.hpp"
 #include "security.hpp"
 
 namespace zrelay {
@@ -22,17 +23,19 @@ namespace zrelay {
 class dead_letters {
 public:
     // Binds cfg.dead_letter on the caller's thread; throws endpoint_error naming it.
+    // `counters`: the block of the thread that will send.
     dead_letters(zmq::context_t &context, const invalid_config &cfg,
-                 const socket_security &security);
+                 const socket_security &security, thread_counters &counters);
 
-    // Sends [reason][first][rest...], taking the frames' contents.
-    void send(invalid_reason reason, zmq::message_t &first, std::vector<zmq::message_t> *rest);
+    // Sends a refused item as [reason][body][rest...], taking the frames' contents.
+    void send(pipeline_item &item);
 
     [[nodiscard]] const std::vector<std::string> &bound() const noexcept { return _bound; }
     void close() { _socket.close(); }
 
 private:
     zmq::socket_t _socket;
+    thread_counters &_counters;
     std::vector<std::string> _bound;
 };
 

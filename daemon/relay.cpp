@@ -27,13 +27,11 @@ frame_limits message_limits(const config &cfg) {
 }
 
 relay::relay(const config &cfg)
-    : _context(1), _credits(cfg.pipeline.max_inflight), _counter_blocks(3 + cfg.workers),
+    : _context(1), _credits(cfg.pipeline.max_inflight), _counters(cfg.workers),
       _topics(cfg.egress.max_topics, cfg.metrics.max_topic_labels,
               std::string(health_topic_prefix)) {
     // The context's own io thread must never take a signal meant for main's signalfd: main
     // blocks them before constructing the relay, and the io thread inherits the mask.
-    // Blocks: [receiver, publisher, worker 0.., authenticator].
-    _counters = std::make_unique<thread_counters[]>(_counter_blocks);
     socket_security in = security_for(cfg, "ingress");
     socket_security out = security_for(cfg, "egress");
     // Frames up to twice max_message_bytes are read and counted as oversize (the producer keeps
@@ -43,47 +41,64 @@ relay::relay(const config &cfg)
     out.max_frame_bytes = max_egress_inbound_frame;
     if (in.curve || out.curve) {
         // Bound before any CURVE socket, so no handshake can find it missing.
-        _authenticator = std::make_unique<authenticator>(_context, _counters[_counter_blocks - 1]);
+        _authenticator = std::make_unique<authenticator>(_context, _counters.authenticator);
         if (in.curve)
             _own_keys[authenticator::ingress] = in.curve->public_key;
         if (out.curve)
             _own_keys[authenticator::egress] = out.curve->public_key;
         reload_allow_lists(cfg);
     }
+    // Egress first: a relay that cannot publish must not start taking messages.
+    _egress = std::make_unique<egress>(_context, cfg.egress, out, 0, stamper(), _topics,
+                                       _counters.egress, _control, [this] { return drops(); });
+    if (!cfg.invalid.dead_letter.empty())
+        _dead_letters =
+            std::make_unique<dead_letters>(_context, cfg.invalid, out, _counters.egress);
+    _ingress = std::make_unique<ingress>(_context, cfg.ingress, in,
+                                         ingress::options{.take_time = cfg.egress.stamp,
+                                                          .keep_refused = _dead_letters != nullptr,
+                                                          .affinity = 0},
+                                         _counters.ingress, _control);
     if (cfg.workers == 0) {
-        // The direct path: one thread from PULL to XPUB. Egress first: a relay that cannot
-        // publish must not start taking messages.
-        _publisher =
-            std::make_unique<publisher>(_context, cfg, out, std::vector<pipe *>{}, _credits,
-                                        _counters[1], all_counters(), _topics, _control);
-        _receiver = std::make_unique<receiver>(_context, cfg.ingress, in, *_publisher,
-                                               validator(cfg.routing.default_topic), _credits,
-                                               _counters[0], _control);
-        configure_receiver(cfg);
+        _validator = std::make_unique<validator>(cfg.routing.default_topic, _counters.ingress);
+        _direct = std::make_unique<direct_path>(*_ingress, *_validator, *_egress,
+                                                _dead_letters.get(), _counters.ingress, _control);
         return;
     }
-    std::vector<pipe *> receiver_outputs;
-    std::vector<pipe *> publisher_inputs;
-    for (std::size_t i = 0; i < cfg.workers; ++i) {
-        _from_workers.push_back(std::make_unique<pipe>());
-        publisher_inputs.push_back(_from_workers.back().get());
-        _to_workers.push_back(std::make_unique<pipe>());
-        receiver_outputs.push_back(_to_workers.back().get());
-        _workers.push_back(std::make_unique<worker>(*_to_workers.back(), *_from_workers.back(),
-                                                    cfg.routing.default_topic, _counters[2 + i],
-                                                    _control));
-    }
-    _publisher =
-        std::make_unique<publisher>(_context, cfg, out, std::move(publisher_inputs), _credits,
-                                    _counters[1], all_counters(), _topics, _control);
-    _receiver = std::make_unique<receiver>(_context, cfg.ingress, in, std::move(receiver_outputs),
-                                           _credits, _counters[0], _control);
-    configure_receiver(cfg);
+    compose_pipelined(cfg);
 }
 
-void relay::configure_receiver(const config &cfg) {
-    _receiver->stamp_receive_time(cfg.egress.stamp);
-    _receiver->keep_refused(!cfg.invalid.dead_letter.empty());
+void relay::compose_pipelined(const config &cfg) {
+    std::vector<pipe *> dispatch_to;
+    std::vector<pipe *> collect_from;
+    for (std::size_t i = 0; i < cfg.workers; ++i) {
+        _to_workers.push_back(std::make_unique<pipe>());
+        dispatch_to.push_back(_to_workers.back().get());
+        _from_workers.push_back(std::make_unique<pipe>());
+        collect_from.push_back(_from_workers.back().get());
+        _workers.push_back(
+            std::make_unique<worker>(*_to_workers.back(), *_from_workers.back(),
+                                     validator(cfg.routing.default_topic, _counters.workers[i]),
+                                     _counters.workers[i], _control));
+    }
+    _dispatcher =
+        std::make_unique<dispatcher>(*_ingress, std::move(dispatch_to), _dead_letters != nullptr,
+                                     _credits, _counters.ingress, _control);
+    _collector = std::make_unique<collector>(std::move(collect_from), *_egress, _dead_letters.get(),
+                                             _credits, _counters.egress, _control);
+}
+
+drop_totals relay::drops() const noexcept {
+    drop_totals t{};
+    _counters.for_each([&t](const thread_counters &c) {
+        for (std::size_t r = 1; r < drop_reason_count; ++r)
+            t[r] += c.invalid[r].value();
+    });
+    // Once a drain has run out of time, what was received and neither published nor refused is
+    // lost; egress publishes that as its last notice.
+    if (_control.aborted() && _control.draining())
+        t[drain_deadline] = _counters.unaccounted();
+    return t;
 }
 
 void relay::reload_allow_lists(const config &cfg) {
@@ -146,15 +161,9 @@ void relay::spawn(const char *name, F body) {
 }
 
 void relay::start() {
-    const bool direct = _workers.empty(); // workers: 0
-    _thread_count = direct ? 1 : 2 + _workers.size();
-    // Block i belongs to thread i; the direct path's one thread writes block 0 (and block 1,
-    // the publisher's counters, only when it publishes); the authenticator has the last.
     _beat_blocks.clear();
-    for (std::size_t i = 0; i < (direct ? 1 : _counter_blocks - 1); ++i)
-        _beat_blocks.push_back(i);
     if (_authenticator) {
-        _beat_blocks.push_back(_counter_blocks - 1);
+        _beat_blocks.push_back({&_counters.authenticator, nullptr});
         // Not counted in _running: it serves handshakes until join(), after the others end.
         _authenticator_thread = std::thread([this] {
             pthread_setname_np(pthread_self(), "zrelay-auth");
@@ -165,17 +174,26 @@ void relay::start() {
             }
         });
     }
-    _last_beats.assign(_beat_blocks.size(), 0);
-    if (!direct)
-        spawn("zrelay-publish", [this] { _publisher->run(); });
-    for (std::size_t i = 0; i < _workers.size(); ++i) {
-        // Thread names are at most 15 characters.
-        static constexpr const char *names[] = {"zrelay-work0", "zrelay-work1", "zrelay-work2",
-                                                "zrelay-work3", "zrelay-work4", "zrelay-work5",
-                                                "zrelay-work6", "zrelay-work7"};
-        spawn(i < 8 ? names[i] : "zrelay-work", [this, i] { _workers[i]->run(); });
+    if (_direct) {
+        _thread_count = 1;
+        _beat_blocks.push_back({&_counters.ingress, &_counters.egress});
+        spawn("zrelay-relay", [this] { _direct->run(); });
+    } else {
+        _thread_count = 2 + _workers.size();
+        _beat_blocks.push_back({&_counters.egress, nullptr});
+        spawn("zrelay-publish", [this] { _collector->run(); });
+        for (std::size_t i = 0; i < _workers.size(); ++i) {
+            // Thread names are at most 15 characters.
+            static constexpr const char *names[] = {"zrelay-work0", "zrelay-work1", "zrelay-work2",
+                                                    "zrelay-work3", "zrelay-work4", "zrelay-work5",
+                                                    "zrelay-work6", "zrelay-work7"};
+            _beat_blocks.push_back({&_counters.workers[i], nullptr});
+            spawn(i < 8 ? names[i] : "zrelay-work", [this, i] { _workers[i]->run(); });
+        }
+        _beat_blocks.push_back({&_counters.ingress, nullptr});
+        spawn("zrelay-receive", [this] { _dispatcher->run(); });
     }
-    spawn(direct ? "zrelay-relay" : "zrelay-receive", [this] { _receiver->run(); });
+    _last_beats.assign(_beat_blocks.size(), 0);
     _started.store(true);
 }
 
@@ -215,11 +233,10 @@ std::optional<std::string> relay::failure() const {
 
 metrics_snapshot relay::snapshot() const {
     metrics_snapshot s;
-    for (std::size_t i = 0; i < _counter_blocks; ++i)
-        s.add(_counters[i]);
+    _counters.for_each([&s](const thread_counters &c) { s.add(c); });
     s.inflight = _credits.in_flight();
     s.max_inflight = _credits.capacity();
-    s.subscriptions = _publisher->subscriptions();
+    s.subscriptions = _egress->subscriptions();
     s.topics = _topics.labelled();
     s.topics_other = _topics.other();
     s.draining = _control.draining();
@@ -230,7 +247,9 @@ metrics_snapshot relay::snapshot() const {
 bool relay::all_threads_beating() {
     bool all = true;
     for (std::size_t i = 0; i < _last_beats.size(); ++i) {
-        const std::uint64_t beats = _counters[_beat_blocks[i]].beats.value();
+        std::uint64_t beats = 0;
+        for (const thread_counters *block : _beat_blocks[i])
+            beats += block != nullptr ? block->beats.value() : 0;
         all = all && beats != _last_beats[i];
         _last_beats[i] = beats;
     }
@@ -243,15 +262,15 @@ bool relay::healthy() const noexcept {
 }
 
 std::vector<std::string> relay::ingress_endpoints() const {
-    return _receiver->bound();
+    return _ingress->bound();
 }
 
 std::vector<std::string> relay::egress_endpoints() const {
-    return _publisher->bound();
+    return _egress->bound();
 }
 
 std::vector<std::string> relay::dead_letter_endpoints() const {
-    return _publisher->dead_letter_bound();
+    return _dead_letters ? _dead_letters->bound() : std::vector<std::string>{};
 }
 
 } // namespace zrelay

@@ -1,4 +1,6 @@
-// relay: builds the pipeline a config describes, runs its threads, and stops them.
+// relay: builds the stages a config describes, composes them (direct_path.hpp with workers: 0,
+// else dispatcher, workers and collector over ypipe channels; pipeline.hpp draws both), runs
+// their threads, and stops them.
 //
 // Construction creates the zmq context and every socket and binds every endpoint on the
 // caller's thread, so all start-up failures surface as exceptions before anything runs. start()
@@ -19,15 +21,22 @@
 #include <zmq.hpp>
 
 #include "authenticator.hpp"
+#include "collector.hpp"
 #include "config.hpp"
 #include "credits.hpp"
+#include "dead_letters.hpp"
+#include "direct_path.hpp"
+#include "dispatcher.hpp"
+#include "egress.hpp"
 #include "frame_guard.hpp"
+#include "ingress.hpp"
 #include "metrics.hpp"
 #include "pipeline.hpp"
-#include "publisher.hpp"
-#include "receiver.hpp"
+#include "pipeline_control.hpp"
+#include "relay_counters.hpp"
 #include "signaler.hpp"
 #include "topics.hpp"
+#include "validator.hpp"
 #include "worker.hpp"
 
 namespace zrelay {
@@ -74,8 +83,7 @@ public:
     // After join(): messages received but neither published nor refused (0 after a full drain).
     // Counted rather than read off the credits, which the direct path does not use.
     [[nodiscard]] std::int64_t lost() const noexcept {
-        const metrics_snapshot s = snapshot();
-        return static_cast<std::int64_t>(s.received - s.invalid_total() - s.published);
+        return static_cast<std::int64_t>(_counters.unaccounted());
     }
 
     // Re-reads the CURVE allow-lists `cfg` names (SIGHUP); they apply to handshakes from then
@@ -91,39 +99,46 @@ public:
     [[nodiscard]] std::vector<std::string> egress_endpoints() const;
     [[nodiscard]] std::vector<std::string> dead_letter_endpoints() const;
     // The id in this relay's stamps (relay_instance).
-    [[nodiscard]] std::uint64_t instance() const noexcept { return _publisher->instance(); }
+    [[nodiscard]] std::uint64_t instance() const noexcept { return _egress->instance(); }
 
 private:
     template <typename F>
     void spawn(const char *name, F body);
-    void configure_receiver(const config &cfg);
-    [[nodiscard]] std::span<const thread_counters> all_counters() const noexcept {
-        return {_counters.get(), _counter_blocks};
-    }
+    void compose_pipelined(const config &cfg);
+    [[nodiscard]] drop_totals drops() const noexcept;
     void record_failure(const char *name, const std::exception &e);
 
     zmq::context_t _context; // the one context of the process
     pipeline_control _control;
-    credits _credits;
-    std::vector<std::unique_ptr<pipe>> _to_workers;
-    std::vector<std::unique_ptr<pipe>> _from_workers;
-    // One counters block per thread: [receiver, publisher, worker 0, worker 1, ...].
-    std::unique_ptr<thread_counters[]> _counters;
-    std::size_t _counter_blocks;
-    topic_table _topics; // written by the publishing thread, read by the metrics server
-    std::vector<std::unique_ptr<worker>> _workers;
+    credits _credits; // the pipelined composition's; the direct path holds no messages
+    relay_counters _counters;
+    topic_table _topics; // written by the thread running egress, read by the metrics server
     // The ZAP handler, when a side runs CURVE; built before the sockets it vouches for.
     std::unique_ptr<authenticator> _authenticator;
     std::array<std::string, 2> _own_keys; // each side's server public key ("" without CURVE)
     std::array<std::size_t, 2> _allowed_counts{}; // main's thread
     std::thread _authenticator_thread;
-    std::unique_ptr<publisher> _publisher;
-    std::unique_ptr<receiver> _receiver;
+
+    // The stages.
+    std::unique_ptr<egress> _egress;
+    std::unique_ptr<dead_letters> _dead_letters; // when invalid.dead_letter is set
+    std::unique_ptr<ingress> _ingress;
+    // The direct composition (workers: 0)...
+    std::unique_ptr<validator> _validator;
+    std::unique_ptr<direct_path> _direct;
+    // ...or the pipelined one.
+    std::vector<std::unique_ptr<pipe>> _to_workers;
+    std::vector<std::unique_ptr<pipe>> _from_workers;
+    std::vector<std::unique_ptr<worker>> _workers;
+    std::unique_ptr<dispatcher> _dispatcher;
+    std::unique_ptr<collector> _collector;
+
     std::vector<std::thread> _threads;
     std::size_t _thread_count = 0; // set before any thread starts
-    // The counter blocks of the running threads, and their beats when all_threads_beating()
-    // last looked. Main's thread only.
-    std::vector<std::size_t> _beat_blocks;
+    // Per running thread, the counter blocks it beats on (a direct-path thread held up by a
+    // slow subscriber beats in egress's block), and their beats when all_threads_beating() last
+    // looked. Main's thread only.
+    std::vector<std::array<const thread_counters *, 2>> _beat_blocks;
     std::vector<std::uint64_t> _last_beats;
     std::atomic<std::size_t> _running{0};
     std::atomic<bool> _started{false};

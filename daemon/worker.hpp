@@ -1,36 +1,22 @@
-// worker: the validating stage. A validator turns a received frame into a publishable item (or
-// an invalid one, counted and logged at a limited rate); a worker runs one on its own thread
-// between two pipes. With workers: 0 the receiver runs the validator itself.
+// worker: one thread of the pipelined composition's middle. It runs a validator between two
+// pipes: every item it reads, valid or not, leaves on its output pipe in the order it came, so
+// the collector can restore the dispatcher's order by reading the workers round-robin.
 #pragma once
 
-#include <string>
-
-#include "envelope.hpp"
-#include "logging.hpp"
 #include "metrics.hpp"
 #include "pipeline.hpp"
+#include "pipeline_control.hpp"
+#include "validator.hpp"
 
 namespace zrelay {
 
-class validator {
-public:
-    explicit validator(std::string default_topic) : _default_topic(std::move(default_topic)) {}
-
-    // Decodes item.body, sets item.topic or item.reason, and counts invalid ones. Never throws
-    // on any input (it may throw std::bad_alloc, like anything that allocates).
-    void process(pipeline_item &item, thread_counters &counters);
-
-private:
-    std::string _default_topic;
-    log_rate_limiter _invalid_log;
-};
-
 class worker {
 public:
-    worker(pipe &in, pipe &out, std::string default_topic, thread_counters &counters,
+    // `counters`: this worker's block, which `check` counts into too.
+    worker(pipe &in, pipe &out, validator check, thread_counters &counters,
            const pipeline_control &control)
-        : _in(in), _out(out), _validator(std::move(default_topic)), _counters(counters),
-          _control(control) {}
+        : _in(in), _out(out), _validator(std::move(check)), _counters(counters), _control(control) {
+    }
 
     // The thread body: validates until the end item arrives (and forwards it) or abort().
     void run();

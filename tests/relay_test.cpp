@@ -129,12 +129,26 @@ protected:
     }
 };
 
-TEST_F(relay_test, seed_message_arrives_unchanged_over_tcp_and_ipc) {
+// The relay's two compositions: workers: 0 is the direct one (one thread, PULL to XPUB), any
+// other number the pipeline through worker threads. No behaviour may depend on which.
+class relay_paths : public relay_test, public ::testing::WithParamInterface<int> {
+protected:
+    [[nodiscard]] int workers() const { return GetParam(); }
+};
+
+INSTANTIATE_TEST_SUITE_P(, relay_paths, ::testing::Values(0, 2),
+                         [](const ::testing::TestParamInfo<int> &param) {
+                             return param.param == 0 ? std::string("direct")
+                                                     : std::string("pipeline");
+                         });
+
+TEST_P(relay_paths, seed_message_arrives_unchanged_over_tcp_and_ipc) {
     const auto ipc = testing::make_temp_dir() / "in.sock";
     auto d = start("ingress:\n  bind: [\"" + p.in_ep() + "\", \"ipc://" + ipc.string() +
                    "\"]\negress:\n  bind: [\"" + p.out_ep() +
                    "\"]\nmetrics:\n  listen: " + "\"127.0.0.1:" + std::to_string(p.metrics) +
-                   "\"\nrouting:\n  default_topic: \"seed\"\n");
+                   "\"\nrouting:\n  default_topic: \"seed\"\nworkers: " +
+                   std::to_string(workers()) + "\n");
     auto sub = make_sub(ctx, p, {""});
     await_subscriptions(p, 1);
 
@@ -160,8 +174,8 @@ TEST_F(relay_test, seed_message_arrives_unchanged_over_tcp_and_ipc) {
     std::filesystem::remove_all(ipc.parent_path());
 }
 
-TEST_F(relay_test, subscribers_get_only_their_topic_prefixes) {
-    auto d = start(yaml_for(p));
+TEST_P(relay_paths, subscribers_get_only_their_topic_prefixes) {
+    auto d = start(yaml_for(p, "", workers()));
     auto sensors = make_sub(ctx, p, {"sensors.", "end"});
     auto logs = make_sub(ctx, p, {"logs", "end"});
     await_subscriptions(p, 3);
@@ -207,8 +221,8 @@ TEST_F(relay_test, two_hundred_thousand_messages_keep_their_order_through_three_
     EXPECT_EQ(scrape(p.metrics, "zrelay_messages_published_total"), count);
 }
 
-TEST_F(relay_test, four_concurrent_producers_each_keep_their_own_order) {
-    auto d = start(yaml_for(p, "", 2));
+TEST_P(relay_paths, four_concurrent_producers_each_keep_their_own_order) {
+    auto d = start(yaml_for(p, "", workers()));
     auto sub = make_sub(ctx, p, {""});
     await_subscriptions(p, 1);
     constexpr int producers = 4;
@@ -232,20 +246,6 @@ TEST_F(relay_test, four_concurrent_producers_each_keep_their_own_order) {
     threads.clear(); // joins
     EXPECT_EQ(next, std::vector<std::int64_t>(producers, each));
 }
-
-// The relay's two paths: workers: 0 is the direct one (one thread, PULL to XPUB), any other
-// number the pipeline through worker threads. Behaviour under backpressure and shutdown must not
-// depend on which.
-class relay_paths : public relay_test, public ::testing::WithParamInterface<int> {
-protected:
-    [[nodiscard]] int workers() const { return GetParam(); }
-};
-
-INSTANTIATE_TEST_SUITE_P(, relay_paths, ::testing::Values(0, 2),
-                         [](const ::testing::TestParamInfo<int> &param) {
-                             return param.param == 0 ? std::string("direct")
-                                                     : std::string("pipeline");
-                         });
 
 // Waits until a relay behind a subscriber that reads nothing pushes back on its producers: the
 // pipeline holds `inflight` items, or (direct path, which holds none) the relay stopped receiving.
@@ -358,8 +358,8 @@ TEST_P(relay_paths, without_nodrop_a_stalled_subscriber_does_not_hold_back_a_fas
     EXPECT_LT(stalled_got, count / 2);
 }
 
-TEST_F(relay_test, with_no_workers_the_receiver_validates_and_order_holds) {
-    auto d = start(yaml_for(p, "", 0));
+TEST_P(relay_paths, invalid_frames_between_valid_ones_do_not_disturb_the_order) {
+    auto d = start(yaml_for(p, "", workers()));
     auto sub = make_sub(ctx, p, {"t"}); // not "": the invalid ones cause drop notices
     await_subscriptions(p, 1);
     constexpr int count = 20000;
@@ -470,8 +470,8 @@ TEST_P(relay_paths, a_second_sigterm_stops_a_drain_at_once) {
     producer.request_stop();
 }
 
-TEST_F(relay_test, counters_add_up) {
-    auto d = start(yaml_for(p));
+TEST_P(relay_paths, counters_add_up) {
+    auto d = start(yaml_for(p, "", workers()));
     auto sub = make_sub(ctx, p, {""});
     await_subscriptions(p, 1);
     auto push = make_push(ctx, p.in_ep());

@@ -9,6 +9,9 @@ Run by CTest (tests/CMakeLists.txt), which sets:
     ZRELAYD     the zrelayd binary under test
     PYTHONPATH  the protoc-generated modules: zrelay/v1/data_message_pb2.py (zrelay's envelope)
                 and message_pb2.py (the seed's own DataMessage, tests/seed/message.proto)
+    ZRELAY_TEST_WORKERS  the composition every relay runs as unless a test names its own
+                `workers`: 0 the direct path, 2 the pipeline. CTest runs each Python suite
+                once with each, so no behaviour can depend on the composition.
 
 By hand, from a configured and built tree:
     ZRELAYD=build/h-py/daemon/zrelayd PYTHONPATH=build/h-py/tests/python \\
@@ -44,6 +47,8 @@ except ImportError as error:  # pragma: no cover - a set-up problem, not a test 
              "set PYTHONPATH to the build tree's tests/python directory")
 
 ZRELAYD = os.environ.get("ZRELAYD")
+# The composition under test (see above); unset: the pipeline, as before the variable existed.
+TEST_WORKERS = int(os.environ.get("ZRELAY_TEST_WORKERS", "2"))
 
 # Exit codes (sysexits.h), as daemon/errors.hpp maps them.
 EXIT_OK = 0
@@ -224,6 +229,8 @@ class Daemon:
         self.dir = tempfile.mkdtemp(prefix="zrelay-py-")
         self.config_path = os.path.join(self.dir, "zrelay.yaml")
         self.stderr_path = os.path.join(self.dir, "stderr.log")
+        if isinstance(config, dict) and "workers" not in config:
+            config = {**config, "workers": TEST_WORKERS}
         self.config_text = config if isinstance(config, str) else to_yaml(config) + "\n"
         with open(self.config_path, "w", encoding="utf-8") as f:
             f.write(self.config_text)
@@ -316,7 +323,7 @@ class RelayFixture(unittest.TestCase):
             "ingress": {"bind": [self.in_endpoint]},
             "egress": {"bind": [self.out_endpoint]},
             "metrics": {"listen": f"127.0.0.1:{self.metrics_port}"},
-            "workers": 2,
+            "workers": TEST_WORKERS,
         }
         config.update(sections)
         return config

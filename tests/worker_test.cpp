@@ -1,4 +1,5 @@
 // The validating stage and the round-robin dispatch that keeps order across workers.
+#include "validator.hpp"
 #include "worker.hpp"
 
 #include <gtest/gtest.h>
@@ -29,29 +30,29 @@ std::string message(const std::string &topic, std::int64_t seq) {
 }
 
 TEST(validator, a_message_keeps_its_own_topic) {
-    validator v("fallback");
     thread_counters c;
+    validator v("fallback", c);
     auto item = item_of(message("sensors.a", 1));
-    v.process(item, c);
+    v.process(item);
     EXPECT_EQ(item.reason, invalid_reason::none);
     EXPECT_EQ(item.topic.to_string(), "sensors.a");
 }
 
 TEST(validator, an_empty_topic_becomes_the_default_topic) {
-    validator v("fallback");
     thread_counters c;
+    validator v("fallback", c);
     auto item = item_of(message("", 1));
-    v.process(item, c);
+    v.process(item);
     EXPECT_EQ(item.topic.to_string(), "fallback");
 }
 
 TEST(validator, invalid_frames_are_marked_and_counted_by_reason) {
-    validator v("");
     thread_counters c;
+    validator v("", c);
     auto garbage = item_of("\xff\xff\xff");
-    v.process(garbage, c);
+    v.process(garbage);
     auto bad_utf8 = item_of(std::string("\x0a\x02\xff\xfe", 4));
-    v.process(bad_utf8, c);
+    v.process(bad_utf8);
     EXPECT_EQ(garbage.reason, invalid_reason::malformed);
     EXPECT_EQ(bad_utf8.reason, invalid_reason::bad_utf8);
     EXPECT_EQ(c.invalid[static_cast<std::size_t>(invalid_reason::malformed)].value(), 1U);
@@ -75,7 +76,8 @@ TEST(worker, round_robin_dispatch_keeps_total_order) {
     for (std::size_t i = 0; i < lanes; ++i) {
         in.push_back(std::make_unique<pipe>());
         out.push_back(std::make_unique<pipe>());
-        workers.push_back(std::make_unique<worker>(*in[i], *out[i], "", counters[i], control));
+        workers.push_back(std::make_unique<worker>(*in[i], *out[i], validator("", counters[i]),
+                                                   counters[i], control));
     }
     std::vector<std::jthread> threads;
     for (auto &w : workers)
@@ -132,7 +134,7 @@ TEST(worker, abort_stops_an_idle_worker) {
     pipe in;
     pipe out;
     thread_counters c;
-    worker w(in, out, "", c, control);
+    worker w(in, out, validator("", c), c, control);
     auto done = std::async(std::launch::async, [&] { w.run(); });
     control.abort();
     ASSERT_EQ(done.wait_for(std::chrono::seconds(5)), std::future_status::ready)

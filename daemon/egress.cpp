@@ -1,9 +1,6 @@
-#include "publisher.hpp"
+#include "egress.hpp"
 
-#include <array>
 #include <chrono>
-
-#include <spdlog/spdlog.h>
 
 namespace zrelay {
 namespace {
@@ -14,32 +11,31 @@ std::int64_t now_ns() noexcept {
         .count();
 }
 
-// After an abort, how long the sockets may linger so that a drain_deadline notice just sent
+// After an abort, how long the socket may linger so that a drain_deadline notice just sent
 // leaves the process (nothing else waits then).
 constexpr std::chrono::milliseconds notice_linger{200};
 
 } // namespace
 
-publisher::publisher(zmq::context_t &context, const config &cfg, const socket_security &security,
-                     std::vector<pipe *> inputs, credits &credits, thread_counters &counters,
-                     std::span<const thread_counters> all, topic_table &topics,
-                     const pipeline_control &control)
-    : _socket(context, zmq::socket_type::xpub), _inputs(std::move(inputs)), _credits(credits),
-      _counters(counters), _all(all), _topics(topics), _control(control), _stamp(cfg.egress.stamp),
-      _nodrop(cfg.egress.nodrop) {
-    if (cfg.egress.drop_notices)
+egress::egress(zmq::context_t &context, const egress_config &cfg, const socket_security &security,
+               std::uint64_t affinity, stamper stamp_with, topic_table &topics,
+               thread_counters &counters, const pipeline_control &control, drop_source drops)
+    : _socket(context, zmq::socket_type::xpub), _topics(topics), _counters(counters),
+      _control(control), _stamper(stamp_with), _stamp(cfg.stamp), _nodrop(cfg.nodrop),
+      _drops(std::move(drops)) {
+    if (cfg.drop_notices)
         _notices.emplace();
-    _socket.set(zmq::sockopt::sndhwm, cfg.egress.sndhwm);
-    _socket.set(zmq::sockopt::xpub_nodrop, cfg.egress.nodrop);
+    _socket.set(zmq::sockopt::sndhwm, cfg.sndhwm);
+    _socket.set(zmq::sockopt::xpub_nodrop, cfg.nodrop);
     _socket.set(zmq::sockopt::sndtimeo, static_cast<int>(idle_poll.count()));
-    // run() sets the real linger when it closes; a relay that never ran has nothing to deliver.
+    // close() sets the real linger; a relay that never ran has nothing to deliver.
     _socket.set(zmq::sockopt::linger, 0);
-    _bound = attach_endpoints(_socket, "egress", cfg.egress.bind, cfg.egress.connect, security);
-    if (!cfg.invalid.dead_letter.empty())
-        _dead_letters.emplace(context, cfg.invalid, security);
+    if (affinity != 0)
+        _socket.set(zmq::sockopt::affinity, affinity);
+    _bound = attach_endpoints(_socket, "egress", cfg.bind, cfg.connect, security);
 }
 
-void publisher::read_subscriptions() {
+void egress::read_subscriptions() {
     zmq::message_t frame;
     while (_socket.recv(frame, zmq::recv_flags::dontwait)) {
         // XPUB passes up the first subscription to a prefix and the last unsubscription from it.
@@ -52,12 +48,7 @@ void publisher::read_subscriptions() {
     }
 }
 
-void publisher::return_credits() {
-    _credits.release(_unreturned);
-    _unreturned = 0;
-}
-
-bool publisher::publish(pipeline_item &item) {
+bool egress::publish(pipeline_item &item, const std::function<void()> &held_up) {
     const std::string_view topic(static_cast<const char *>(item.topic.data()), item.topic.size());
     const std::uint64_t sequence = _topics.count(topic);
     // The stamped copy (or the producer's frame itself when not stamping).
@@ -71,8 +62,8 @@ bool publisher::publish(pipeline_item &item) {
         _counters.beats.add();
         if (_control.aborted())
             return false;
-        // A waiting publisher returns credits it holds, so zrelay_inflight tells the truth.
-        return_credits();
+        if (held_up)
+            held_up();
         tick();
     }
     // zmq checks the HWM on a message's first frame only, so this one does not wait; the loop
@@ -86,30 +77,14 @@ bool publisher::publish(pipeline_item &item) {
     return true;
 }
 
-void publisher::reject(pipeline_item &item) {
-    if (!_dead_letters)
-        return;
-    _dead_letters->send(item.reason, item.body, item.rest.get());
-    _counters.dead_letters.add();
-}
-
-void publisher::tick() {
+void egress::tick() {
     read_subscriptions();
     if (_notices)
         publish_drop_notices(drop_notices::clock::now());
 }
 
-drop_totals publisher::totals() const noexcept {
-    drop_totals t{};
-    for (const thread_counters &c : _all)
-        for (std::size_t r = 1; r < drop_reason_count; ++r)
-            t[r] += c.invalid[r].value();
-    t[drain_deadline] = _drain_losses;
-    return t;
-}
-
-void publisher::publish_drop_notices(drop_notices::clock::time_point now) {
-    const drop_totals t = totals();
+void egress::publish_drop_notices(drop_notices::clock::time_point now) {
+    const drop_totals t = _drops();
     while (const auto due = _notices->due(t, now)) {
         if (!send_own(drops_topic, drop_notices::content(*due)))
             return; // a subscriber of the notices is at its HWM (nodrop): try again next tick
@@ -118,7 +93,7 @@ void publisher::publish_drop_notices(drop_notices::clock::time_point now) {
     }
 }
 
-bool publisher::send_own(std::string_view topic, const std::string &content) {
+bool egress::send_own(std::string_view topic, const std::string &content) {
     // Rare (a notice a second at most per reason): building the message may allocate.
     const std::string encoded = encode_envelope(topic, content);
     zmq::message_t body(encoded.data(), encoded.size());
@@ -142,65 +117,15 @@ bool publisher::send_own(std::string_view topic, const std::string &content) {
     return sent;
 }
 
-void publisher::run() {
-    std::size_t next = 0;
-    std::size_t ended = 0;
-    std::size_t since_tick = 0;
-    while (ended < _inputs.size() && !_control.aborted()) {
-        _counters.beats.add();
-        std::optional<pipeline_item> item = _inputs[next]->read();
-        if (!item) {
-            return_credits();
-            tick();
-            std::array<zmq::pollitem_t, 3> items{{
-                {_socket.handle(), 0, ZMQ_POLLIN, 0},
-                {nullptr, _inputs[next]->fd(), ZMQ_POLLIN, 0},
-                {nullptr, _control.abort_fd(), ZMQ_POLLIN, 0},
-            }};
-            zmq::poll(items.data(), items.size(), idle_poll); // wakes to beat for the watchdog
-            if ((items[1].revents & ZMQ_POLLIN) != 0)
-                _inputs[next]->rearm();
-            continue;
-        }
-        next = next + 1 == _inputs.size() ? 0 : next + 1;
-        if (item->end) {
-            ++ended;
-            continue;
-        }
-        if (item->reason != invalid_reason::none)
-            reject(*item);
-        else if (!publish(*item))
-            break;
-        if (++_unreturned == static_cast<std::int64_t>(batch_size))
-            return_credits();
-        // Subscriptions queue up inside the XPUB until read; read them now and then under load.
-        if (++since_tick == 1024) {
-            since_tick = 0;
-            tick();
-        }
-    }
-    return_credits();
-    close();
-}
-
-void publisher::close() {
+void egress::close() {
     // After a drain, give subscribers until the deadline to take what is queued for them; after
     // an abort nothing waits (the context's termination would otherwise block on it), but for a
     // moment for the drain_deadline notice.
     auto linger = _control.aborted() ? std::chrono::milliseconds(0) : _control.drain_time_left();
     if (_control.aborted() && _control.draining() && _notices) {
-        // What was received and neither published nor refused is lost now.
-        std::uint64_t received = 0;
-        std::uint64_t accounted = 0;
-        for (const thread_counters &c : _all) {
-            received += c.received.value();
-            accounted += c.published.value();
-            for (std::size_t r = 1; r < drop_reason_count; ++r)
-                accounted += c.invalid[r].value();
-        }
-        _drain_losses = received > accounted ? received - accounted : 0;
         const auto before = _counters.notices.value();
-        // Whatever other reasons are held back by the rate limit go out too: it is the last word.
+        // The source now counts what was received and neither published nor refused as lost;
+        // whatever other reasons the rate limit holds back go out too: it is the last word.
         _notices->waive_interval();
         publish_drop_notices(drop_notices::clock::now());
         if (_counters.notices.value() != before)
@@ -208,8 +133,6 @@ void publisher::close() {
     }
     _socket.set(zmq::sockopt::linger, static_cast<int>(linger.count()));
     _socket.close();
-    if (_dead_letters)
-        _dead_letters->close();
 }
 
 } // namespace zrelay

@@ -1,0 +1,49 @@
+// relay_counters: the relay's counter blocks, one per thread that writes counters, by name.
+//
+// Each block has one writer (metrics.hpp): the ingress block is written by the thread that runs
+// ingress (the direct path's thread, or the dispatcher), the egress block by the thread that
+// runs egress and dead letters (the same direct-path thread, or the collector), each worker's
+// by that worker, and the authenticator's by the ZAP handler. A scrape sums them all.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "metrics.hpp"
+
+namespace zrelay {
+
+struct relay_counters {
+    explicit relay_counters(std::size_t worker_count) : workers(worker_count) {}
+
+    thread_counters ingress;
+    thread_counters egress;
+    thread_counters authenticator;
+    std::vector<thread_counters> workers; // sized once: blocks never move
+
+    template <typename F>
+    void for_each(F &&f) const {
+        f(ingress);
+        f(egress);
+        f(authenticator);
+        for (const thread_counters &w : workers)
+            f(w);
+    }
+
+    // Messages received and neither published nor refused: in flight while running, lost once
+    // every thread has stopped.
+    [[nodiscard]] std::uint64_t unaccounted() const noexcept {
+        std::uint64_t received = 0;
+        std::uint64_t accounted = 0;
+        for_each([&](const thread_counters &c) {
+            received += c.received.value();
+            accounted += c.published.value();
+            for (const counter &n : c.invalid)
+                accounted += n.value();
+        });
+        return received > accounted ? received - accounted : 0;
+    }
+};
+
+} // namespace zrelay
