@@ -14,6 +14,8 @@ packages=(
   # tests, benchmarks, lint
   libgtest-dev libgmock-dev libbenchmark-dev libboost-dev libreaderwriterqueue-dev
   python3 python3-zmq python3-protobuf clang-format clang-tidy
+  # benchmarks: relay_bench's NATS baseline, the server and Debian's C client
+  nats-server libnats-dev
   # the fuzz preset: clang with libFuzzer
   clang libclang-rt-14-dev
 )

@@ -1,24 +1,30 @@
 #!/usr/bin/python3
-"""relay_bench: zrelayd against the bare forwarders, side by side in one run.
+"""relay_bench: zrelayd against the bare forwarders and NATS, side by side in one run.
 
 For each transport (tcp, ipc) and message size (64 B, 1 KiB, 16 KiB, 256 KiB) it runs, round after
 round, the plain recv/send loop, zmq_proxy, the loop sending [topic][message] as zrelayd does
-(topic-loop), and zrelayd (A B C D A B C D ...), each a fresh process fed by bench_driver flat
-out, and prints medians and the per-round ratios zrelayd/loop, zrelayd/proxy and
-zrelayd/topic-loop. Only ratios within one run mean anything on a shared machine. Then: zrelayd with
-workers = 0, 1, 2, 4 against the loop at 64 B over tcp, and latency at a fixed offered load of half
-the loop's median throughput. Every driver run checks that nothing was lost, duplicated or
-reordered, and the runner stops on the first that fails.
+(topic-loop), nats-server (tcp only: core NATS, no JetStream, driven through libnats by
+nats_bench_driver with the same messages and checks) and zrelayd (A B C D E A B C D E ...), each a
+fresh process fed by the driver flat out, and prints medians and the per-round ratios
+zrelayd/loop, zrelayd/proxy, zrelayd/topic-loop and zrelayd/nats. Then the CPU each forwarding
+process spent per message (user + system time from /proc, read when the driver is done, over the
+messages it passed), for zrelayd also per thread. Only ratios within one run mean anything on a
+shared machine. Then: zrelayd with workers = 0, 1, 2 against the loop at 64 B over tcp, with
+per-thread CPU, and latency at a fixed offered load of half the loop's median throughput. Every
+driver run checks that nothing was lost, duplicated or reordered, and the runner stops on the
+first that fails.
 
     cmake --workflow --preset release && tools/relay_bench.py
 
 Options: --rounds N (default 5), --quick (fewer messages and rounds, to try it out),
---sizes 64,1024, --transports tcp, --json FILE (every run's figures).
+--sizes 64,1024, --transports tcp, --skip throughput,workers,latency, --json FILE (every run's
+figures, CPU included).
 """
 import argparse
 import json
 import os
 import platform
+import shutil
 import signal
 import socket
 import statistics
@@ -32,6 +38,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Messages per measured run, by size: about half a second to a second each on 2 cores.
 COUNTS = {64: 400_000, 1024: 200_000, 16384: 40_000, 262144: 4_000}
 HWM = 1000
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def free_port():
@@ -48,6 +55,43 @@ class Endpoints:
         else:
             self.ingress = f"ipc://{tmpdir}/in-{n}.sock"
             self.egress = f"ipc://{tmpdir}/out-{n}.sock"
+
+
+def wait_for_port(port, proc, log, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            break
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.02)
+    proc.kill()
+    proc.wait()
+    with open(log) as f:
+        sys.exit(f"relay_bench: nats-server did not accept on port {port}:\n{f.read()}")
+
+
+def cpu_ticks(stat_path):
+    """utime + stime from a /proc stat file, in clock ticks (the name may hold spaces)."""
+    with open(stat_path) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5)
+
+
+def cpu_snapshot(pid):
+    """The process's CPU time and each live thread's, by thread name, in clock ticks."""
+    snap = {"process": cpu_ticks(f"/proc/{pid}/stat"), "threads": {}}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                name = f.read().strip()
+            ticks = cpu_ticks(f"/proc/{pid}/task/{tid}/stat")
+        except OSError:
+            continue  # gone since the listing
+        snap["threads"][name] = snap["threads"].get(name, 0) + ticks
+    return snap
 
 
 def peak_rss_kib(pid):
@@ -70,6 +114,14 @@ class Bench:
         self.runs = []
 
     def start(self, system, eps, workers=None, egress_extra="", relay_env=None):
+        if system == "nats":
+            # Core NATS only (no -js), logging to a file that is shown if it fails to start.
+            log = os.path.join(self.tmpdir, f"nats-{self.n}.log")
+            with open(log, "w") as out:
+                proc = subprocess.Popen(["nats-server", "-a", "127.0.0.1", "-p", str(eps.port)],
+                                        stdout=out, stderr=subprocess.STDOUT)
+            wait_for_port(eps.port, proc, log)
+            return proc
         if system in ("loop", "proxy", "topic-loop"):
             cmd = [f"{self.build}/tools/bench_forwarder", "--mode", system, "--in", eps.ingress,
                    "--out", eps.egress, "--rcvhwm", str(HWM), "--sndhwm", str(HWM),
@@ -92,16 +144,29 @@ class Bench:
             relay_env=None):
         self.n += 1
         eps = Endpoints(transport, self.tmpdir, self.n)
+        if system == "nats":
+            if transport != "tcp":
+                raise ValueError("nats runs over tcp only")
+            eps.port = free_port()
         proc = self.start(system, eps, workers, egress_extra, relay_env)
         try:
             count = count or self.count(size)
-            cmd = [f"{self.build}/tools/bench_driver", "--push", eps.ingress, "--sub", eps.egress,
-                   "--count", str(count), "--size", str(size), "--hwm", str(HWM),
-                   "--warmup", str(min(2000, count // 10)), "--rate", str(rate)]
+            warmup = min(2000, count // 10)
+            load = ["--count", str(count), "--size", str(size), "--warmup", str(warmup),
+                    "--rate", str(rate)]
+            if system == "nats":
+                cmd = [f"{self.build}/tools/nats_bench_driver", "--server",
+                       f"nats://127.0.0.1:{eps.port}", *load]
+            else:
+                cmd = [f"{self.build}/tools/bench_driver", "--push", eps.ingress, "--sub",
+                       eps.egress, "--hwm", str(HWM), *load]
             out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
             rss = peak_rss_kib(proc.pid)
             if proc.poll() is not None:
                 sys.exit(f"relay_bench: {system} exited early ({proc.returncode}): {cmd}")
+            # Before stopping it: what the forwarding process spent, over the messages it passed
+            # (measured + warm-up; the few probes are left out).
+            cpu = cpu_snapshot(proc.pid)
         finally:
             proc.send_signal(signal.SIGTERM)
             try:
@@ -112,7 +177,12 @@ class Bench:
         if out.returncode != 0:
             sys.exit(f"relay_bench: {system} {transport} {size} B failed:\n{out.stdout}{out.stderr}")
         figures = json.loads(out.stdout)
-        figures.update(system=system, transport=transport, workers=workers, rss_kib=rss)
+        per_msg = 1e6 / CLK_TCK / (count + warmup)
+        threads = {name: t * per_msg for name, t in cpu["threads"].items()}
+        busiest = max(threads, key=threads.get)
+        figures.update(system=system, transport=transport, workers=workers, rss_kib=rss,
+                       cpu_us_per_msg=cpu["process"] * per_msg, thread_cpu_us_per_msg=threads,
+                       busiest_thread=busiest, busiest_thread_us_per_msg=threads[busiest])
         self.runs.append(figures)
         return figures
 
@@ -133,53 +203,118 @@ def ratio_cell(xs):
     return f"{median(xs):.2f} ({min(xs):.2f}-{max(xs):.2f})"
 
 
+# topic-loop is the loop sending [topic][message] like zrelayd: what the wire contract's extra
+# frame costs by itself, so the table shows how much of the gap is the relay's own. nats is the
+# field's yardstick, a broker clients reach over tcp only.
+SYSTEMS = ["loop", "proxy", "topic-loop", "nats", "zrelayd"]
+
+
+def systems_for(transport):
+    return [s for s in SYSTEMS if s != "nats" or transport == "tcp"]
+
+
+def thread_rank(name):
+    """zrelayd's threads in pipeline order, then libzmq's, then the rest (the main thread)."""
+    for i, prefix in enumerate(("zrelay-relay", "zrelay-receive", "zrelay-work", "zrelay-publish",
+                                "zrelay-", "ZMQbg/IO", "ZMQbg/")):
+        if name.startswith(prefix):
+            return (i, name)
+    return (99, name)
+
+
+def busiest_cell(runs):
+    names = [r["busiest_thread"] for r in runs]
+    name = max(set(names), key=names.count)
+    return f"{name} {median([r['busiest_thread_us_per_msg'] for r in runs]):.2f}"
+
+
+def thread_table(labels, rows):
+    """One zrelayd row per case, a column per thread name seen: µs/msg, medians over rounds."""
+    names = sorted({n for _, runs in rows for r in runs for n in r["thread_cpu_us_per_msg"]},
+                   key=thread_rank)
+    print("| " + " | ".join(labels + ["process"] + names + ["busiest"]) + " |")
+    print("|---" * (len(labels) + len(names) + 2) + "|")
+    for cells, runs in rows:
+        threads = []
+        for n in names:
+            xs = [r["thread_cpu_us_per_msg"][n] for r in runs if n in r["thread_cpu_us_per_msg"]]
+            threads.append(f"{median(xs):.2f}" if xs else "-")
+        print("| " + " | ".join([str(c) for c in cells]
+                                + [f"{median([r['cpu_us_per_msg'] for r in runs]):.2f}"]
+                                + threads + [busiest_cell(runs)]) + " |", flush=True)
+
+
 def throughput(bench, transports, sizes, rounds):
-    # topic-loop is the loop sending [topic][message] like zrelayd: what the wire contract's
-    # extra frame costs by itself, so the table shows how much of the gap is the relay's own.
-    systems = ["loop", "proxy", "topic-loop", "zrelayd"]
     print("\n## Throughput, flat out (median of rounds; ratios: median of per-round ratios, "
           "range in brackets)\n")
-    print("| transport | size | loop msg/s | proxy msg/s | topic-loop msg/s | zrelayd msg/s | "
-          "zrelayd MB/s | zrelayd/loop | zrelayd/proxy | zrelayd/topic-loop | "
-          "peak RSS zrelayd / loop |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| transport | size | loop msg/s | proxy msg/s | topic-loop msg/s | nats msg/s | "
+          "zrelayd msg/s | zrelayd MB/s | zrelayd/loop | zrelayd/proxy | zrelayd/topic-loop | "
+          "zrelayd/nats | peak RSS zrelayd / loop / nats |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     loop_max = {}
-    flat_latency = []
+    cases = []
     for transport in transports:
+        systems = systems_for(transport)
         for size in sizes:
-            res = {s: [] for s in systems}
+            res = {s: [] for s in SYSTEMS}
             for _ in range(rounds):
                 for s in systems:
                     res[s].append(bench.run(s, transport, size))
-            rate = {s: [r["msgs_per_s"] for r in res[s]] for s in systems}
-            vs_loop = [z / l for z, l in zip(rate["zrelayd"], rate["loop"])]
-            vs_proxy = [z / p for z, p in zip(rate["zrelayd"], rate["proxy"])]
-            vs_topic = [z / t for z, t in zip(rate["zrelayd"], rate["topic-loop"])]
+            rate = {s: [r["msgs_per_s"] for r in res[s]] for s in SYSTEMS}
+
+            def vs(other, rate=rate):
+                if not rate[other]:
+                    return "-"
+                return ratio_cell([z / o for z, o in zip(rate["zrelayd"], rate[other])])
+
+            def rss(s, res=res):
+                return f"{max(r['rss_kib'] for r in res[s]) / 1024:.1f}" if res[s] else "-"
+
             loop_max[(transport, size)] = median(rate["loop"])
-            rss_z = max(r["rss_kib"] for r in res["zrelayd"]) / 1024
-            rss_l = max(r["rss_kib"] for r in res["loop"]) / 1024
-            print(f"| {transport} | {size} | {fmt_rate(median(rate['loop']))} | "
-                  f"{fmt_rate(median(rate['proxy']))} | {fmt_rate(median(rate['topic-loop']))} | "
-                  f"{fmt_rate(median(rate['zrelayd']))} | "
+            cells = [fmt_rate(median(rate[s])) if rate[s] else "-" for s in SYSTEMS]
+            print(f"| {transport} | {size} | " + " | ".join(cells) + " | "
                   f"{median([r['mb_per_s'] for r in res['zrelayd']]):.0f} | "
-                  f"{ratio_cell(vs_loop)} | {ratio_cell(vs_proxy)} | {ratio_cell(vs_topic)} | "
-                  f"{rss_z:.1f} / {rss_l:.1f} MiB |", flush=True)
-            flat_latency.append((transport, size, res))
+                  f"{vs('loop')} | {vs('proxy')} | {vs('topic-loop')} | {vs('nats')} | "
+                  f"{rss('zrelayd')} / {rss('loop')} / {rss('nats')} MiB |", flush=True)
+            cases.append((transport, size, res))
+
     print("\n## Latency flat out (µs, medians over rounds; queueing at saturation, not a goal)\n")
-    print("| transport | size | loop p50 / p99 | topic-loop p50 / p99 | zrelayd p50 / p99 |")
-    print("|---|---|---|---|---|")
-    for transport, size, res in flat_latency:
+    print("| transport | size | loop p50 / p99 | topic-loop p50 / p99 | nats p50 / p99 | "
+          "zrelayd p50 / p99 |")
+    print("|---|---|---|---|---|---|")
+    for transport, size, res in cases:
         cells = [" / ".join(f"{median([r[k] for r in res[s]]):.0f}" for k in ("p50_us", "p99_us"))
-                 for s in ("loop", "topic-loop", "zrelayd")]
+                 if res[s] else "-" for s in ("loop", "topic-loop", "nats", "zrelayd")]
         print(f"| {transport} | {size} | " + " | ".join(cells) + " |")
+
+    print("\n## CPU per message, flat out (µs of the forwarding process's user + system time over "
+          "the messages it passed, medians over rounds; /proc counts in "
+          f"{1000 // CLK_TCK} ms ticks)\n")
+    print("| transport | size | loop | proxy | topic-loop | nats | zrelayd | zrelayd/loop | "
+          "zrelayd/nats | zrelayd busiest thread |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for transport, size, res in cases:
+        cpu = {s: [r["cpu_us_per_msg"] for r in res[s]] for s in SYSTEMS}
+
+        def cpu_vs(other, cpu=cpu):
+            if not cpu[other] or min(cpu[other]) <= 0:
+                return "-"
+            return ratio_cell([z / o for z, o in zip(cpu["zrelayd"], cpu[other])])
+
+        cells = [f"{median(cpu[s]):.2f}" if cpu[s] else "-" for s in SYSTEMS]
+        print(f"| {transport} | {size} | " + " | ".join(cells) + f" | {cpu_vs('loop')} | "
+              f"{cpu_vs('nats')} | {busiest_cell(res['zrelayd'])} |")
+    print("\nzrelayd per thread (µs/msg):\n")
+    thread_table(["transport", "size"], [([t, s], res["zrelayd"]) for t, s, res in cases])
     return loop_max
 
 
 def workers_sweep(bench, rounds, transport="tcp", size=64):
-    choices = [0, 1, 2, 4]
-    print(f"\n## zrelayd workers, {size} B over {transport} (ratio to the loop, per round)\n")
-    print("| workers | msg/s | zrelayd/loop | peak RSS |")
-    print("|---|---|---|---|")
+    choices = [0, 1, 2]
+    print(f"\n## zrelayd workers, {size} B over {transport} (ratio to the loop, per round; CPU in "
+          "µs per message)\n")
+    print("| workers | msg/s | zrelayd/loop | CPU | CPU zrelayd/loop | peak RSS |")
+    print("|---|---|---|---|---|---|")
     loop = []
     res = {w: [] for w in choices}
     for _ in range(rounds):
@@ -188,9 +323,15 @@ def workers_sweep(bench, rounds, transport="tcp", size=64):
             res[w].append(bench.run("zrelayd", transport, size, workers=w))
     for w in choices:
         ratios = [r["msgs_per_s"] / l["msgs_per_s"] for r, l in zip(res[w], loop)]
+        cpu = [r["cpu_us_per_msg"] / l["cpu_us_per_msg"] for r, l in zip(res[w], loop)
+               if l["cpu_us_per_msg"] > 0]
         print(f"| {w} | {fmt_rate(median([r['msgs_per_s'] for r in res[w]]))} | "
-              f"{ratio_cell(ratios)} | {max(r['rss_kib'] for r in res[w]) / 1024:.1f} MiB |",
-              flush=True)
+              f"{ratio_cell(ratios)} | {median([r['cpu_us_per_msg'] for r in res[w]]):.2f} | "
+              f"{ratio_cell(cpu) if cpu else '-'} | "
+              f"{max(r['rss_kib'] for r in res[w]) / 1024:.1f} MiB |", flush=True)
+    print(f"\nloop: {median([l['cpu_us_per_msg'] for l in loop]):.2f} µs/msg. "
+          "zrelayd per thread (µs/msg):\n")
+    thread_table(["workers"], [([w], res[w]) for w in choices])
 
 
 def latency(bench, loop_max, transports, sizes, rounds):
@@ -246,6 +387,9 @@ def main():
     sizes = [int(s) for s in args.sizes.split(",")]
     transports = args.transports.split(",")
     skip = set(filter(None, args.skip.split(",")))
+
+    if "throughput" not in skip and "tcp" in transports and not shutil.which("nats-server"):
+        sys.exit("relay_bench: nats-server not found (tools/install-deps.sh installs it)")
 
     bench = Bench(args)
     describe_machine()
