@@ -11,8 +11,13 @@ topic_table::topic_table(std::size_t max_topics, std::size_t max_labels,
       _labels(std::make_unique<label[]>(_max_labels)) {}
 
 std::uint64_t topic_table::count(std::string_view topic) {
-    if (const auto found = _entries.find(topic); found != _entries.end()) {
-        entry &e = found->second;
+    // A stream mostly repeats its topic: compare with the last one before hashing.
+    if (_last == nullptr || _last->first != topic) {
+        const auto found = _entries.find(topic);
+        _last = found != _entries.end() ? &*found : nullptr;
+    }
+    if (_last != nullptr) {
+        entry &e = _last->second;
         (e.messages != nullptr ? *e.messages : _other).add();
         return ++e.sequence;
     }
@@ -29,7 +34,7 @@ std::uint64_t topic_table::count(std::string_view topic) {
         _labels_used.store(used + 1, std::memory_order_release);
     }
     (e.messages != nullptr ? *e.messages : _other).add();
-    _entries.emplace(std::string(topic), e);
+    _last = &*_entries.emplace(std::string(topic), e).first;
     return 1;
 }
 

@@ -69,6 +69,8 @@ private:
     std::size_t _max_labels;
     std::string _untracked_prefix;                                                // "" = none
     std::unordered_map<std::string, entry, topic_hash, std::equal_to<>> _entries; // writer only
+    // The entry count() found last (nodes never move, and none is erased): writer only.
+    std::pair<const std::string, entry> *_last = nullptr;
     std::unique_ptr<label[]> _labels; // max_labels slots, allocated up front: never moves
     // Slots in use. The writer fills slot n, then stores n + 1 (release); a reader that loads
     // it (acquire) sees the topics of every slot below.

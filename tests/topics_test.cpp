@@ -32,6 +32,25 @@ TEST(topics, sequences_count_per_topic_from_one) {
     EXPECT_EQ(t.tracked(), 3U);
 }
 
+TEST(topics, runs_and_alternations_of_topics_each_keep_their_own_sequence) {
+    // count() remembers the last topic it found: runs, switches, a prefix of the last topic and
+    // an untracked topic repeated must each still count as their own.
+    topic_table t(3, 3);
+    EXPECT_EQ(t.count("ab"), 1U);
+    EXPECT_EQ(t.count("ab"), 2U);
+    EXPECT_EQ(t.count("a"), 1U);
+    EXPECT_EQ(t.count("ab"), 3U);
+    EXPECT_EQ(t.count("abc"), 1U);
+    EXPECT_EQ(t.count("untracked"), 0U); // the cap of 3 is reached
+    EXPECT_EQ(t.count("untracked"), 0U);
+    EXPECT_EQ(t.count("abc"), 2U);
+    EXPECT_EQ(t.count("abc"), 3U);
+    EXPECT_EQ(t.count("a"), 2U);
+    EXPECT_EQ(labelled_count(t, "ab"), 3U);
+    EXPECT_EQ(labelled_count(t, "abc"), 3U);
+    EXPECT_EQ(t.other(), 2U);
+}
+
 TEST(topics, past_the_cap_new_topics_get_sequence_zero_and_old_ones_go_on) {
     topic_table t(2, 2);
     EXPECT_EQ(t.count("a"), 1U);
