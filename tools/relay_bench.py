@@ -113,7 +113,7 @@ class Bench:
         self.n = 0
         self.runs = []
 
-    def start(self, system, eps, workers=None, egress_extra="", relay_env=None):
+    def start(self, system, eps, workers=None, egress_extra="", relay_env=None, config_extra=()):
         if system == "nats":
             # Core NATS only (no -js), logging to a file that is shown if it fails to start.
             log = os.path.join(self.tmpdir, f"nats-{self.n}.log")
@@ -136,19 +136,21 @@ class Bench:
                         "metrics: {listen: ''}\nlog: {level: warn}\n")
                 if workers is not None:
                     f.write(f"workers: {workers}\n")
+                for line in config_extra:  # top-level keys, e.g. "io_threads: 2"
+                    f.write(line + "\n")
             cmd = [f"{self.build}/daemon/zrelayd", "--config", config]
         # relay_env: extra environment for the relay alone (e.g. LD_PRELOAD of an allocator).
         return subprocess.Popen(cmd, env={**os.environ, **relay_env} if relay_env else None)
 
     def run(self, system, transport, size, rate=0.0, count=None, workers=None, egress_extra="",
-            relay_env=None):
+            relay_env=None, config_extra=()):
         self.n += 1
         eps = Endpoints(transport, self.tmpdir, self.n)
         if system == "nats":
             if transport != "tcp":
                 raise ValueError("nats runs over tcp only")
             eps.port = free_port()
-        proc = self.start(system, eps, workers, egress_extra, relay_env)
+        proc = self.start(system, eps, workers, egress_extra, relay_env, config_extra)
         try:
             count = count or self.count(size)
             warmup = min(2000, count // 10)
