@@ -9,6 +9,9 @@ packages=(
   # runtime and build libraries
   libzmq3-dev cppzmq-dev libprotobuf-dev protobuf-compiler libcli11-dev libspdlog-dev
   libyaml-cpp-dev libsystemd-dev libcpp-httplib-dev
+  # zrelayd's allocator: glibc's malloc contends on an arena lock when one thread frees what
+  # another allocated, as libzmq does with every stamped message (CMakeLists.txt, ZRELAY_MALLOC)
+  libmimalloc-dev
   # systemd-analyze, for the unit file tests
   systemd
   # tests, benchmarks, lint
