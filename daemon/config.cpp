@@ -36,6 +36,8 @@ constexpr int max_port = 65535;
 constexpr std::int64_t max_hwm = std::numeric_limits<int>::max();
 constexpr std::int64_t max_message_bytes_limit = std::int64_t{256} * 1024 * 1024;
 constexpr std::int64_t max_workers = 64;
+// ZMQ_IO_THREADS; libzmq takes more, but past one per core they only take turns.
+constexpr std::int64_t max_io_threads = 16;
 constexpr std::int64_t max_tracked_topics = 1'000'000;
 constexpr std::int64_t max_topic_labels_limit = 10'000;
 constexpr std::int64_t max_inflight_limit = 10'000'000;
@@ -43,8 +45,9 @@ constexpr std::int64_t max_drain_timeout_ms = 3'600'000; // an hour
 
 constexpr std::int64_t max_handshake_timeout_ms = 3'600'000;
 
-constexpr std::array top_keys{"ingress"sv, "egress"sv,  "workers"sv, "pipeline"sv, "routing"sv,
-                              "invalid"sv, "metrics"sv, "log"sv,     "shutdown"sv, "security"sv};
+constexpr std::array top_keys{"ingress"sv,  "egress"sv,   "workers"sv, "io_threads"sv,
+                              "pipeline"sv, "routing"sv,  "invalid"sv, "metrics"sv,
+                              "log"sv,      "shutdown"sv, "security"sv};
 constexpr std::array ingress_keys{"bind"sv, "connect"sv, "rcvhwm"sv, "max_message_bytes"sv};
 constexpr std::array egress_keys{"bind"sv,  "connect"sv,    "sndhwm"sv,      "nodrop"sv,
                                  "stamp"sv, "max_topics"sv, "drop_notices"sv};
@@ -480,6 +483,8 @@ public:
                 read_egress(e, cfg.egress, egress);
             else if (name == "workers")
                 cfg.workers = static_cast<unsigned>(integer(e, 0, max_workers));
+            else if (name == "io_threads")
+                cfg.io_threads = static_cast<unsigned>(integer(e, 1, max_io_threads));
             else if (name == "pipeline")
                 each(e, pipeline_keys, [&](std::string_view, const entry &f) {
                     cfg.pipeline.max_inflight = integer(f, 1, max_inflight_limit);
@@ -1000,6 +1005,7 @@ std::string to_yaml(const config &cfg) {
     out << YAML::EndMap;
 
     out << YAML::Key << "workers" << YAML::Value << cfg.workers;
+    out << YAML::Key << "io_threads" << YAML::Value << cfg.io_threads;
 
     out << YAML::Key << "pipeline" << YAML::Value << YAML::BeginMap;
     out << YAML::Key << "max_inflight" << YAML::Value << cfg.pipeline.max_inflight;
@@ -1086,6 +1092,7 @@ std::vector<std::string> restart_only_changes(const config &running, const confi
     note("egress.max_topics", running.egress.max_topics != next.egress.max_topics);
     note("egress.drop_notices", running.egress.drop_notices != next.egress.drop_notices);
     note("workers", running.workers != next.workers);
+    note("io_threads", running.io_threads != next.io_threads);
     note("pipeline.max_inflight", running.pipeline.max_inflight != next.pipeline.max_inflight);
     note("routing.default_topic", running.routing.default_topic != next.routing.default_topic);
     note("invalid.dead_letter", running.invalid.dead_letter != next.invalid.dead_letter);

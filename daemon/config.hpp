@@ -106,6 +106,9 @@ struct config {
     ingress_config ingress;
     egress_config egress;
     unsigned workers = 0; // 0: the direct path, one thread from PULL to XPUB (fastest on 2 cores)
+    // libzmq's I/O threads (ZMQ_IO_THREADS: the context's size), which do every socket's network
+    // reads and writes, framing and (with CURVE) encryption.
+    unsigned io_threads = 1;
     pipeline_config pipeline;
     routing_config routing;
     invalid_config invalid;

@@ -130,10 +130,10 @@ int serve(config cfg, const cli_options &options) {
             [&relay] { return relay.healthy(); });
 
     relay.start();
-    spdlog::info("zrelayd {} ready: ingress {}, egress {}, workers {}, metrics {}, dead letters "
-                 "{}, instance {:016x}",
+    spdlog::info("zrelayd {} ready: ingress {}, egress {}, workers {}, io threads {}, metrics {}, "
+                 "dead letters {}, instance {:016x}",
                  version, fmt::join(relay.ingress_endpoints(), " "),
-                 fmt::join(relay.egress_endpoints(), " "), cfg.workers,
+                 fmt::join(relay.egress_endpoints(), " "), cfg.workers, cfg.io_threads,
                  cfg.metrics.listen.empty() ? "off" : "http://" + cfg.metrics.listen,
                  cfg.invalid.dead_letter.empty()
                      ? std::string("off")

@@ -27,11 +27,11 @@ frame_limits message_limits(const config &cfg) {
 }
 
 relay::relay(const config &cfg)
-    : _context(1), _credits(cfg.pipeline.max_inflight), _counters(cfg.workers),
-      _topics(cfg.egress.max_topics, cfg.metrics.max_topic_labels,
-              std::string(health_topic_prefix)) {
-    // The context's own io thread must never take a signal meant for main's signalfd: main
-    // blocks them before constructing the relay, and the io thread inherits the mask.
+    : _context(static_cast<int>(cfg.io_threads)), _credits(cfg.pipeline.max_inflight),
+      _counters(cfg.workers), _topics(cfg.egress.max_topics, cfg.metrics.max_topic_labels,
+                                      std::string(health_topic_prefix)) {
+    // The context's own io threads must never take a signal meant for main's signalfd: main
+    // blocks them before constructing the relay, and the io threads inherit the mask.
     socket_security in = security_for(cfg, "ingress");
     socket_security out = security_for(cfg, "egress");
     // Frames up to twice max_message_bytes are read and counted as oversize (the producer keeps

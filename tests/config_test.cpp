@@ -89,6 +89,7 @@ TEST(config, defaults_are_the_documented_ones) {
     EXPECT_EQ(cfg.invalid.dead_letter_hwm, 1000);
     EXPECT_EQ(cfg.metrics.max_topic_labels, 100U);
     EXPECT_EQ(cfg.workers, 0U);
+    EXPECT_EQ(cfg.io_threads, 1U);
     EXPECT_EQ(cfg.pipeline.max_inflight, 10000);
     EXPECT_EQ(cfg.routing.default_topic, "");
     EXPECT_EQ(cfg.metrics.listen, "127.0.0.1:9464");
@@ -135,6 +136,7 @@ egress:
   max_topics: 1000000
   drop_notices: false
 workers: 3
+io_threads: 16
 pipeline: { max_inflight: 10000000 }
 routing: { default_topic: "misc.unrouted" }
 invalid: { dead_letter: "ipc:///run/zrelay/dead.sock", dead_letter_hwm: 0 }
@@ -155,6 +157,7 @@ shutdown: { drain_timeout_ms: 0 }
     EXPECT_EQ(cfg.egress.max_topics, 1000000U);
     EXPECT_FALSE(cfg.egress.drop_notices);
     EXPECT_EQ(cfg.workers, 3U);
+    EXPECT_EQ(cfg.io_threads, 16U);
     EXPECT_EQ(cfg.pipeline.max_inflight, 10000000);
     EXPECT_EQ(cfg.routing.default_topic, "misc.unrouted");
     EXPECT_EQ(cfg.invalid.dead_letter, "ipc:///run/zrelay/dead.sock");
@@ -241,6 +244,7 @@ TEST(config, the_example_file_names_every_key) {
                             "dead_letter_hwm:",
                             "max_topic_labels:",
                             "workers:",
+                            "io_threads:",
                             "pipeline:",
                             "max_inflight:",
                             "routing:",
@@ -283,6 +287,7 @@ TEST(config, to_yaml_round_trips_every_value) {
     cfg.invalid = {"tcp://*:7777", 0};
     cfg.metrics.max_topic_labels = 0;
     cfg.workers = 64;
+    cfg.io_threads = 16;
     cfg.pipeline.max_inflight = 1;
     // Strings that would not come back as themselves if written plainly.
     cfg.routing.default_topic = "null";
@@ -410,6 +415,40 @@ TEST(config, integers_out_of_range_are_errors) {
               "\"3600001\"");
     EXPECT_TRUE(starts_with(error_of("workers: 99999999999999999999999\n"),
                             "test.yaml:1: workers: expected an integer in [0, 64]"));
+}
+
+TEST(config, io_threads_are_1_to_16) {
+    EXPECT_EQ(parse("io_threads: 1\n").io_threads, 1U);
+    EXPECT_EQ(parse("io_threads: 16\n").io_threads, 16U);
+    // 0 would be a context with no I/O thread: no socket could connect or bind.
+    EXPECT_EQ(error_of("io_threads: 0\n"),
+              "test.yaml:1: io_threads: expected an integer in [1, 16], got \"0\"");
+    EXPECT_EQ(error_of("log: {}\nio_threads: 17\n"),
+              "test.yaml:2: io_threads: expected an integer in [1, 16], got \"17\"");
+    EXPECT_EQ(error_of("io_threads: -1\n"),
+              "test.yaml:1: io_threads: expected an integer in [1, 16], got \"-1\"");
+    EXPECT_EQ(error_of("io_threads: two\n"),
+              "test.yaml:1: io_threads: expected an integer in [1, 16], got \"two\"");
+    EXPECT_EQ(error_of("io_threads: 1.5\n"),
+              "test.yaml:1: io_threads: expected an integer in [1, 16], got \"1.5\"");
+    EXPECT_EQ(error_of("io_threads: [2]\n"),
+              "test.yaml:1: io_threads: expected an integer in [1, 16], got a sequence");
+    EXPECT_EQ(error_of("io_threads:\nworkers: 1\n"),
+              "test.yaml:1: io_threads: expected an integer in [1, 16], got null");
+    // It is a top-level key, next to workers, not a section.
+    EXPECT_EQ(error_of("io_threads: 1\nio_threads: 2\n"),
+              "test.yaml:2: io_threads: given twice (first on line 1)");
+    EXPECT_EQ(error_of("pipeline: {io_threads: 2}\n"),
+              "test.yaml:1: pipeline.io_threads: unknown key; expected one of max_inflight");
+}
+
+TEST(config, a_misspelt_io_threads_is_named) {
+    EXPECT_EQ(error_of("io_thread: 2\n"),
+              "test.yaml:1: io_thread: unknown key; did you mean 'io_threads'?");
+    EXPECT_EQ(error_of("iothreads: 2\n"),
+              "test.yaml:1: iothreads: unknown key; did you mean 'io_threads'?");
+    EXPECT_EQ(error_of("io-threads: 2\n"),
+              "test.yaml:1: io-threads: unknown key; did you mean 'io_threads'?");
 }
 
 TEST(config, integers_must_be_plain_decimal_integers) {
@@ -857,11 +896,13 @@ TEST(config_reload, only_log_and_shutdown_apply_live) {
     next.log = {"debug", log_format::json};
     next.shutdown.drain_timeout = std::chrono::milliseconds(123);
     next.workers = 4;
+    next.io_threads = 2;
     next.egress.nodrop = false;
     const config applied = with_live_changes(running, next);
     EXPECT_EQ(applied.log, next.log);
     EXPECT_EQ(applied.shutdown, next.shutdown);
     EXPECT_EQ(applied.workers, running.workers);
+    EXPECT_EQ(applied.io_threads, running.io_threads);
     EXPECT_EQ(applied.egress, running.egress);
 }
 
@@ -882,6 +923,7 @@ TEST(config_reload, names_every_key_that_needs_a_restart) {
     next.egress.sndhwm = 1;
     next.egress.nodrop = false;
     next.workers = 3;
+    next.io_threads = 2;
     next.pipeline.max_inflight = 1;
     next.routing.default_topic = "d";
     next.metrics.listen = "";
@@ -894,9 +936,13 @@ TEST(config_reload, names_every_key_that_needs_a_restart) {
               (std::vector<std::string>{
                   "ingress.bind", "ingress.connect", "ingress.rcvhwm", "ingress.max_message_bytes",
                   "egress.bind", "egress.connect", "egress.sndhwm", "egress.nodrop", "egress.stamp",
-                  "egress.max_topics", "egress.drop_notices", "workers", "pipeline.max_inflight",
-                  "routing.default_topic", "invalid.dead_letter", "invalid.dead_letter_hwm",
-                  "metrics.listen", "metrics.max_topic_labels"}));
+                  "egress.max_topics", "egress.drop_notices", "workers", "io_threads",
+                  "pipeline.max_inflight", "routing.default_topic", "invalid.dead_letter",
+                  "invalid.dead_letter_hwm", "metrics.listen", "metrics.max_topic_labels"}));
+    // Alone too: the context's size is fixed when the relay is built.
+    config more_io = running;
+    more_io.io_threads = 4;
+    EXPECT_EQ(restart_only_changes(running, more_io), std::vector<std::string>{"io_threads"});
 }
 
 // ---- issue 7: stamps, dead letters, per-topic metrics ----------------------------------------

@@ -221,6 +221,28 @@ TEST_F(relay_test, two_hundred_thousand_messages_keep_their_order_through_three_
     EXPECT_EQ(scrape(p.metrics, "zrelay_messages_published_total"), count);
 }
 
+// io_threads sizes the zmq context; with more than one, the relay spreads its sockets over
+// them (ingress on the first, egress on the others) and nothing else may change: everything
+// arrives, in order, stamped without a gap.
+TEST_P(relay_paths, with_four_io_threads_messages_arrive_in_order) {
+    auto d = start(yaml_for(p, "io_threads: 4\n", workers()));
+    auto sub = make_sub(ctx, p, {""});
+    await_subscriptions(p, 1);
+    constexpr int count = 20000;
+    std::jthread producer([&] {
+        auto push = make_push(ctx, p.in_ep());
+        for (int i = 0; i < count; ++i)
+            ASSERT_TRUE(push.send(zmq::buffer(make_message("t", "m", i))));
+    });
+    for (int next = 0; next < count; ++next) {
+        auto r = receive(sub);
+        ASSERT_TRUE(r) << "stalled after " << next << " messages";
+        ASSERT_EQ(r->message.timestamp(), next) << "out of order";
+        ASSERT_EQ(r->message.relay_sequence(), static_cast<std::uint64_t>(next) + 1);
+    }
+    EXPECT_NE(d->stderr_text().find(", io threads 4,"), std::string::npos) << d->stderr_text();
+}
+
 TEST_P(relay_paths, four_concurrent_producers_each_keep_their_own_order) {
     auto d = start(yaml_for(p, "", workers()));
     auto sub = make_sub(ctx, p, {""});
