@@ -48,8 +48,15 @@ relay::relay(const config &cfg)
             _own_keys[authenticator::egress] = out.curve->public_key;
         reload_allow_lists(cfg);
     }
+    // With two or more I/O threads, ingress's connections (decoding what producers send) go to
+    // the first and egress's (encoding every subscriber's copy) to the others. Left to itself,
+    // libzmq puts each new connection on the least loaded thread at that moment, which at start
+    // is the same one for all: the other threads then sit idle.
+    const std::uint64_t all_io = (std::uint64_t{1} << cfg.io_threads) - 1;
+    const std::uint64_t ingress_io = cfg.io_threads >= 2 ? 1 : 0;
+    const std::uint64_t egress_io = cfg.io_threads >= 2 ? all_io & ~ingress_io : 0;
     // Egress first: a relay that cannot publish must not start taking messages.
-    _egress = std::make_unique<egress>(_context, cfg.egress, out, 0, stamper(), _topics,
+    _egress = std::make_unique<egress>(_context, cfg.egress, out, egress_io, stamper(), _topics,
                                        _counters.egress, _control, [this] { return drops(); });
     if (!cfg.invalid.dead_letter.empty())
         _dead_letters =
@@ -57,7 +64,7 @@ relay::relay(const config &cfg)
     _ingress = std::make_unique<ingress>(_context, cfg.ingress, in,
                                          ingress::options{.take_time = cfg.egress.stamp,
                                                           .keep_refused = _dead_letters != nullptr,
-                                                          .affinity = 0},
+                                                          .affinity = ingress_io},
                                          _counters.ingress, _control);
     if (cfg.workers == 0) {
         _validator = std::make_unique<validator>(cfg.routing.default_topic, _counters.ingress);

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <string>
@@ -144,11 +146,11 @@ INSTANTIATE_TEST_SUITE_P(, relay_paths, ::testing::Values(0, 2),
 
 TEST_P(relay_paths, seed_message_arrives_unchanged_over_tcp_and_ipc) {
     const auto ipc = testing::make_temp_dir() / "in.sock";
-    auto d = start("ingress:\n  bind: [\"" + p.in_ep() + "\", \"ipc://" + ipc.string() +
-                   "\"]\negress:\n  bind: [\"" + p.out_ep() +
-                   "\"]\nmetrics:\n  listen: " + "\"127.0.0.1:" + std::to_string(p.metrics) +
-                   "\"\nrouting:\n  default_topic: \"seed\"\nworkers: " +
-                   std::to_string(workers()) + "\n");
+    auto d = start(
+        "ingress:\n  bind: [\"" + p.in_ep() + "\", \"ipc://" + ipc.string() +
+        "\"]\negress:\n  bind: [\"" + p.out_ep() +
+        "\"]\nmetrics:\n  listen: " + "\"127.0.0.1:" + std::to_string(p.metrics) +
+        "\"\nrouting:\n  default_topic: \"seed\"\nworkers: " + std::to_string(workers()) + "\n");
     auto sub = make_sub(ctx, p, {""});
     await_subscriptions(p, 1);
 
@@ -241,6 +243,50 @@ TEST_P(relay_paths, with_four_io_threads_messages_arrive_in_order) {
         ASSERT_EQ(r->message.relay_sequence(), static_cast<std::uint64_t>(next) + 1);
     }
     EXPECT_NE(d->stderr_text().find(", io threads 4,"), std::string::npos) << d->stderr_text();
+}
+
+// On-CPU nanoseconds of each of `pid`'s threads named `name` (/proc/PID/task/TID/schedstat).
+std::map<std::string, std::uint64_t> io_thread_ns(pid_t pid) {
+    std::map<std::string, std::uint64_t> out;
+    const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
+    for (const auto &task : std::filesystem::directory_iterator(tasks)) {
+        std::ifstream comm(task.path() / "comm");
+        std::string name;
+        std::getline(comm, name);
+        std::ifstream schedstat(task.path() / "schedstat");
+        std::uint64_t ns = 0;
+        if (name.starts_with("ZMQbg/IO/") && schedstat >> ns)
+            out[name] = ns;
+    }
+    return out;
+}
+
+// With io_threads >= 2 the relay pins ingress's connections to the first I/O thread and
+// egress's to the others. Left to libzmq, every connection went to one thread and the rest sat
+// idle, so a thread's share of the I/O work tells the two apart: here the first thread decodes
+// the producer's messages and another encodes the subscriber's copies, each a real share.
+TEST_F(relay_test, with_two_io_threads_ingress_and_egress_work_on_different_ones) {
+    auto d = start(yaml_for(p, "io_threads: 2\n", 0));
+    auto sub = make_sub(ctx, p, {""});
+    await_subscriptions(p, 1);
+    const auto before = io_thread_ns(d->pid());
+    ASSERT_EQ(before.size(), 2U);
+    constexpr int count = 20000;
+    const std::string filler(1024, 'x');
+    std::jthread producer([&] {
+        auto push = make_push(ctx, p.in_ep());
+        for (int i = 0; i < count; ++i)
+            ASSERT_TRUE(push.send(zmq::buffer(make_message("t", filler, i))));
+    });
+    for (int next = 0; next < count; ++next)
+        ASSERT_TRUE(receive(sub)) << "stalled after " << next << " messages";
+    const auto after = io_thread_ns(d->pid());
+    const double first = static_cast<double>(after.at("ZMQbg/IO/0") - before.at("ZMQbg/IO/0"));
+    const double second = static_cast<double>(after.at("ZMQbg/IO/1") - before.at("ZMQbg/IO/1"));
+    std::printf("[ figures ] io_threads 2, 20k x 1 KiB: I/O thread 0 %.1f ms, thread 1 %.1f ms\n",
+                first / 1e6, second / 1e6);
+    EXPECT_GT(first, 0.1 * (first + second)) << "ingress's I/O thread did next to nothing";
+    EXPECT_GT(second, 0.1 * (first + second)) << "egress's I/O thread did next to nothing";
 }
 
 TEST_P(relay_paths, four_concurrent_producers_each_keep_their_own_order) {
