@@ -179,23 +179,10 @@ int run(int argc, char **argv) {
         sink.judge().measuring();
         bench::run_shape shape{size, producers,       count,
                                rate, bench::now_ns(), std::vector<std::uint64_t>(producers, 0)};
-        std::vector<std::thread> threads;
-        std::atomic<bool> send_failed{false};
-        for (std::uint32_t p = 0; p < producers; ++p)
-            threads.emplace_back([&, p] {
-                try {
-                    shape.behind_ns[p] = sources[p].run(count, rate / producers);
-                } catch (const std::exception &e) {
-                    std::cerr << "bench_driver: producer " << p << ": " << e.what() << '\n';
-                    send_failed.store(true);
-                }
-            });
-        for (auto &t : threads)
-            t.join();
+        const bool sent = bench::run_producers("bench_driver", sources, shape);
         sink_thread.join();
 
-        return bench::report("bench_driver", sink.judge().finish(), shape, !send_failed.load()) ? 0
-                                                                                                : 1;
+        return bench::report("bench_driver", sink.judge().finish(), shape, sent) ? 0 : 1;
     } catch (const std::exception &e) {
         std::cerr << "bench_driver: " << e.what() << '\n';
         return 1;

@@ -165,6 +165,27 @@ struct run_shape {
     std::vector<std::uint64_t> behind_ns; // per producer, from send_paced
 };
 
+// Runs each producer's measured sends on a thread of its own, at its share of run.rate, and
+// notes how far each fell behind its schedule. False if one failed (said on stderr).
+template <typename Producer>
+bool run_producers(const char *program, std::vector<Producer> &sources, run_shape &run) {
+    std::vector<std::thread> threads;
+    std::atomic<bool> failed{false};
+    for (std::size_t p = 0; p < sources.size(); ++p)
+        threads.emplace_back([&, p] {
+            try {
+                run.behind_ns[p] = sources[p].run(run.per_producer,
+                                                  run.rate / static_cast<double>(sources.size()));
+            } catch (const std::exception &e) {
+                std::cerr << program << ": producer " << p << ": " << e.what() << '\n';
+                failed.store(true);
+            }
+        });
+    for (auto &t : threads)
+        t.join();
+    return !failed.load();
+}
+
 // Prints the JSON line; returns whether the run passed. `transport_ok` false (a send failed, the
 // transport dropped something) fails it whatever the verdict.
 inline bool report(const char *program, verdict &v, const run_shape &run, bool transport_ok) {

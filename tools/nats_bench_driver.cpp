@@ -258,19 +258,7 @@ int run(int argc, char **argv) {
         sink.judge().measuring();
         bench::run_shape shape{size, producers,       count,
                                rate, bench::now_ns(), std::vector<std::uint64_t>(producers, 0)};
-        std::vector<std::thread> threads;
-        std::atomic<bool> send_failed{false};
-        for (std::uint32_t p = 0; p < producers; ++p)
-            threads.emplace_back([&, p] {
-                try {
-                    shape.behind_ns[p] = sources[p].run(count, rate / producers);
-                } catch (const std::exception &e) {
-                    std::cerr << "nats_bench_driver: producer " << p << ": " << e.what() << '\n';
-                    send_failed.store(true);
-                }
-            });
-        for (auto &t : threads)
-            t.join();
+        const bool sent = bench::run_producers("nats_bench_driver", sources, shape);
         sink.wait(std::chrono::milliseconds(idle_ms));
 
         // Read before any connection closes: closing reports a disconnect of its own.
@@ -284,7 +272,7 @@ int run(int argc, char **argv) {
         if (!problems.empty())
             std::cerr << "nats_bench_driver: " << problems << '\n';
         const bool ok = bench::report("nats_bench_driver", sink.judge().finish(), shape,
-                                      !send_failed.load() && problems.empty());
+                                      sent && problems.empty());
         status = ok ? 0 : 1;
     } catch (const std::exception &e) {
         std::cerr << "nats_bench_driver: " << e.what() << '\n';
