@@ -1,5 +1,5 @@
-// egress on its own, over inproc: the stamp and sequences it adds, drop notices from the source
-// it is given (not from counters it would have to know), and what it does while a nodrop
+// egress on its own, on a loopback endpoint: the stamp and sequences it adds, drop notices from the
+// source it is given (not from counters it would have to know), and what it does while a nodrop
 // subscriber holds it up.
 #include <atomic>
 #include <chrono>
@@ -30,10 +30,12 @@ bool eventually(F done, std::chrono::milliseconds timeout = 10s) {
     return true;
 }
 
-pipeline_item item_on(const std::string &topic, std::int64_t ts, std::int64_t received_ns = 0) {
+pipeline_item item_on(const std::string &topic, std::int64_t ts, std::int64_t received_ns = 0,
+                      const std::string &content = "") {
     v1::DataMessage m;
     m.set_topic(topic);
     m.set_timestamp(ts);
+    m.set_content(content);
     const std::string bytes = m.SerializeAsString();
     pipeline_item item;
     item.body.rebuild(bytes.data(), bytes.size());
@@ -61,18 +63,18 @@ std::optional<published> receive(zmq::socket_t &sub) {
 class egress_test : public ::testing::Test {
 protected:
     egress_config config(int sndhwm = 1000) {
-        static std::atomic<int> n{0};
+        // tcp, not inproc: see stage_rig.hpp (ThreadSanitizer cannot see libzmq's inproc pipes).
         egress_config cfg;
-        cfg.bind = {"inproc://egress-test-" + std::to_string(n++)};
+        cfg.bind = {"tcp://127.0.0.1:*"};
         cfg.sndhwm = sndhwm;
         return cfg;
     }
-    zmq::socket_t subscriber(const egress_config &cfg, egress &out, int rcvhwm = 1000) {
+    zmq::socket_t subscriber(egress &out, int rcvhwm = 1000) {
         zmq::socket_t sub(ctx, zmq::socket_type::sub);
         sub.set(zmq::sockopt::rcvhwm, rcvhwm);
         sub.set(zmq::sockopt::rcvtimeo, 5000);
         sub.set(zmq::sockopt::subscribe, "");
-        sub.connect(cfg.bind.front());
+        sub.connect(out.bound().front());
         EXPECT_TRUE(eventually([&] {
             out.tick();
             return out.subscriptions() == 1;
@@ -91,7 +93,7 @@ protected:
 TEST_F(egress_test, publishes_topic_and_body_with_a_stamp_numbered_per_topic) {
     const auto cfg = config();
     egress out(ctx, cfg, {}, 0, stamper(42), topics, counters, control, [this] { return totals; });
-    auto sub = subscriber(cfg, out);
+    auto sub = subscriber(out);
     for (const char *topic : {"a", "b", "a", "a"}) {
         auto item = item_on(topic, 7, 1234);
         ASSERT_TRUE(out.publish(item, no_hold));
@@ -116,7 +118,7 @@ TEST_F(egress_test, without_the_stamp_the_producers_bytes_go_out_unchanged) {
     auto cfg = config();
     cfg.stamp = false;
     egress out(ctx, cfg, {}, 0, stamper(42), topics, counters, control, [this] { return totals; });
-    auto sub = subscriber(cfg, out);
+    auto sub = subscriber(out);
     auto item = item_on("t", 1, 99);
     const std::string bytes = item.body.to_string();
     ASSERT_TRUE(out.publish(item, no_hold));
@@ -134,7 +136,7 @@ TEST_F(egress_test, drop_notices_come_from_the_injected_source) {
         ++asked;
         return totals;
     });
-    auto sub = subscriber(cfg, out);
+    auto sub = subscriber(out);
     totals[static_cast<std::size_t>(invalid_reason::malformed)] = 3;
     totals[drain_deadline] = 5;
     out.tick();
@@ -161,14 +163,15 @@ TEST_F(egress_test, a_held_up_publish_calls_back_and_stops_on_abort) {
     // idle_poll meanwhile, and give up only when the relay aborts.
     const auto cfg = config(10);
     egress out(ctx, cfg, {}, 0, stamper(42), topics, counters, control, [this] { return totals; });
-    auto sub = subscriber(cfg, out, 10);
+    auto sub = subscriber(out, 10);
     std::atomic<int> held{0};
     const std::function<void()> on_hold = [&] { held.fetch_add(1); };
     std::atomic<int> sent{0};
     std::atomic<bool> returned_false{false};
+    const std::string filler(1024, 'x'); // 100 MiB offered: far more than kernel buffers hold
     std::jthread publisher([&] {
         for (int i = 0; i < 100000; ++i) {
-            auto item = item_on("t", i);
+            auto item = item_on("t", i, 0, filler);
             if (!out.publish(item, on_hold)) {
                 returned_false.store(true);
                 return;
@@ -176,14 +179,13 @@ TEST_F(egress_test, a_held_up_publish_calls_back_and_stops_on_abort) {
             sent.store(i + 1);
         }
     });
-    ASSERT_TRUE(eventually([&] { return held.load() >= 2; }))
+    EXPECT_TRUE(eventually([&] { return held.load() >= 2; }))
         << "never held up after " << sent.load() << " messages";
-    const int sent_while_held = sent.load();
-    EXPECT_LT(sent_while_held, 1000); // bounded by the two HWMs, not by the 100000 offered
-    control.abort();
+    control.abort(); // also what ends the publisher if the expectation above failed
     publisher.join();
-    EXPECT_TRUE(returned_false.load());
-    EXPECT_EQ(sent.load(), sent_while_held);
+    EXPECT_TRUE(returned_false.load()) << "publish() did not give up on abort";
+    // Bounded by the two HWMs and the kernel's socket buffers, not by the 100000 offered.
+    EXPECT_LT(sent.load(), 20000);
 }
 
 } // namespace
