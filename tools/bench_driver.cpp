@@ -32,6 +32,7 @@
 #include <zmq.hpp>
 
 #include "bench_message.hpp"
+#include "bench_options.hpp"
 #include "bench_run.hpp"
 
 namespace {
@@ -124,31 +125,22 @@ int run(int argc, char **argv) {
     CLI::App app{"bench_driver: pushes stamped DataMessages through a relay and checks them"};
     std::vector<std::string> push_eps;
     std::vector<std::string> sub_eps;
-    std::uint64_t count = 100000;
-    std::size_t size = 64;
-    std::uint32_t producers = 1;
-    double rate = 0;
-    std::uint64_t warmup = 1000;
     int hwm = 1000;
-    int idle_ms = 5000;
     app.add_option("--push", push_eps, "relay ingress endpoint(s) to connect PUSH to")->required();
     app.add_option("--sub", sub_eps, "relay egress endpoint(s) to connect SUB to")->required();
-    app.add_option("--count", count, "measured messages per producer")->capture_default_str();
-    app.add_option("--size", size, "bytes per DataMessage (>= 33)")->capture_default_str();
-    app.add_option("--producers", producers, "PUSH sockets, one thread each")
-        ->capture_default_str();
-    app.add_option("--rate", rate, "offered messages/s over all producers; 0 = flat out")
-        ->capture_default_str();
-    app.add_option("--warmup", warmup, "unmeasured messages per producer first")
-        ->capture_default_str();
+    bench::load_options load;
+    load.add_to(app, "PUSH sockets, one thread each");
     app.add_option("--hwm", hwm, "SNDHWM of the PUSH and RCVHWM of the SUB")->capture_default_str();
-    app.add_option("--idle-ms", idle_ms, "give up when nothing arrives for this long")
-        ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
-    if (producers == 0 || count == 0) {
-        std::cerr << "bench_driver: --producers and --count must be > 0\n";
+    if (!load.valid("bench_driver"))
         return 64;
-    }
+    // Copies, not a structured binding: clang 14 cannot capture those in the lambdas below.
+    const std::uint64_t count = load.count;
+    const std::size_t size = load.size;
+    const std::uint32_t producers = load.producers;
+    const double rate = load.rate;
+    const std::uint64_t warmup = load.warmup;
+    const int idle_ms = load.idle_ms;
 
     try {
         zmq::context_t ctx(1);
@@ -163,13 +155,7 @@ int run(int argc, char **argv) {
         // Probe and warm up from this thread; the sockets move to their threads afterwards (zmq
         // allows a socket to change threads across a full barrier, which thread creation is).
         try {
-            bench::warm_up(
-                sink.judge(), warmup * producers, [&] { sources[0].send(kind::probe, 0); },
-                [&] {
-                    for (auto &s : sources)
-                        for (std::uint64_t i = 0; i < warmup; ++i)
-                            s.send(kind::warmup, i);
-                });
+            bench::warm_up(sink.judge(), sources, warmup);
         } catch (...) {
             sink.stop();
             sink_thread.join();

@@ -95,21 +95,24 @@ private:
     std::atomic<bool> _measuring{false};
 };
 
-// Before measuring: probe() every 10 ms until one gets through (connections and subscriptions
-// propagate asynchronously), then send_warmups() once and wait until all `warmups` arrived.
-// Throws if either takes too long.
-template <typename Probe, typename Warmups>
-void warm_up(const judge &sink, std::uint64_t warmups, Probe &&probe, Warmups &&send_warmups) {
+// Before measuring: a probe from the first producer every 10 ms until one gets through
+// (connections and subscriptions propagate asynchronously), then `warmups` unmeasured messages
+// from each producer, waiting until all arrived. Throws if either takes too long. A Producer has
+// send(kind, sequence).
+template <typename Producer>
+void warm_up(const judge &sink, std::vector<Producer> &sources, std::uint64_t warmups) {
     const auto probe_deadline = clock_type::now() + std::chrono::seconds(10);
     while (!sink.probe_seen()) {
         if (clock_type::now() > probe_deadline)
             throw std::runtime_error("no probe got through the relay within 10 s");
-        probe();
+        sources.front().send(kind::probe, 0);
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    send_warmups();
+    for (auto &s : sources)
+        for (std::uint64_t i = 0; i < warmups; ++i)
+            s.send(kind::warmup, i);
     const auto warm_deadline = clock_type::now() + std::chrono::seconds(30);
-    while (sink.warmups_seen() < warmups) {
+    while (sink.warmups_seen() < warmups * sources.size()) {
         if (clock_type::now() > warm_deadline)
             throw std::runtime_error("warm-up messages did not all get through within 30 s");
         std::this_thread::sleep_for(std::chrono::milliseconds(1));

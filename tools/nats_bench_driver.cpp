@@ -25,6 +25,7 @@
 #include <nats/nats.h>
 
 #include "bench_message.hpp"
+#include "bench_options.hpp"
 #include "bench_run.hpp"
 
 namespace {
@@ -214,28 +215,19 @@ int run(int argc, char **argv) {
     CLI::App app{"nats_bench_driver: publishes stamped DataMessages through nats-server and checks "
                  "them"};
     std::string url = "nats://127.0.0.1:4222";
-    std::uint64_t count = 100000;
-    std::size_t size = 64;
-    std::uint32_t producers = 1;
-    double rate = 0;
-    std::uint64_t warmup = 1000;
-    int idle_ms = 5000;
     app.add_option("--server", url, "nats-server URL")->capture_default_str();
-    app.add_option("--count", count, "measured messages per producer")->capture_default_str();
-    app.add_option("--size", size, "bytes per DataMessage (>= 33)")->capture_default_str();
-    app.add_option("--producers", producers, "publisher connections, one thread each")
-        ->capture_default_str();
-    app.add_option("--rate", rate, "offered messages/s over all producers; 0 = flat out")
-        ->capture_default_str();
-    app.add_option("--warmup", warmup, "unmeasured messages per producer first")
-        ->capture_default_str();
-    app.add_option("--idle-ms", idle_ms, "give up when nothing arrives for this long")
-        ->capture_default_str();
+    bench::load_options load;
+    load.add_to(app, "publisher connections, one thread each");
     CLI11_PARSE(app, argc, argv);
-    if (producers == 0 || count == 0) {
-        std::cerr << "nats_bench_driver: --producers and --count must be > 0\n";
+    if (!load.valid("nats_bench_driver"))
         return 64;
-    }
+    // Copies, not a structured binding: clang 14 cannot capture those in the lambdas below.
+    const std::uint64_t count = load.count;
+    const std::size_t size = load.size;
+    const std::uint32_t producers = load.producers;
+    const double rate = load.rate;
+    const std::uint64_t warmup = load.warmup;
+    const int idle_ms = load.idle_ms;
 
     // Outlives every connection: the library calls back on its own threads until nats_Close().
     static transport_events events;
@@ -247,13 +239,7 @@ int run(int argc, char **argv) {
         for (std::uint32_t p = 0; p < producers; ++p)
             sources.emplace_back(url, p, size, events);
 
-        bench::warm_up(
-            sink.judge(), warmup * producers, [&] { sources[0].send(kind::probe, 0); },
-            [&] {
-                for (auto &s : sources)
-                    for (std::uint64_t i = 0; i < warmup; ++i)
-                        s.send(kind::warmup, i);
-            });
+        bench::warm_up(sink.judge(), sources, warmup);
 
         sink.judge().measuring();
         bench::run_shape shape{size, producers,       count,
