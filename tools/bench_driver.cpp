@@ -33,7 +33,6 @@
 
 #include "bench_message.hpp"
 #include "bench_options.hpp"
-#include "bench_run.hpp"
 
 namespace {
 
@@ -134,28 +133,21 @@ int run(int argc, char **argv) {
     CLI11_PARSE(app, argc, argv);
     if (!load.valid("bench_driver"))
         return 64;
-    // Copies, not a structured binding: clang 14 cannot capture those in the lambdas below.
-    const std::uint64_t count = load.count;
-    const std::size_t size = load.size;
-    const std::uint32_t producers = load.producers;
-    const double rate = load.rate;
-    const std::uint64_t warmup = load.warmup;
-    const int idle_ms = load.idle_ms;
 
     try {
         zmq::context_t ctx(1);
-        consumer sink(ctx, sub_eps, hwm, producers, count);
+        consumer sink(ctx, sub_eps, hwm, load.producers, load.count);
         std::vector<producer> sources;
-        sources.reserve(producers);
-        for (std::uint32_t p = 0; p < producers; ++p)
-            sources.emplace_back(ctx, push_eps, p, size, hwm);
+        sources.reserve(load.producers);
+        for (std::uint32_t p = 0; p < load.producers; ++p)
+            sources.emplace_back(ctx, push_eps, p, load.size, hwm);
 
         // The sink thread owns the SUB socket from here on.
-        std::thread sink_thread([&] { sink.run(std::chrono::milliseconds(idle_ms)); });
+        std::thread sink_thread([&] { sink.run(std::chrono::milliseconds(load.idle_ms)); });
         // Probe and warm up from this thread; the sockets move to their threads afterwards (zmq
         // allows a socket to change threads across a full barrier, which thread creation is).
         try {
-            bench::warm_up(sink.judge(), sources, warmup);
+            bench::warm_up(sink.judge(), sources, load.warmup);
         } catch (...) {
             sink.stop();
             sink_thread.join();
@@ -163,8 +155,7 @@ int run(int argc, char **argv) {
         }
 
         sink.judge().measuring();
-        bench::run_shape shape{size, producers,       count,
-                               rate, bench::now_ns(), std::vector<std::uint64_t>(producers, 0)};
+        bench::run_shape shape = load.shape_from_now();
         const bool sent = bench::run_producers("bench_driver", sources, shape);
         sink_thread.join();
 

@@ -8,6 +8,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "bench_run.hpp"
+
 namespace bench {
 
 struct load_options {
@@ -29,6 +31,11 @@ struct load_options {
             ->capture_default_str();
         app.add_option("--idle-ms", idle_ms, "give up when nothing arrives for this long")
             ->capture_default_str();
+    }
+
+    // The measured run's shape, starting now.
+    [[nodiscard]] run_shape shape_from_now() const {
+        return {size, producers, count, rate, now_ns(), std::vector<std::uint64_t>(producers, 0)};
     }
 
     // False, saying why on stderr, if the options describe no load.

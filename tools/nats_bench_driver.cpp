@@ -26,7 +26,6 @@
 
 #include "bench_message.hpp"
 #include "bench_options.hpp"
-#include "bench_run.hpp"
 
 namespace {
 
@@ -221,31 +220,23 @@ int run(int argc, char **argv) {
     CLI11_PARSE(app, argc, argv);
     if (!load.valid("nats_bench_driver"))
         return 64;
-    // Copies, not a structured binding: clang 14 cannot capture those in the lambdas below.
-    const std::uint64_t count = load.count;
-    const std::size_t size = load.size;
-    const std::uint32_t producers = load.producers;
-    const double rate = load.rate;
-    const std::uint64_t warmup = load.warmup;
-    const int idle_ms = load.idle_ms;
 
     // Outlives every connection: the library calls back on its own threads until nats_Close().
     static transport_events events;
     int status = 1;
     try {
-        subscriber sink(url, producers, count, events);
+        subscriber sink(url, load.producers, load.count, events);
         std::vector<publisher> sources;
-        sources.reserve(producers);
-        for (std::uint32_t p = 0; p < producers; ++p)
-            sources.emplace_back(url, p, size, events);
+        sources.reserve(load.producers);
+        for (std::uint32_t p = 0; p < load.producers; ++p)
+            sources.emplace_back(url, p, load.size, events);
 
-        bench::warm_up(sink.judge(), sources, warmup);
+        bench::warm_up(sink.judge(), sources, load.warmup);
 
         sink.judge().measuring();
-        bench::run_shape shape{size, producers,       count,
-                               rate, bench::now_ns(), std::vector<std::uint64_t>(producers, 0)};
+        bench::run_shape shape = load.shape_from_now();
         const bool sent = bench::run_producers("nats_bench_driver", sources, shape);
-        sink.wait(std::chrono::milliseconds(idle_ms));
+        sink.wait(std::chrono::milliseconds(load.idle_ms));
 
         // Read before any connection closes: closing reports a disconnect of its own.
         std::string problems;
