@@ -38,14 +38,20 @@ egress::egress(zmq::context_t &context, const egress_config &cfg, const socket_s
 void egress::read_subscriptions() {
     zmq::message_t frame;
     while (_socket.recv(frame, zmq::recv_flags::dontwait)) {
-        // XPUB passes up the first subscription to a prefix and the last unsubscription from it.
+        // XPUB passes up the first subscription to a prefix and the last unsubscription from it,
+        // but also an unsubscription from a prefix it never had (libzmq 4.3.4's xpub.cpp passes
+        // mtrie's not_found on): a set, so a stray cancel cannot take the gauge below zero.
         if (frame.empty())
             continue;
         const auto kind = *static_cast<const unsigned char *>(frame.data());
-        const std::int64_t delta = kind == 1 ? 1 : kind == 0 ? -1 : 0;
-        _subscriptions.store(_subscriptions.load(std::memory_order_relaxed) + delta,
-                             std::memory_order_relaxed);
+        const std::string_view prefix(static_cast<const char *>(frame.data()) + 1,
+                                      frame.size() - 1);
+        if (kind == 1)
+            _prefixes.emplace(prefix);
+        else if (kind == 0)
+            _prefixes.erase(std::string(prefix));
     }
+    _subscriptions.store(static_cast<std::int64_t>(_prefixes.size()), std::memory_order_relaxed);
 }
 
 bool egress::publish(pipeline_item &item, const std::function<void()> &held_up) {

@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include <zmq.hpp>
@@ -83,7 +84,8 @@ private:
     bool _nodrop;
     std::optional<drop_notices> _notices; // when egress.drop_notices
     drop_source _drops;
-    // Written by the egress thread, read by the metrics server's.
+    std::unordered_set<std::string> _prefixes; // subscribed to; the egress thread's
+    // _prefixes.size(): written by the egress thread, read by the metrics server's.
     std::atomic<std::int64_t> _subscriptions{0};
     std::vector<std::string> _bound;
 };

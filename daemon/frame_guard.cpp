@@ -1,5 +1,7 @@
 #include "frame_guard.hpp"
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -30,6 +32,15 @@ int system_connect(int fd, const sockaddr *address, socklen_t length) {
     return static_cast<int>(::syscall(SYS_connect, fd, address, length));
 }
 
+// A connection's meter, and the bytes it held back (read from the kernel, not yet given to
+// libzmq: they go first in the next recv() on that fd).
+struct metered_connection {
+    explicit metered_connection(frame_limits limits) noexcept : meter(limits) {}
+    zmtp_meter meter;
+    std::array<std::uint8_t, zmtp_meter::max_held> held{};
+    std::size_t held_bytes = 0;
+};
+
 // The guard's state, one per process, built on first use (not a global: the interposed
 // functions may run before any global constructor of this file).
 struct guard_state {
@@ -42,7 +53,7 @@ struct guard_state {
     // process would pass through it) and is replaced when libzmq accepts or connects on that fd
     // number again, which is the only way its I/O thread gets an fd to recv() on: at most one
     // small entry per fd number.
-    std::unordered_map<int, zmtp_meter> meters;
+    std::unordered_map<int, metered_connection> meters;
 };
 
 guard_state &state() {
@@ -67,16 +78,64 @@ bool guarding() {
 void start_meter(int fd) {
     guard_state &g = state();
     const std::lock_guard lock(g.meters_mutex);
-    g.meters.insert_or_assign(fd, zmtp_meter(g.limits));
+    g.meters.insert_or_assign(fd, metered_connection(g.limits));
 }
 
-// False once the connection on `fd` has passed the limits; true for a connection not metered.
-bool meter_read(int fd, const void *data, std::size_t size) {
+void report_cut(int fd);
+
+// recv() on a metered connection: what was held back first, then what the kernel has, all
+// through the meter; the bytes it holds back wait for the next call. Under the lock throughout
+// (the recv is non-blocking, and only the fd's own I/O thread reads it).
+ssize_t metered_recv(int fd, void *buffer, std::size_t length, int flags) {
     guard_state &g = state();
-    const std::lock_guard lock(g.meters_mutex);
-    const auto meter = g.meters.find(fd);
-    return meter == g.meters.end() ||
-           meter->second.feed(static_cast<const std::uint8_t *>(data), size);
+    std::unique_lock lock(g.meters_mutex);
+    const auto found = g.meters.find(fd);
+    if (found == g.meters.end()) {
+        lock.unlock();
+        return system_recv(fd, buffer, length, flags);
+    }
+    metered_connection &c = found->second;
+    auto *const bytes = static_cast<std::uint8_t *>(buffer);
+    const std::size_t held = std::min(c.held_bytes, length);
+    std::copy_n(c.held.begin(), held, bytes);
+    std::size_t total = held;
+    if (held < c.held_bytes) {
+        // libzmq asked for less than was held (it never does at a frame's start): hand over
+        // what fits, metered but not held again, and keep the rest in order.
+        std::copy(c.held.begin() + static_cast<std::ptrdiff_t>(held),
+                  c.held.begin() + static_cast<std::ptrdiff_t>(c.held_bytes), c.held.begin());
+        c.held_bytes -= held;
+        if (c.meter.feed(bytes, held))
+            return static_cast<ssize_t>(held);
+        lock.unlock();
+        report_cut(fd);
+        errno = ECONNRESET;
+        return -1;
+    }
+    c.held_bytes = 0;
+    const ssize_t got = system_recv(fd, bytes + held, length - held, flags);
+    if (got <= 0 && held == 0)
+        return got;
+    if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+        return got; // the connection failed; what was held goes with it
+    if (got == 0)
+        return 0; // the peer closed mid-command: nothing whole was held
+    total += got > 0 ? static_cast<std::size_t>(got) : 0;
+    const filtered result = c.meter.filter(bytes, total);
+    if (!result.within) {
+        lock.unlock();
+        report_cut(fd);
+        errno = ECONNRESET;
+        return -1;
+    }
+    c.held_bytes = total - result.taken;
+    std::copy_n(bytes + result.taken, c.held_bytes, c.held.begin());
+    if (result.taken == 0) {
+        // All held, waiting for the rest of a command: nothing to read yet.
+        errno = EAGAIN;
+        return -1;
+    }
+    return static_cast<ssize_t>(result.taken);
 }
 
 void report_cut(int fd) {
@@ -112,14 +171,9 @@ extern "C" {
 // glibc's own declarations name the parameters __fd and so on.
 // NOLINTBEGIN(readability-inconsistent-declaration-parameter-name)
 ssize_t recv(int fd, void *buffer, size_t length, int flags) {
-    const ssize_t got = zrelay::system_recv(fd, buffer, length, flags);
-    if (got <= 0 || (flags & MSG_PEEK) != 0 || !zrelay::guarding())
-        return got;
-    if (zrelay::meter_read(fd, buffer, static_cast<std::size_t>(got)))
-        return got;
-    zrelay::report_cut(fd);
-    errno = ECONNRESET;
-    return -1;
+    if ((flags & MSG_PEEK) != 0 || !zrelay::guarding())
+        return zrelay::system_recv(fd, buffer, length, flags);
+    return zrelay::metered_recv(fd, buffer, length, flags);
 }
 
 int accept4(int fd, sockaddr *address, socklen_t *length, int flags) {

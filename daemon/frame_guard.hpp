@@ -5,9 +5,11 @@
 // libzmq's calls to the executable's definitions before libc's (symbol interposition, as an
 // LD_PRELOAD library would, but linked in), and each makes the system call itself. On a thread
 // named "ZMQbg/IO/..." (libzmq's own; the metrics server's threads are left alone), accept4()
-// and connect() start a zmtp_meter for the new connection's fd, and recv() feeds it what was
-// read; once a peer exceeds the limits, recv() reports ECONNRESET and libzmq drops the
-// connection, freeing the partial message. Until enable() is called, everything passes through.
+// and connect() start a zmtp_meter for the new connection's fd, and recv() passes what was read
+// through it (the meter may repair a mis-encoded subscription header, holding a command's first
+// bytes until the next read); once a peer exceeds the limits, recv() reports ECONNRESET and
+// libzmq drops the connection, freeing the partial message. Until enable() is called,
+// everything passes through.
 //
 // The cost is one relaxed load per call when disabled; when enabled, a mutex held while the
 // meter walks the frame headers of each recv() batch (up to 8 KiB), on the I/O thread only.

@@ -1,19 +1,65 @@
 #include "zmtp_meter.hpp"
 
 #include <algorithm>
+#include <array>
+#include <string_view>
 
 namespace zrelay {
 namespace {
 
 constexpr std::uint8_t more_flag = 0x01;
 constexpr std::uint8_t long_flag = 0x02;
+constexpr std::uint8_t command_flag = 0x04;
 constexpr std::size_t signature_bytes = 10;
 constexpr std::size_t v2_greeting_bytes = 12;
 constexpr std::size_t v3_greeting_bytes = 64;
 constexpr std::uint8_t zmtp_1_0 = 0;
 constexpr std::uint8_t zmtp_2_0 = 1;
 
+enum class header { sound, miscoded, undecided };
+
+// Whether the command starting at `p` (flags 0x04: short, no more) is libzmq 4.3.4's
+// mis-encoded SUBSCRIBE or CANCEL: an 8-byte size of 256 + L where the flag says one byte, then
+// the name, then a prefix of 246-255 bytes (SUBSCRIBE, L 0-9) or 249-255 bytes (CANCEL, L 0-6).
+// A sound stream never has a 0-byte command, so this never matches one.
+header classify(const std::uint8_t *p, std::size_t n) noexcept {
+    constexpr std::array<std::uint8_t, 7> size_head{0, 0, 0, 0, 0, 0, 1}; // then L
+    constexpr std::string_view subscribe = "\x09SUBSCRIBE";
+    constexpr std::string_view cancel = "\x06"
+                                        "CANCEL"; // split: C is a hex digit
+    std::size_t i = 1;
+    for (; i < 8; ++i) {
+        if (i == n)
+            return header::undecided;
+        if (p[i] != size_head.at(i - 1))
+            return header::sound;
+    }
+    if (n < 10)
+        return header::undecided;
+    const std::uint8_t low = p[8];
+    const std::string_view name = p[9] == subscribe[0] ? subscribe : cancel;
+    if (p[9] != static_cast<std::uint8_t>(name[0]) || low >= name.size())
+        return header::sound;
+    for (i = 1; i < name.size(); ++i) {
+        if (9 + i == n)
+            return header::undecided;
+        if (p[9 + i] != static_cast<std::uint8_t>(name[i]))
+            return header::sound;
+    }
+    return header::miscoded;
+}
+
 } // namespace
+
+bool zmtp_meter::feed(const std::uint8_t *data, std::size_t size) noexcept {
+    return walk(data, nullptr, size).within;
+}
+
+filtered zmtp_meter::filter(std::uint8_t *data, std::size_t size) noexcept {
+    if (data == nullptr) // nothing to read; and null would mean "meter only" to walk()
+        return {.within = !exceeded(), .taken = 0};
+    return walk(data, data, size);
+}
 
 bool zmtp_meter::frame(std::uint64_t body_bytes, bool more) noexcept {
     ++_message_frames;
@@ -48,13 +94,15 @@ void zmtp_meter::choose_framing() noexcept {
     } else if (_greeting_bytes == signature_bytes + 1) {
         const std::uint8_t revision = _greeting[signature_bytes];
         const bool v3 = revision != zmtp_1_0 && revision != zmtp_2_0;
+        _v3 = v3;
         _remaining = (v3 ? v3_greeting_bytes : v2_greeting_bytes) - _greeting_bytes;
         _after_body = revision == zmtp_1_0 ? stage::v1_size : stage::flags;
         _stage = stage::body;
     }
 }
 
-bool zmtp_meter::feed(const std::uint8_t *data, std::size_t size) noexcept {
+filtered zmtp_meter::walk(const std::uint8_t *data, std::uint8_t *writable,
+                          std::size_t size) noexcept {
     std::size_t i = 0;
     while (i < size) {
         switch (_stage) {
@@ -72,6 +120,13 @@ bool zmtp_meter::feed(const std::uint8_t *data, std::size_t size) noexcept {
             break;
         }
         case stage::flags: {
+            if (writable != nullptr && _v3 && data[i] == command_flag) {
+                const header h = classify(data + i, size - i);
+                if (h == header::undecided)
+                    return {.within = true, .taken = i};
+                if (h == header::miscoded)
+                    writable[i] |= long_flag;
+            }
             const std::uint8_t flags = data[i++];
             _more = (flags & more_flag) != 0;
             _size = 0;
@@ -83,7 +138,7 @@ bool zmtp_meter::feed(const std::uint8_t *data, std::size_t size) noexcept {
             _size = (_size << 8U) | data[i++];
             if (--_size_bytes_left == 0) {
                 if (!frame(_size, _more))
-                    return false;
+                    return {.within = false, .taken = i};
                 _remaining = _size;
                 _after_body = stage::flags;
                 _stage = _remaining != 0 ? stage::body : stage::flags;
@@ -107,17 +162,17 @@ bool zmtp_meter::feed(const std::uint8_t *data, std::size_t size) noexcept {
             _more = (data[i++] & more_flag) != 0;
             const std::uint64_t body = _size == 0 ? 0 : _size - 1; // the size counts the flags
             if (!frame(body, _more))
-                return false;
+                return {.within = false, .taken = i};
             _remaining = body;
             _after_body = stage::v1_size;
             _stage = body != 0 ? stage::body : stage::v1_size;
             break;
         }
         case stage::exceeded:
-            return false;
+            return {.within = false, .taken = i};
         }
     }
-    return _stage != stage::exceeded;
+    return {.within = _stage != stage::exceeded, .taken = size};
 }
 
 } // namespace zrelay

@@ -14,6 +14,13 @@
 // frame in a MESSAGE command whose MORE flag is encrypted, so every frame looks whole here:
 // there the allow-list is the defence, and the meter bounds only each boxed frame.
 //
+// It also repairs one header: libzmq up to 4.3.4 writes a SUBSCRIBE or CANCEL command of 256
+// to 265 bytes (a prefix of 246-255 bytes plus the command's name) with an 8-byte size but
+// without the long flag (libzmq issue #4367, fixed in 4.3.5), so a 4.3.4 receiver reads a
+// 0-byte command and then the size and name as frames: the subscriber gets nothing, and the
+// receiver sees stray subscriptions. filter() sets the missing flag before libzmq reads the
+// byte, holding a command's first bytes back until there are enough to tell.
+//
 // One stream, one thread; no allocation.
 #pragma once
 
@@ -28,13 +35,27 @@ struct frame_limits {
     std::uint32_t max_message_frames = 0;
 };
 
+// What filter() made of a batch.
+struct filtered {
+    bool within = true;    // false: a limit was passed, drop the connection
+    std::size_t taken = 0; // bytes the reader may have now; the rest are held back
+};
+
 class zmtp_meter {
 public:
+    // The most filter() holds back: a command's flags, its 8-byte size and a 10-byte name.
+    static constexpr std::size_t max_held = 19;
+
     explicit zmtp_meter(frame_limits limits) noexcept : _limits(limits) {}
 
     // The next `size` bytes of the stream. False once the message in progress has more frames
     // or bytes than the limits allow (and from then on): the connection should be dropped.
     bool feed(const std::uint8_t *data, std::size_t size) noexcept;
+
+    // As feed(), repairing a mis-encoded subscription header in place (see above). Bytes from
+    // `taken` on were not read: the caller presents them again, ahead of whatever arrives next.
+    // Only a command's first bytes are held, and the rest of a command is always on its way.
+    filtered filter(std::uint8_t *data, std::size_t size) noexcept;
 
     [[nodiscard]] bool exceeded() const noexcept { return _stage == stage::exceeded; }
 
@@ -50,6 +71,8 @@ private:
         exceeded,
     };
 
+    // feed() and filter() in one: `writable` is `data`, or null to meter only.
+    filtered walk(const std::uint8_t *data, std::uint8_t *writable, std::size_t size) noexcept;
     // A frame header is complete: counts it; false if a limit is passed.
     bool frame(std::uint64_t body_bytes, bool more) noexcept;
     // The greeting's first bytes are in _greeting: picks the framing.
@@ -65,6 +88,7 @@ private:
     std::uint64_t _size = 0;      // a size being read
     unsigned _size_bytes_left = 0;
     bool _more = false;
+    bool _v3 = false; // ZMTP 3 framing: commands have a flag
     std::uint64_t _message_bytes = 0;
     std::uint32_t _message_frames = 0;
 };

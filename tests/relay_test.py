@@ -39,6 +39,8 @@ import urllib.request
 
 import zmq
 
+from zmtp_client import zmtp_null_push
+
 try:
     import message_pb2 as seed_pb2  # the seed's `message DataMessage`, no package
     from zrelay.v1 import data_message_pb2 as v1_pb2
@@ -493,6 +495,43 @@ class RelayTest(RelayFixture):
         self.assertEqual(collect(everything),
                          {b"sensors.a": 10, b"logs.x": 10, b"other": 10, b"sensors.b": 10,
                           b"logsy": 10, b"": 10})
+
+    def test_prefixes_of_246_to_255_bytes_work_from_libzmq_4_3_4_subscribers(self):
+        """libzmq 4.3.4 (pyzmq's, here) writes a SUBSCRIBE or CANCEL of 246-255 bytes of prefix
+        without its long flag (libzmq #4367); the relay repairs the header, so each such
+        subscriber gets its topic, its unsubscription is seen, and the gauge counts exactly what
+        is subscribed (a bare libzmq 4.3.4 XPUB sees stray frames and a cancel of "")."""
+        self.start(self.config())
+        lengths = (245, 246, 250, 255, 256)
+        topics = [bytes([ord("a") + i]) * n for i, n in enumerate(lengths)]
+        subs = [self.sub([t]) for t in topics]
+        self.await_subscriptions(len(topics))
+        producer = self.push()
+        for t in topics:
+            producer.send(v1_message(topic=t.decode(), content="for " + str(len(t))))
+        for t, sub in zip(topics, subs):
+            topic, _ = self.receive_relayed(sub)
+            self.assertEqual(len(topic), len(t))
+            self.assertEqual(topic, t)
+        self.assertEqual(scrape(self.metrics_port)["zrelay_subscriptions"], len(topics))
+
+        for t, sub in zip(topics, subs):
+            if len(t) in (250, 255):  # CANCEL past 255 bytes: mis-encoded from 249 on
+                sub.setsockopt(zmq.UNSUBSCRIBE, t)
+        self.assertTrue(wait_for(
+            lambda: scrape(self.metrics_port).get("zrelay_subscriptions") == len(topics) - 2, 10),
+            scrape(self.metrics_port).get("zrelay_subscriptions"))
+        self.assertEqual(scrape(self.metrics_port)["zrelay_connections_dropped_total"], 0)
+
+    def test_an_unsubscription_from_a_prefix_never_subscribed_leaves_the_gauge_alone(self):
+        """XPUB passes up a cancel of a prefix it never had; the gauge must not go below zero.
+        A raw ZMTP 3.0 SUB sends what a SUB's library would not: cancels of nothing."""
+        self.start(self.config())
+        sub = zmtp_null_push(self.out_port, socket_type=b"SUB")
+        for message in (b"\x00ghost", b"\x00", b"\x01real"):  # in this order, one connection
+            sub.sendall(bytes([0, len(message)]) + message)
+        self.await_subscriptions(1)
+        self.assertEqual(scrape(self.metrics_port)["zrelay_subscriptions"], 1)
 
     # --- validation --------------------------------------------------------------------------
 

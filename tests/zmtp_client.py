@@ -3,12 +3,13 @@
 import socket
 
 
-def zmtp_null_push(port):
-    """A raw TCP client that completes a ZMTP 3.0 NULL handshake as a PUSH socket."""
+def zmtp_null_push(port, socket_type=b"PUSH"):
+    """A raw TCP client that completes a ZMTP 3.0 NULL handshake as a PUSH (or `socket_type`)
+    socket."""
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
     s.sendall(b"\xff" + b"\x00" * 8 + b"\x7f" + b"\x03\x00" + b"NULL".ljust(20, b"\x00")
               + b"\x00" * 32)
-    ready = b"\x05READY" + b"\x0bSocket-Type" + (4).to_bytes(4, "big") + b"PUSH"
+    ready = b"\x05READY" + b"\x0bSocket-Type" + len(socket_type).to_bytes(4, "big") + socket_type
     s.sendall(b"\x04" + bytes([len(ready)]) + ready)
     # Data may follow only once the handshake is done both ways: the relay's greeting and READY.
     def read_exactly(n):

@@ -2,6 +2,7 @@
 // at a time.
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <gtest/gtest.h>
 
@@ -114,4 +115,84 @@ TEST(zmtp_meter, v1_framing_without_a_signature) {
     // size, as libzmq reads it (with that bit set, libzmq reads a signature instead).
     EXPECT_TRUE(within(v1_frame(401, false) + v1_frame(10, false)));
     EXPECT_FALSE(within(v1_frame(1001, false)));
+}
+
+namespace {
+
+// libzmq 4.3.4's SUBSCRIBE (or CANCEL) command for `prefix`: an 8-byte size without the long
+// flag when the name pushes the frame past 255 bytes (libzmq issue #4367).
+std::string miscoded_command(std::string_view name, const std::string &prefix) {
+    const std::size_t size = name.size() + prefix.size();
+    std::string out(1, '\x04');
+    if (size > 255)
+        for (int shift = 56; shift >= 0; shift -= 8)
+            out += static_cast<char>((std::uint64_t{size} >> shift) & 0xFFU);
+    else
+        out += static_cast<char>(size);
+    return out + std::string(name) + prefix;
+}
+const std::string subscribe_name("\x09SUBSCRIBE", 10);
+const std::string cancel_name("\x06"
+                              "CANCEL",
+                              7);
+
+// Feeds `stream` through filter() in batches of `batch` bytes, carrying what it holds back as
+// frame_guard does; returns what the reader got (empty if a limit was passed).
+std::string filter_in_batches(const std::string &stream, std::size_t batch) {
+    zmtp_meter meter(limits);
+    std::string out;
+    std::string held;
+    for (std::size_t at = 0; at < stream.size(); at += batch) {
+        std::string buffer = held + stream.substr(at, batch);
+        const filtered r =
+            meter.filter(reinterpret_cast<std::uint8_t *>(buffer.data()), buffer.size());
+        if (!r.within)
+            return {};
+        EXPECT_LE(buffer.size() - r.taken, zmtp_meter::max_held);
+        out += buffer.substr(0, r.taken);
+        held = buffer.substr(r.taken);
+    }
+    EXPECT_EQ(held, "") << "bytes held at the end of a whole stream";
+    return out;
+}
+
+} // namespace
+
+TEST(zmtp_meter, a_miscoded_subscription_gets_its_long_flag_back_however_it_arrives) {
+    for (const std::size_t length : {246U, 250U, 255U}) {
+        const std::string prefix(length, 'p');
+        const std::string before = v3_greeting() + frame(26, false, true) + frame(3, false);
+        const std::string bad = miscoded_command(subscribe_name, prefix);
+        std::string good = bad;
+        good[0] = '\x06'; // long | command: what libzmq 4.3.5 writes
+        const std::string after = frame(5, false, true) + frame(2, false);
+        for (const std::size_t batch : {1U, 2U, 7U, 11U, 19U, 64U, 4096U})
+            EXPECT_EQ(filter_in_batches(before + bad + after, batch), before + good + after)
+                << "prefix " << length << ", batches of " << batch;
+    }
+    for (const std::size_t length : {249U, 255U}) {
+        const std::string bad = miscoded_command(cancel_name, std::string(length, 'c'));
+        std::string good = bad;
+        good[0] = '\x06';
+        for (const std::size_t batch : {1U, 3U, 4096U})
+            EXPECT_EQ(filter_in_batches(v3_greeting() + bad, batch), v3_greeting() + good);
+    }
+}
+
+TEST(zmtp_meter, sound_commands_and_other_framings_pass_unchanged) {
+    // Correct subscriptions (short and long), a PING, a command with flag 0x04 as the last
+    // byte of a batch, and the same byte values in ZMTP 2.0, where there are no commands.
+    const std::string v3 = v3_greeting() + frame(26, false, true) +
+                           miscoded_command(subscribe_name, std::string(245, 'a')) +
+                           frame(266, false, true) + frame(7, false, true) + frame(0, false);
+    const std::string v2 =
+        v2_greeting() + frame(0, false) + "\x04" + std::string(1, '\0') + frame(0, false);
+    for (const std::size_t batch : {1U, 5U, 4096U}) {
+        EXPECT_EQ(filter_in_batches(v3, batch), v3);
+        EXPECT_EQ(filter_in_batches(v2, batch), v2);
+    }
+}
+
+TEST(zmtp_meter, filter_still_enforces_the_limits) {
+    EXPECT_EQ(filter_in_batches(v3_greeting() + frame(1001, false), 64), "");
 }
