@@ -54,8 +54,10 @@ constexpr unsigned idle_timeout_s = 5;
 // A request must be in and answered within this long of the connection opening, or of its
 // previous answer: a client sending a header byte every second never goes idle.
 constexpr clock::duration request_deadline = 5s;
-// Connections waiting for a slot in the kernel; more are refused by it.
-constexpr int listen_backlog = 128;
+// Connections the kernel completes before we accept them: a burst of attacking connections
+// must not fill it, or the probe's SYN behind them is dropped and retried only a second later.
+// They cost us nothing until accepted; the kernel caps it at net.core.somaxconn (4096).
+constexpr int listen_backlog = SOMAXCONN;
 
 // --- the listening socket -----------------------------------------------------------------
 

@@ -66,6 +66,7 @@ class Attack:
         self.reopened = 0
         self._idle = [self._open() for _ in range(idle)]
         self._slow = [[self._open(), 0] for _ in range(slow)]  # socket, bytes sent
+        self.connected = self._await_connected(10.0)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -75,6 +76,23 @@ class Attack:
         s.setblocking(False)
         s.connect_ex(("127.0.0.1", self.port))  # a refusal shows as closed below, then retried
         return s
+
+    def _await_connected(self, timeout):
+        """How many of the first connections are established (writable) within `timeout`: the
+        attack is in place before the probes start, not still knocking."""
+        pending = {s.fileno(): s for s in self._idle + [s for s, _ in self._slow]}
+        poller = select.poll()
+        for fd in pending:
+            poller.register(fd, select.POLLOUT)
+        deadline = time.monotonic() + timeout
+        connected = 0
+        while pending and time.monotonic() < deadline:
+            for fd, events in poller.poll(100):
+                poller.unregister(fd)
+                s = pending.pop(fd)
+                connected += events == select.POLLOUT and s.getsockopt(
+                    socket.SOL_SOCKET, socket.SO_ERROR) == 0
+        return connected
 
     @staticmethod
     def _closed(s):
@@ -208,6 +226,8 @@ class MetricsServerTest(RelayFixture):
         as long as they stayed: a liveness probe would have restarted a healthy relay."""
         attack = Attack(self.metrics_port)
         try:
+            self.assertEqual(attack.connected, 200,
+                             f"only {attack.connected} of 200 attacking connections got in")
             latencies = []
             deadline = time.monotonic() + 6.0
             while time.monotonic() < deadline:
