@@ -14,6 +14,7 @@ RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       g++ cmake ninja-build pkg-config libzmq3-dev cppzmq-dev libprotobuf-dev protobuf-compiler \
       libcli11-dev libspdlog-dev libyaml-cpp-dev libsystemd-dev libcpp-httplib-dev libmimalloc-dev \
+      libmicrohttpd-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt CMakePresets.json README.md ./
@@ -30,6 +31,8 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
       config/zrelay.yaml > /build/zrelay.yaml \
  && /build/daemon/zrelayd --config /build/zrelay.yaml --check-config > /dev/null
 
+# libmicrohttpd12: zrelayd's metrics server, bounded against hostile clients
+# (daemon/metrics_server.cpp); libcpp-httplib0.11 (with libssl3, libbrotli1) is the zrelay tool's.
 # libmimalloc2.0: zrelayd is linked against mimalloc, which takes the frees libzmq's I/O thread
 # makes of frames the relay thread allocated (and back) without the arena lock glibc's malloc
 # contends on (CMakeLists.txt, ZRELAY_MALLOC).
@@ -37,7 +40,7 @@ FROM docker.io/library/debian:bookworm-slim
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       libzmq5 libprotobuf32 libspdlog1.10 libfmt9 libyaml-cpp0.7 libcpp-httplib0.11 libssl3 \
-      libbrotli1 libsystemd0 libmimalloc2.0 \
+      libbrotli1 libsystemd0 libmimalloc2.0 libmicrohttpd12 \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
  && useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \

@@ -22,6 +22,7 @@
 #include "keys.hpp"
 #include "logging.hpp"
 #include "metrics.hpp"
+#include "metrics_server.hpp"
 #include "notify.hpp"
 #include "relay.hpp"
 #include "signals.hpp"

@@ -1,14 +1,6 @@
 #include "metrics.hpp"
 
-#include <cerrno>
 #include <string_view>
-#include <system_error>
-#include <utility>
-
-#include <httplib.h>
-#include <spdlog/spdlog.h>
-
-#include "errors.hpp"
 
 namespace zrelay {
 
@@ -118,54 +110,6 @@ std::string render_prometheus(const metrics_snapshot &s) {
     family(out, "zrelay_draining", "gauge", "1 while the relay drains before exiting.");
     sample(out, "zrelay_draining", s.draining ? 1 : 0);
     return out;
-}
-
-struct metrics_server::impl {
-    httplib::Server server;
-};
-
-metrics_server::metrics_server(const std::string &listen, snapshot_fn snapshot, healthy_fn healthy)
-    : _impl(std::make_unique<impl>()) {
-    const auto colon = listen.rfind(':');
-    std::string host = listen.substr(0, colon);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-        host = host.substr(1, host.size() - 2);
-    const int port = std::stoi(listen.substr(colon + 1)); // config checked the syntax
-
-    auto &srv = _impl->server;
-    srv.Get("/metrics",
-            [snapshot = std::move(snapshot)](const httplib::Request &, httplib::Response &res) {
-                res.set_content(render_prometheus(snapshot()), "text/plain; version=0.0.4");
-            });
-    srv.Get("/healthz",
-            [healthy = std::move(healthy)](const httplib::Request &, httplib::Response &res) {
-                const bool ok = healthy();
-                res.status = ok ? 200 : 503;
-                res.set_content(ok ? "ok\n" : "unavailable\n", "text/plain");
-            });
-    // Binding here, on the caller's thread, makes a taken port a start-up error, not a log line.
-    errno = 0;
-    if (!srv.bind_to_port(host, port)) {
-        // httplib does not return the reason; errno still holds bind()'s or getaddrinfo's.
-        const int err = errno;
-        throw endpoint_error(
-            "cannot listen for metrics on " + listen + ": " +
-            (err != 0 ? std::generic_category().message(err) : "address not available"));
-    }
-    _port = port;
-    _thread = std::thread([this] {
-        try {
-            _impl->server.listen_after_bind();
-        } catch (const std::exception &e) {
-            spdlog::error("metrics server stopped: {}", e.what());
-        }
-    });
-}
-
-metrics_server::~metrics_server() {
-    _impl->server.stop();
-    if (_thread.joinable())
-        _thread.join();
 }
 
 } // namespace zrelay

@@ -1,4 +1,4 @@
-// metrics: per-thread counters, their Prometheus rendering, and the HTTP endpoint serving them.
+// metrics: per-thread counters and their Prometheus rendering (metrics_server.* serves them).
 //
 // Each pipeline thread owns one thread_counters block and is its only writer: it bumps a counter
 // with a relaxed load and store (no read-modify-write, so no locked instruction and no cache
@@ -10,11 +10,8 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
-#include <functional>
-#include <memory>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "envelope.hpp"
@@ -81,29 +78,5 @@ struct metrics_snapshot {
 
 // Prometheus text exposition format 0.0.4.
 std::string render_prometheus(const metrics_snapshot &s);
-
-// GET /metrics and GET /healthz over HTTP (cpp-httplib), on a thread of its own.
-class metrics_server {
-public:
-    using snapshot_fn = std::function<metrics_snapshot()>;
-    using healthy_fn = std::function<bool()>;
-
-    // Binds `listen` ("host:port") at once, throwing endpoint_error naming it if it cannot, and
-    // serves from then on. snapshot and healthy are called on the server's threads.
-    metrics_server(const std::string &listen, snapshot_fn snapshot, healthy_fn healthy);
-    ~metrics_server();
-    metrics_server(const metrics_server &) = delete;
-    metrics_server &operator=(const metrics_server &) = delete;
-    metrics_server(metrics_server &&) = delete;
-    metrics_server &operator=(metrics_server &&) = delete;
-
-    [[nodiscard]] int port() const noexcept { return _port; }
-
-private:
-    struct impl;
-    std::unique_ptr<impl> _impl;
-    int _port = 0;
-    std::thread _thread;
-};
 
 } // namespace zrelay

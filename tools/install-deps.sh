@@ -9,6 +9,9 @@ packages=(
   # runtime and build libraries
   libzmq3-dev cppzmq-dev libprotobuf-dev protobuf-compiler libcli11-dev libspdlog-dev
   libyaml-cpp-dev libsystemd-dev libcpp-httplib-dev
+  # zrelayd's metrics server: bounds on connections, memory and time per client, one event loop
+  # (cpp-httplib, still the client tool's, let 8 idle sockets starve /healthz; issue 15)
+  libmicrohttpd-dev
   # zrelayd's allocator: glibc's malloc contends on an arena lock when one thread frees what
   # another allocated, as libzmq does with every stamped message (CMakeLists.txt, ZRELAY_MALLOC)
   libmimalloc-dev

@@ -1,0 +1,38 @@
+// metrics_server: GET/HEAD /metrics and /healthz over HTTP, on a thread of its own, bounded
+// against a hostile network (README, Security: connections, time and memory per request).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "metrics.hpp"
+
+namespace zrelay {
+
+class metrics_server {
+public:
+    using snapshot_fn = std::function<metrics_snapshot()>;
+    using healthy_fn = std::function<bool()>;
+
+    // Binds `listen` ("host:port" or "[v6addr]:port") at once, throwing endpoint_error naming it
+    // if it cannot, and serves from then on. snapshot and healthy are called on the server's
+    // thread.
+    metrics_server(const std::string &listen, snapshot_fn snapshot, healthy_fn healthy);
+    ~metrics_server();
+    metrics_server(const metrics_server &) = delete;
+    metrics_server &operator=(const metrics_server &) = delete;
+    metrics_server(metrics_server &&) = delete;
+    metrics_server &operator=(metrics_server &&) = delete;
+
+    [[nodiscard]] int port() const noexcept { return _port; }
+
+private:
+    struct impl;
+    std::unique_ptr<impl> _impl;
+    int _port = 0;
+    std::thread _thread;
+};
+
+} // namespace zrelay
