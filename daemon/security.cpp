@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "endpoint.hpp"
 #include "errors.hpp"
 
 namespace zrelay {
@@ -111,11 +112,15 @@ std::vector<std::string> attach_endpoints(zmq::socket_t &socket, const char *rol
     std::vector<std::string> attached;
     for (const auto &ep : bind) {
         try {
+            socket.set(zmq::sockopt::ipv6, wants_ipv6(ep)); // read at bind: per endpoint
             bind_with_permissions(socket, ep, security);
         } catch (const zmq::error_t &e) {
-            // zmq reports an address that is not this machine's as ENODEV, "No such device".
-            const char *hint =
-                e.num() == ENODEV ? " (not an address or interface of this host)" : "";
+            // zmq reports an address that is not this machine's as ENODEV, "No such device"; an
+            // IPv6 address too where the kernel has no IPv6 (zmq retries it as IPv4).
+            const char *hint = e.num() != ENODEV ? ""
+                               : wants_ipv6(ep)
+                                   ? " (not an address or interface of this host, or no IPv6 here)"
+                                   : " (not an address or interface of this host)";
             throw endpoint_error(std::string("cannot bind ") + role + " endpoint " + ep + ": " +
                                  e.what() + hint);
         }
@@ -123,6 +128,7 @@ std::vector<std::string> attach_endpoints(zmq::socket_t &socket, const char *rol
     }
     for (const auto &ep : connect) {
         try {
+            socket.set(zmq::sockopt::ipv6, wants_ipv6(ep));
             socket.connect(ep);
         } catch (const zmq::error_t &e) {
             throw endpoint_error(std::string("cannot connect ") + role + " endpoint " + ep + ": " +

@@ -48,7 +48,8 @@ void secure(zmq::socket_t &socket, const socket_security &security);
 void bind_with_permissions(zmq::socket_t &socket, const std::string &endpoint,
                            const socket_security &security);
 
-// Secures `socket` (see security.hpp), then binds or connects it to each endpoint; throws
+// Secures `socket` (see security.hpp), then binds or connects it to each endpoint, with
+// ZMQ_IPV6 where the endpoint wants it (endpoint.hpp); throws
 // endpoint_error("cannot bind <role> endpoint <ep>: <reason>"). Returns the endpoints as bound
 // (ZMQ_LAST_ENDPOINT).
 std::vector<std::string> attach_endpoints(zmq::socket_t &socket, const char *role,

@@ -667,11 +667,19 @@ TEST(config, a_section_without_endpoints_is_an_error) {
 }
 
 TEST(config, check_endpoint_accepts_what_zmq_can_use) {
-    for (const char *ok :
-         {"tcp://*:5555", "tcp://*:*", "tcp://127.0.0.1:1", "tcp://host:65535", "tcp://eth0:5555",
-          "tcp://my-host.example.com:80", "tcp://[::1]:5555", "tcp://[::]:5555",
-          "ipc:///run/zrelay.sock", "ipc://relative.sock", "ipc://@abstract"})
+    for (const char *ok : {"tcp://*:5555", "tcp://*:*", "tcp://127.0.0.1:1", "tcp://host:65535",
+                           "tcp://eth0:5555", "tcp://my-host.example.com:80", "tcp://[::1]:5555",
+                           "tcp://[::]:5555", "ipc:///run/zrelay.sock", "ipc://@abstract"})
         EXPECT_NO_THROW(check_endpoint(ok, "k")) << ok;
+}
+
+TEST(config, a_relative_ipc_path_is_refused_naming_key_and_endpoint) {
+    EXPECT_EQ(error_of("egress:\n  bind: [\"ipc://relative.sock\"]\n"),
+              "test.yaml:2: egress.bind[0]: ipc path must be absolute (ipc:///run/zrelay/in.sock) "
+              "or abstract (ipc://@name); a relative one depends on the working directory, got "
+              "\"ipc://relative.sock\"");
+    EXPECT_TRUE(starts_with(error_of("invalid:\n  dead_letter: ipc://dead.sock\n"),
+                            "test.yaml:2: invalid.dead_letter[0]: ipc path must be absolute"));
 }
 
 TEST(config, check_endpoint_names_the_key) {
