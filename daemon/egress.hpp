@@ -60,7 +60,9 @@ public:
 
     // Readable (ZMQ_POLLIN) when subscription frames are queued.
     [[nodiscard]] void *handle() noexcept { return _socket.handle(); }
-    [[nodiscard]] const std::vector<std::string> &bound() const noexcept { return _bound; }
+    [[nodiscard]] const std::vector<std::string> &bound() const noexcept {
+        return _bound.endpoints;
+    }
     // Distinct topic prefixes subscribed to. Any thread.
     [[nodiscard]] std::int64_t subscriptions() const noexcept {
         return _subscriptions.load(std::memory_order_relaxed);
@@ -85,7 +87,7 @@ private:
     drop_source _drops;
     // Written by the egress thread, read by the metrics server's.
     std::atomic<std::int64_t> _subscriptions{0};
-    std::vector<std::string> _bound;
+    attached_endpoints _bound; // its ipc socket files are removed with it
 };
 
 } // namespace zrelay

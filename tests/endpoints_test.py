@@ -1,17 +1,20 @@
 #!/usr/bin/python3
 """Endpoints at their edges, against the real zrelayd: IPv6 (tcp://[::1]:P and tcp://*:P, bound
-and connected), relative ipc paths refused (daemon/endpoint.*, security.*).
+and connected), ipc socket files removed when the relay exits, relative ipc paths refused
+(daemon/endpoint.*, security.*, ipc_socket_file.*).
 
 Run by CTest (tests/CMakeLists.txt), which sets ZRELAYD and PYTHONPATH (the generated protobuf
 modules and tests/, for relay_test's helpers).
 """
 import os
+import signal
+import stat
 import unittest
 
 import zmq
 
-from relay_test import (EXIT_CONFIG, RelayFixture, free_dual_stack_ports, v1_message, v1_pb2,
-                        wait_for)
+from relay_test import (EXIT_CONFIG, EXIT_OK, RelayFixture, free_dual_stack_ports, v1_message,
+                        v1_pb2, wait_for)
 
 EXIT_WAIT = 10.0  # seconds for zrelayd to exit after SIGTERM
 
@@ -86,8 +89,50 @@ class Ipv6Test(RelayFixture):
                          (b"dialed", "both ways dialed over [::1]"))
 
 
-class IpcPathTest(RelayFixture):
-    """ipc:// paths: absolute or abstract only."""
+class IpcFileTest(RelayFixture):
+    """The socket files of ipc:// endpoints: removed when the relay exits, and only its own."""
+
+    def test_sigterm_leaves_no_ipc_socket_file_behind(self):
+        """Ingress, egress and dead-letter ipc endpoints, each with a client connected through
+        it while the relay drains and exits: every socket file is gone afterwards."""
+        directory = self.make_temp_dir()
+        paths = {name: os.path.join(directory, f"{name}.sock") for name in ("in", "out", "dead")}
+        daemon = self.start(self.config(
+            ingress={"bind": [self.in_endpoint, "ipc://" + paths["in"]]},
+            egress={"bind": [self.out_endpoint, "ipc://" + paths["out"]]},
+            invalid={"dead_letter": "ipc://" + paths["dead"]}))
+        for path in paths.values():
+            self.assertTrue(stat.S_ISSOCK(os.lstat(path).st_mode), path)
+        sub = self.sub([b"ipc"], endpoint="ipc://" + paths["out"])
+        dead = self.sub([b""], endpoint="ipc://" + paths["dead"])
+        self.await_subscriptions(1)
+        push = self.push("ipc://" + paths["in"])
+        push.send(v1_message(topic="ipc", content="through the files"))
+        self.assertEqual(self.receive_relayed(sub)[0], b"ipc")
+
+        def dead_letter_arrives():  # sent again until the dead-letter SUB is joined
+            push.send(b"\xff" * 12)
+            return dead.poll(100)
+        self.assertTrue(wait_for(dead_letter_arrives, 10), "no dead letter came over ipc")
+
+        daemon.signal(signal.SIGTERM)
+        self.assertEqual(daemon.wait_exit(EXIT_WAIT), EXIT_OK, daemon.stderr_text())
+        left = sorted(path for path in paths.values() if os.path.lexists(path))
+        self.assertEqual(left, [], "ipc socket files left behind after a clean exit")
+
+    def test_a_socket_file_another_process_took_over_is_left_alone(self):
+        """A second process binding the same path replaces the relay's file (libzmq unlinks it
+        first); the relay, exiting, must not remove the newcomer's."""
+        path = os.path.join(self.make_temp_dir(), "in.sock")
+        daemon = self.start(self.config(ingress={"bind": [self.in_endpoint, "ipc://" + path]}))
+        newcomer = self.socket(zmq.PULL)
+        newcomer.bind("ipc://" + path)
+        daemon.signal(signal.SIGTERM)
+        self.assertEqual(daemon.wait_exit(EXIT_WAIT), EXIT_OK, daemon.stderr_text())
+        self.assertTrue(os.path.lexists(path), "the relay removed another process's socket file")
+        self.push("ipc://" + path).send(b"still reachable")
+        self.assertEqual(newcomer.poll(10000), zmq.POLLIN)
+        self.assertEqual(newcomer.recv(), b"still reachable")
 
     def test_relative_ipc_paths_are_refused_naming_key_and_endpoint(self):
         """Relative to the working directory (/ under systemd), the relay and its clients would
