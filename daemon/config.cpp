@@ -6,15 +6,11 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <cerrno>
 #include <charconv>
-#include <filesystem>
-#include <fstream>
 #include <limits>
 #include <optional>
 #include <span>
 #include <sstream>
-#include <system_error>
 #include <utility>
 
 #include <fmt/format.h>
@@ -25,6 +21,7 @@
 #include "envelope.hpp"
 #include "errors.hpp"
 #include "quoting.hpp"
+#include "regular_file.hpp"
 
 namespace zrelay {
 namespace {
@@ -756,25 +753,7 @@ config parse_config(std::string_view yaml, std::string_view source) {
 }
 
 config load_config_file(const std::string &path) {
-    const auto cannot = [&](int error) {
-        return config_error("cannot read configuration file '" + path +
-                            "': " + std::generic_category().message(error));
-    };
-    // Opening a directory succeeds and reading it fails; say what is actually wrong.
-    std::error_code ignored;
-    if (std::filesystem::is_directory(path, ignored))
-        throw cannot(EISDIR);
-    errno = 0;
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw cannot(errno != 0 ? errno : EIO);
-    std::string text;
-    std::array<char, 4096> buffer{};
-    while (in.read(buffer.data(), buffer.size()) || in.gcount() > 0)
-        text.append(buffer.data(), static_cast<std::size_t>(in.gcount()));
-    if (in.bad())
-        throw cannot(errno != 0 ? errno : EIO);
-    return parse_config(text, path);
+    return parse_config(read_regular_file(path, max_config_file_bytes, "configuration file"), path);
 }
 
 config default_config() {
