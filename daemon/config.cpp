@@ -6,33 +6,29 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <cerrno>
 #include <charconv>
-#include <filesystem>
-#include <fstream>
 #include <limits>
 #include <optional>
 #include <span>
 #include <sstream>
-#include <system_error>
 #include <utility>
 
 #include <fmt/format.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include "endpoint.hpp"
 #include "envelope.hpp"
 #include "errors.hpp"
+#include "quoting.hpp"
+#include "regular_file.hpp"
 
 namespace zrelay {
 namespace {
 
 using namespace std::string_view_literals;
 
-// sizeof(sockaddr_un::sun_path) is 108 on Linux and zmq needs one byte of it for the NUL.
-constexpr std::size_t max_ipc_path_bytes = 107;
 constexpr std::size_t max_topic_bytes = 255;
-constexpr int max_port = 65535;
 constexpr std::int64_t max_hwm = std::numeric_limits<int>::max();
 constexpr std::int64_t max_message_bytes_limit = std::int64_t{256} * 1024 * 1024;
 constexpr std::int64_t max_workers = 64;
@@ -156,50 +152,6 @@ bool can_write_back(char32_t c) {
     return c != 0x7f && c != 0xfffe && c != 0xffff;
 }
 
-// The character that starts at text[i], and its length in bytes; nullopt if the bytes there are
-// not UTF-8 (overlong forms, surrogates and code points past U+10FFFF included).
-struct utf8_char {
-    char32_t code;
-    std::size_t length;
-};
-std::optional<utf8_char> decode_utf8(std::string_view text, std::size_t i) {
-    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-    const auto continuation = [&](std::size_t k) {
-        return k < text.size() && (byte(k) & 0xC0U) == 0x80U;
-    };
-    const unsigned lead = byte(i);
-    std::size_t length = 0;
-    unsigned min_second = 0x80;
-    unsigned max_second = 0xBF;
-    char32_t code = 0;
-    if (lead < 0x80)
-        return utf8_char{lead, 1};
-    if (lead >= 0xC2 && lead <= 0xDF) {
-        length = 2;
-        code = lead & 0x1FU;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-        length = 3;
-        code = lead & 0x0FU;
-        min_second = lead == 0xE0 ? 0xA0 : 0x80; // overlong
-        max_second = lead == 0xED ? 0x9F : 0xBF; // surrogates
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-        length = 4;
-        code = lead & 0x07U;
-        min_second = lead == 0xF0 ? 0x90 : 0x80; // overlong
-        max_second = lead == 0xF4 ? 0x8F : 0xBF; // past U+10FFFF
-    } else {
-        return std::nullopt;
-    }
-    if (!continuation(i + 1) || byte(i + 1) < min_second || byte(i + 1) > max_second)
-        return std::nullopt;
-    for (std::size_t k = 1; k < length; ++k) {
-        if (!continuation(i + k))
-            return std::nullopt;
-        code = (code << 6U) | (byte(i + k) & 0x3FU);
-    }
-    return utf8_char{code, length};
-}
-
 // The first byte of `text` that is not UTF-8 (yaml-cpp passes stray bytes through, and a value
 // holding them would not survive to_yaml(), found by fuzzing), or that starts a character
 // `allowed` refuses.
@@ -217,60 +169,6 @@ std::optional<bad_text> first_bad_text(std::string_view text, bool (*allowed)(ch
         i += c->length;
     }
     return std::nullopt;
-}
-
-// ASCII control characters, DEL included: what no path should hold.
-bool is_control(char c) {
-    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-}
-
-bool has_control_character(std::string_view s) {
-    return std::any_of(s.begin(), s.end(), is_control);
-}
-
-// A value as an error message shows it: quoted, escaped and cut short, so a stray binary blob
-// or a pasted paragraph cannot garble the log line.
-// Shown escaped: what a terminal or a log viewer could act on or break a line at (C0 and C1
-// controls, DEL, U+2028/U+2029) and the noncharacters U+FFFE/U+FFFF. The rest of UTF-8 is shown
-// as it is, so a path or topic in any script reads as written.
-bool shown_escaped(char32_t c) {
-    return c < 0x20 || (c >= 0x7f && c < 0xa0) || c == 0x2028 || c == 0x2029 || c == 0xfffe ||
-           c == 0xffff;
-}
-
-// `s` as quote() shows it, without the quotes, cut after `max_shown` characters.
-std::string escaped(std::string_view s, std::size_t max_shown) {
-    std::string out;
-    std::size_t shown = 0;
-    for (std::size_t i = 0; i < s.size(); ++shown) {
-        if (shown == max_shown) {
-            out += "...";
-            break;
-        }
-        const std::optional<utf8_char> c = decode_utf8(s, i);
-        if (!c) { // not UTF-8: the byte, so the message itself stays UTF-8
-            out += fmt::format("\\x{:02x}", static_cast<unsigned char>(s[i]));
-            ++i;
-            continue;
-        }
-        if (c->code == '"' || c->code == '\\') {
-            out += '\\';
-            out += s[i];
-        } else if (c->code < 0x80 && shown_escaped(c->code)) {
-            out += fmt::format("\\x{:02x}", static_cast<unsigned>(c->code));
-        } else if (shown_escaped(c->code)) {
-            out += fmt::format("\\u{:04x}", static_cast<unsigned>(c->code));
-        } else {
-            out.append(s.substr(i, c->length));
-        }
-        i += c->length;
-    }
-    return out;
-}
-
-std::string quote(std::string_view s) {
-    constexpr std::size_t max_shown = 80; // characters
-    return '"' + escaped(s, max_shown) + '"';
 }
 
 // yaml-cpp's message, escaped: it may end with a character of the input as it was, or with its
@@ -323,93 +221,6 @@ std::optional<std::int64_t> to_integer(std::string_view text) {
     if (error != std::errc{} || end != last)
         return std::nullopt;
     return value;
-}
-
-// A host name, an IPv4 address or an interface name (zmq binds to "eth0:5555").
-bool plausible_host(std::string_view host) {
-    const auto ok = [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
-    };
-    return std::all_of(host.begin(), host.end(), ok);
-}
-
-// What is wrong with "host:port", or nothing. `whole` is the value as the user wrote it (with
-// any tcp://) and `what` the form expected, both for the message. `wildcards` allows zmq's "*"
-// for the host (all interfaces) and the port (an ephemeral one).
-std::optional<std::string> host_port_problem(std::string_view value, std::string_view whole,
-                                             std::string_view what, bool wildcards) {
-    const std::string shown = quote(whole);
-    std::string_view host;
-    std::string_view rest;
-    if (value.starts_with('[')) {
-        const std::size_t close = value.find(']');
-        if (close == std::string_view::npos)
-            return "unterminated IPv6 address in " + shown;
-        host = value.substr(0, close + 1);
-        rest = value.substr(close + 1);
-        const std::string_view inside = host.substr(1, host.size() - 2);
-        const auto ok = [](char c) {
-            return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
-        };
-        if (inside.empty() || !std::all_of(inside.begin(), inside.end(), ok))
-            return "invalid IPv6 address in " + shown;
-        if (!rest.starts_with(':'))
-            return "missing port in " + shown + "; expected " + std::string(what);
-        rest.remove_prefix(1);
-    } else {
-        const std::size_t colon = value.rfind(':');
-        if (colon == std::string_view::npos)
-            return "missing port in " + shown + "; expected " + std::string(what);
-        host = value.substr(0, colon);
-        rest = value.substr(colon + 1);
-        if (host.find(':') != std::string_view::npos)
-            return "IPv6 addresses must be in brackets, e.g. [::1]:5555, got " + shown;
-        if (host.find(';') != std::string_view::npos)
-            return "source-address endpoints (\"source;host:port\") are not supported, got " +
-                   shown;
-        if (host.empty())
-            return "missing host in " + shown + "; expected " + std::string(what);
-        if (!(wildcards && host == "*") && !plausible_host(host))
-            return "invalid host " + quote(host) + " in " + shown;
-    }
-    if (wildcards && rest == "*")
-        return std::nullopt;
-    const std::optional<std::int64_t> port = to_integer(rest);
-    if (!port || *port < 1 || *port > max_port)
-        return "invalid port " + quote(rest) + " in " + shown + "; expected 1..65535" +
-               (wildcards ? " or *" : "");
-    return std::nullopt;
-}
-
-// What is wrong with an endpoint, or nothing. Shared by check_endpoint() and the reader, which
-// adds the source and line.
-std::optional<std::string> endpoint_problem(std::string_view endpoint) {
-    const std::size_t sep = endpoint.find("://");
-    if (sep == std::string_view::npos)
-        return "expected an endpoint like tcp://host:port or ipc:///path, got " + quote(endpoint);
-    const std::string_view transport = endpoint.substr(0, sep);
-    const std::string_view address = endpoint.substr(sep + 3);
-    if (transport == "tcp")
-        return host_port_problem(address, endpoint, "tcp://host:port", true);
-    if (transport == "ipc") {
-        if (address.empty())
-            return "ipc:// needs a path, got " + quote(endpoint);
-        // zmq takes the endpoint as a C string (a NUL ends it early), and a control character
-        // in a socket's file name is a typo or an attack, never intended.
-        if (has_control_character(address))
-            return "ipc path holds a control character, got " + quote(endpoint);
-        if (address.size() > max_ipc_path_bytes)
-            return "ipc path is " + std::to_string(address.size()) +
-                   " bytes, longer than the 107 a Unix socket address holds (sun_path), got " +
-                   quote(endpoint);
-        return std::nullopt;
-    }
-    if (transport == "inproc")
-        return "inproc:// reaches only sockets inside one process, so no producer or subscriber "
-               "could use it; only tcp:// and ipc:// are accepted, got " +
-               quote(endpoint);
-    return "unsupported transport " + quote(transport) +
-           "; only tcp:// and ipc:// are accepted, got " + quote(endpoint);
 }
 
 // A key and its value as found in the file, with the dotted path that names it in errors.
@@ -636,14 +447,9 @@ private:
         std::vector<endpoint_at> out;
         const auto add = [&](const entry &item) {
             std::string endpoint = string(item, "an endpoint string");
-            if (const auto problem = endpoint_problem(endpoint))
+            if (const auto problem = endpoint_problem(endpoint, connecting ? endpoint_use::connect
+                                                                           : endpoint_use::bind))
                 fail(item, *problem);
-            // zmq's wildcards pick an interface or port to listen on; there is nothing to dial.
-            if (connecting &&
-                (endpoint.starts_with("tcp://") ? endpoint.find('*') != std::string::npos
-                                                : endpoint == "ipc://*"))
-                fail(item, "a connect endpoint needs a definite address, not a wildcard, got " +
-                               quote(endpoint));
             out.push_back({std::move(endpoint), item.path, item.line()});
         };
         if (e.value.IsScalar()) {
@@ -947,25 +753,7 @@ config parse_config(std::string_view yaml, std::string_view source) {
 }
 
 config load_config_file(const std::string &path) {
-    const auto cannot = [&](int error) {
-        return config_error("cannot read configuration file '" + path +
-                            "': " + std::generic_category().message(error));
-    };
-    // Opening a directory succeeds and reading it fails; say what is actually wrong.
-    std::error_code ignored;
-    if (std::filesystem::is_directory(path, ignored))
-        throw cannot(EISDIR);
-    errno = 0;
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw cannot(errno != 0 ? errno : EIO);
-    std::string text;
-    std::array<char, 4096> buffer{};
-    while (in.read(buffer.data(), buffer.size()) || in.gcount() > 0)
-        text.append(buffer.data(), static_cast<std::size_t>(in.gcount()));
-    if (in.bad())
-        throw cannot(errno != 0 ? errno : EIO);
-    return parse_config(text, path);
+    return parse_config(read_regular_file(path, max_config_file_bytes, "configuration file"), path);
 }
 
 config default_config() {
@@ -1056,7 +844,7 @@ std::string to_yaml(const config &cfg) {
 }
 
 void check_endpoint(std::string_view endpoint, std::string_view key) {
-    if (const auto problem = endpoint_problem(endpoint))
+    if (const auto problem = endpoint_problem(endpoint, endpoint_use::bind))
         throw config_error(std::string(key) + ": " + *problem);
 }
 

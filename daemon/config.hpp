@@ -129,7 +129,12 @@ struct config {
 // with nothing under it) keeps its defaults; an empty leaf value (`workers:`) is an error.
 config parse_config(std::string_view yaml, std::string_view source);
 
-// Reads and parses a file; an unreadable file is a config_error naming it and the OS reason.
+// The largest configuration file read: a hundred times any real one. Bounds what a wrong
+// --config (a log, /dev/zero) costs, at start and on reload inside the running relay.
+inline constexpr std::size_t max_config_file_bytes = std::size_t{1} << 20U; // 1 MiB
+
+// Reads and parses a file; a config_error names it and why it cannot be read: the OS reason, not
+// a regular file (a directory, FIFO, device), or larger than max_config_file_bytes.
 config load_config_file(const std::string &path);
 
 // The embedded default: what zrelayd runs when given no --config.

@@ -30,13 +30,15 @@ public:
     // Sends a refused item as [reason][body][rest...], taking the frames' contents.
     void send(pipeline_item &item);
 
-    [[nodiscard]] const std::vector<std::string> &bound() const noexcept { return _bound; }
+    [[nodiscard]] const std::vector<std::string> &bound() const noexcept {
+        return _bound.endpoints;
+    }
     void close() { _socket.close(); }
 
 private:
     zmq::socket_t _socket;
     thread_counters &_counters;
-    std::vector<std::string> _bound;
+    attached_endpoints _bound; // its ipc socket files are removed with it
 };
 
 } // namespace zrelay

@@ -61,7 +61,9 @@ public:
 
     // Readable (ZMQ_POLLIN) when subscription frames are queued.
     [[nodiscard]] void *handle() noexcept { return _socket.handle(); }
-    [[nodiscard]] const std::vector<std::string> &bound() const noexcept { return _bound; }
+    [[nodiscard]] const std::vector<std::string> &bound() const noexcept {
+        return _bound.endpoints;
+    }
     // Distinct topic prefixes subscribed to. Any thread.
     [[nodiscard]] std::int64_t subscriptions() const noexcept {
         return _subscriptions.load(std::memory_order_relaxed);
@@ -87,7 +89,7 @@ private:
     std::unordered_set<std::string> _prefixes; // subscribed to; the egress thread's
     // _prefixes.size(): written by the egress thread, read by the metrics server's.
     std::atomic<std::int64_t> _subscriptions{0};
-    std::vector<std::string> _bound;
+    attached_endpoints _bound; // its ipc socket files are removed with it
 };
 
 } // namespace zrelay

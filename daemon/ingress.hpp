@@ -48,7 +48,9 @@ public:
     bool wait_for_input(void *also_watch);
 
     // The endpoints actually bound (wildcard ports resolved), for the log.
-    [[nodiscard]] const std::vector<std::string> &bound() const noexcept { return _bound; }
+    [[nodiscard]] const std::vector<std::string> &bound() const noexcept {
+        return _bound.endpoints;
+    }
     // Whatever is still queued was never received: nothing to keep (linger 0).
     void close() { _socket.close(); }
 
@@ -61,7 +63,7 @@ private:
     thread_counters &_counters;
     const pipeline_control &_control;
     log_rate_limiter _invalid_log;
-    std::vector<std::string> _bound;
+    attached_endpoints _bound; // its ipc socket files are removed with it
 };
 
 } // namespace zrelay

@@ -3,12 +3,14 @@
 #include <array>
 #include <cerrno>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include <grp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "endpoint.hpp"
 #include "errors.hpp"
 
 namespace zrelay {
@@ -79,11 +81,12 @@ void secure(zmq::socket_t &socket, const socket_security &security) {
         throw zmq::error_t();
 }
 
-void bind_with_permissions(zmq::socket_t &socket, const std::string &endpoint,
-                           const socket_security &security) {
+std::optional<ipc_socket_file> bind_with_permissions(zmq::socket_t &socket,
+                                                     const std::string &endpoint,
+                                                     const socket_security &security) {
     if (!endpoint.starts_with("ipc://") || endpoint.starts_with("ipc://@")) {
         socket.bind(endpoint); // tcp://, or an abstract socket: no file to protect
-        return;
+        return std::nullopt;
     }
     {
         // Created owner-only; opened up to the configured mode only once its group is right.
@@ -92,6 +95,8 @@ void bind_with_permissions(zmq::socket_t &socket, const std::string &endpoint,
     }
     const std::string bound = socket.get(zmq::sockopt::last_endpoint);
     const std::string path = bound.substr(std::string_view("ipc://").size());
+    // Ours from here on, so that a failure below does not leave it behind either.
+    std::optional<ipc_socket_file> file(std::in_place, path);
     const auto fail = [&](const char *what) {
         throw endpoint_error("cannot set the " + std::string(what) + " of ipc socket file '" +
                              path + "': " + std::generic_category().message(errno));
@@ -101,34 +106,41 @@ void bind_with_permissions(zmq::socket_t &socket, const std::string &endpoint,
         fail("group (security.ipc_group)");
     if (::chmod(path.c_str(), security.ipc_mode) != 0)
         fail("mode (security.ipc_mode)");
+    return file;
 }
 
-std::vector<std::string> attach_endpoints(zmq::socket_t &socket, const char *role,
-                                          const std::vector<std::string> &bind,
-                                          const std::vector<std::string> &connect,
-                                          const socket_security &security) {
+attached_endpoints attach_endpoints(zmq::socket_t &socket, const char *role,
+                                    const std::vector<std::string> &bind,
+                                    const std::vector<std::string> &connect,
+                                    const socket_security &security) {
     secure(socket, security);
-    std::vector<std::string> attached;
+    attached_endpoints attached;
     for (const auto &ep : bind) {
         try {
-            bind_with_permissions(socket, ep, security);
+            socket.set(zmq::sockopt::ipv6, wants_ipv6(ep)); // read at bind: per endpoint
+            if (auto file = bind_with_permissions(socket, ep, security))
+                attached.files.push_back(std::move(*file));
         } catch (const zmq::error_t &e) {
-            // zmq reports an address that is not this machine's as ENODEV, "No such device".
-            const char *hint =
-                e.num() == ENODEV ? " (not an address or interface of this host)" : "";
+            // zmq reports an address that is not this machine's as ENODEV, "No such device"; an
+            // IPv6 address too where the kernel has no IPv6 (zmq retries it as IPv4).
+            const char *hint = e.num() != ENODEV ? ""
+                               : wants_ipv6(ep)
+                                   ? " (not an address or interface of this host, or no IPv6 here)"
+                                   : " (not an address or interface of this host)";
             throw endpoint_error(std::string("cannot bind ") + role + " endpoint " + ep + ": " +
                                  e.what() + hint);
         }
-        attached.push_back(socket.get(zmq::sockopt::last_endpoint));
+        attached.endpoints.push_back(socket.get(zmq::sockopt::last_endpoint));
     }
     for (const auto &ep : connect) {
         try {
+            socket.set(zmq::sockopt::ipv6, wants_ipv6(ep));
             socket.connect(ep);
         } catch (const zmq::error_t &e) {
             throw endpoint_error(std::string("cannot connect ") + role + " endpoint " + ep + ": " +
                                  e.what());
         }
-        attached.push_back(ep + " (connect)");
+        attached.endpoints.push_back(ep + " (connect)");
     }
     return attached;
 }

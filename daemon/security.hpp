@@ -13,6 +13,7 @@
 #include <zmq.hpp>
 
 #include "config.hpp"
+#include "ipc_socket_file.hpp"
 #include "keys.hpp"
 
 namespace zrelay {
@@ -43,17 +44,26 @@ void check_security_files(const config &cfg);
 void secure(zmq::socket_t &socket, const socket_security &security);
 
 // Binds an ipc:// endpoint so that its socket file never has more than `security`'s mode and
-// group allow, not even between bind and chmod; other endpoints are bound as they are. Throws
-// zmq::error_t from bind, endpoint_error if the file's mode or group cannot be set.
-void bind_with_permissions(zmq::socket_t &socket, const std::string &endpoint,
-                           const socket_security &security);
+// group allow, not even between bind and chmod; other endpoints are bound as they are. Returns
+// the socket file to remove at the end (none for tcp:// and abstract sockets). Throws zmq::error_t
+// from bind, endpoint_error if the file's mode or group cannot be set.
+[[nodiscard]] std::optional<ipc_socket_file> bind_with_permissions(zmq::socket_t &socket,
+                                                                   const std::string &endpoint,
+                                                                   const socket_security &security);
 
-// Secures `socket` (see security.hpp), then binds or connects it to each endpoint; throws
-// endpoint_error("cannot bind <role> endpoint <ep>: <reason>"). Returns the endpoints as bound
-// (ZMQ_LAST_ENDPOINT).
-std::vector<std::string> attach_endpoints(zmq::socket_t &socket, const char *role,
-                                          const std::vector<std::string> &bind,
-                                          const std::vector<std::string> &connect,
-                                          const socket_security &security);
+// What attach_endpoints() made: the endpoints as bound (ZMQ_LAST_ENDPOINT; "<ep> (connect)" for
+// the connected ones), and the ipc socket files it bound, removed when this goes.
+struct attached_endpoints {
+    std::vector<std::string> endpoints;
+    std::vector<ipc_socket_file> files;
+};
+
+// Secures `socket` (see security.hpp), then binds or connects it to each endpoint, with
+// ZMQ_IPV6 where the endpoint wants it (endpoint.hpp); throws
+// endpoint_error("cannot bind <role> endpoint <ep>: <reason>").
+[[nodiscard]] attached_endpoints attach_endpoints(zmq::socket_t &socket, const char *role,
+                                                  const std::vector<std::string> &bind,
+                                                  const std::vector<std::string> &connect,
+                                                  const socket_security &security);
 
 } // namespace zrelay

@@ -9,6 +9,10 @@
 #include <string>
 #include <string_view>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "errors.hpp"
 
 namespace zrelay {
@@ -667,11 +671,19 @@ TEST(config, a_section_without_endpoints_is_an_error) {
 }
 
 TEST(config, check_endpoint_accepts_what_zmq_can_use) {
-    for (const char *ok :
-         {"tcp://*:5555", "tcp://*:*", "tcp://127.0.0.1:1", "tcp://host:65535", "tcp://eth0:5555",
-          "tcp://my-host.example.com:80", "tcp://[::1]:5555", "tcp://[::]:5555",
-          "ipc:///run/zrelay.sock", "ipc://relative.sock", "ipc://@abstract"})
+    for (const char *ok : {"tcp://*:5555", "tcp://*:*", "tcp://127.0.0.1:1", "tcp://host:65535",
+                           "tcp://eth0:5555", "tcp://my-host.example.com:80", "tcp://[::1]:5555",
+                           "tcp://[::]:5555", "ipc:///run/zrelay.sock", "ipc://@abstract"})
         EXPECT_NO_THROW(check_endpoint(ok, "k")) << ok;
+}
+
+TEST(config, a_relative_ipc_path_is_refused_naming_key_and_endpoint) {
+    EXPECT_EQ(error_of("egress:\n  bind: [\"ipc://relative.sock\"]\n"),
+              "test.yaml:2: egress.bind[0]: ipc path must be absolute (ipc:///run/zrelay/in.sock) "
+              "or abstract (ipc://@name); a relative one depends on the working directory, got "
+              "\"ipc://relative.sock\"");
+    EXPECT_TRUE(starts_with(error_of("invalid:\n  dead_letter: ipc://dead.sock\n"),
+                            "test.yaml:2: invalid.dead_letter[0]: ipc path must be absolute"));
 }
 
 TEST(config, check_endpoint_names_the_key) {
@@ -719,6 +731,51 @@ TEST(config, an_unreadable_file_is_an_error_with_the_reason) {
         EXPECT_EQ(std::string(e.what()),
                   "cannot read configuration file '" + testing::TempDir() + "': Is a directory");
     }
+}
+
+// The error load_config_file() throws for `path`, or a test failure.
+std::string load_error(const std::string &path) {
+    try {
+        load_config_file(path);
+    } catch (const config_error &e) {
+        return e.what();
+    }
+    ADD_FAILURE() << "no config_error for " << path;
+    return {};
+}
+
+TEST(config, a_file_of_up_to_1_mib_is_read_and_a_larger_one_refused) {
+    // Comment lines, then one key: the whole file is parsed, not its first megabyte.
+    std::string text(max_config_file_bytes - 12, '#');
+    for (std::size_t i = 99; i < text.size(); i += 100)
+        text[i] = '\n';
+    text += "\nworkers: 4\n";
+    ASSERT_EQ(text.size(), max_config_file_bytes);
+    const temp_file at_cap("zrelay-config-test-1mib.yaml", text);
+    EXPECT_EQ(load_config_file(at_cap.path()).workers, 4U);
+
+    const temp_file over("zrelay-config-test-1mib-and-1.yaml", text + "#");
+    EXPECT_EQ(load_error(over.path()),
+              "cannot read configuration file '" + over.path() +
+                  "': 1048577 bytes, more than the 1 MiB (1048576 bytes) limit");
+}
+
+TEST(config, only_regular_files_are_read) {
+    EXPECT_EQ(load_error("/dev/null"),
+              "cannot read configuration file '/dev/null': a character device, not a regular file "
+              "(only regular files are read)");
+    // A FIFO with no writer: refused at once, where reading it would wait for ever.
+    const std::string fifo = testing::TempDir() + "/zrelay-config-test.fifo";
+    std::filesystem::remove(fifo);
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    auto loading = std::async(std::launch::async, [&] { return load_error(fifo); });
+    if (loading.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+        ADD_FAILURE() << "load_config_file waits on a FIFO with no writer";
+        ::close(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK)); // a writer: lets the reader go
+    }
+    EXPECT_EQ(loading.get(), "cannot read configuration file '" + fifo +
+                                 "': a FIFO, not a regular file (only regular files are read)");
+    std::filesystem::remove(fifo);
 }
 
 } // namespace

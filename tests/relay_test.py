@@ -94,6 +94,26 @@ def free_tcp_ports(count):
             s.close()
 
 
+def free_dual_stack_ports(count):
+    """Like free_tcp_ports, for endpoints on [::1] or *: ports found by binding [::]:0 with
+    IPv4 mapped in, so that each is free on IPv6 and IPv4 alike."""
+    sockets, ports = [], []
+    try:
+        while len(ports) < count:
+            s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+            sockets.append(s)
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            s.bind(("::", 0))
+            port = s.getsockname()[1]
+            if port not in _handed_out_ports:
+                _handed_out_ports.add(port)
+                ports.append(port)
+        return ports
+    finally:
+        for s in sockets:
+            s.close()
+
+
 def wait_for(condition, timeout, interval=POLL_INTERVAL):
     """Polls `condition()` until it returns a truthy value or `timeout` seconds pass.
 

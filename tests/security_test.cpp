@@ -1,6 +1,8 @@
 // security: socket options the relay's sockets get, and ipc socket file permissions.
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -8,6 +10,7 @@
 
 #include "config.hpp"
 #include "errors.hpp"
+#include "ipc_socket_file.hpp"
 #include "keys.hpp"
 #include "security.hpp"
 
@@ -68,13 +71,46 @@ TEST(security, ipc_socket_files_get_the_mode_whatever_the_umask) {
         zmq::socket_t s(context, zmq::socket_type::pull);
         s.set(zmq::sockopt::linger, 0);
         const std::string path = (dir / ("s" + std::to_string(mode))).string();
-        bind_with_permissions(s, "ipc://" + path, security);
+        const auto file = bind_with_permissions(s, "ipc://" + path, security);
         EXPECT_EQ(::umask(old_umask), 0U) << "the umask was not restored";
         struct stat st {};
         ASSERT_EQ(::stat(path.c_str(), &st), 0);
         EXPECT_TRUE(S_ISSOCK(st.st_mode));
         EXPECT_EQ(st.st_mode & 0777U, mode);
     }
+    fs::remove_all(dir);
+}
+
+TEST(security, a_bound_ipc_socket_file_goes_with_its_owner_and_only_its_own) {
+    const fs::path dir = fs::path(testing::TempDir()) / "zrelay-ipc-remove";
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    const std::string path = (dir / "s").string();
+    const auto present = [&] { return fs::exists(fs::symlink_status(path)); };
+    zmq::context_t context(1);
+    std::vector<zmq::socket_t> sockets;
+    const auto bind = [&] {
+        zmq::socket_t &s = sockets.emplace_back(context, zmq::socket_type::pull);
+        s.set(zmq::sockopt::linger, 0);
+        return bind_with_permissions(s, "ipc://" + path, socket_security{});
+    };
+    {
+        const auto file = bind();
+        ASSERT_TRUE(file);
+        EXPECT_EQ(file->path(), path);
+        EXPECT_TRUE(present());
+    }
+    EXPECT_FALSE(present()) << "the socket file outlived its owner";
+
+    // A second socket binds the path: libzmq unlinks the file there and makes its own, which the
+    // first owner, going, must leave alone.
+    std::optional<ipc_socket_file> first = bind();
+    const std::optional<ipc_socket_file> second = bind();
+    first.reset();
+    EXPECT_TRUE(present()) << "removed a socket file that another socket had made";
+    EXPECT_FALSE(bind_with_permissions(sockets.front(), "ipc://@zrelay-security-test", {}));
+    EXPECT_FALSE(bind_with_permissions(sockets.front(), "tcp://127.0.0.1:*", {}));
+    sockets.clear();
     fs::remove_all(dir);
 }
 

@@ -24,8 +24,8 @@ import unittest
 
 import zmq
 
-from relay_test import (Daemon, ZRELAYD, free_tcp_ports, receive, scrape, v1_pb2, wait_for,
-                        _die_with_parent)
+from relay_test import (Daemon, ZRELAYD, free_dual_stack_ports, free_tcp_ports, receive, scrape,
+                        v1_pb2, wait_for, _die_with_parent)
 
 ZRELAY = os.environ.get("ZRELAY")
 
@@ -517,6 +517,30 @@ class RelayToolTest(ToolTestCase):
               f"missing {summary['missing']} in {summary['gaps']} gaps", flush=True)
 
 
+class Ipv6ToolTest(ToolTestCase):
+
+    def test_send_and_sub_over_ipv6_loopback(self):
+        """zrelay send and sub to a relay bound on [::1] only: the tool sets ZMQ_IPV6 for an
+        IPv6 endpoint, as zrelayd does (daemon/endpoint.hpp)."""
+        self.assertTrue(ZRELAYD and os.access(ZRELAYD, os.X_OK),
+                        f"ZRELAYD must name the zrelayd binary, got {ZRELAYD!r}")
+        in_port, out_port, metrics_port = free_dual_stack_ports(3)
+        ingress, egress = f"tcp://[::1]:{in_port}", f"tcp://[::1]:{out_port}"
+        daemon = Daemon({"ingress": {"bind": [ingress]}, "egress": {"bind": [egress]},
+                         "metrics": {"listen": f"127.0.0.1:{metrics_port}"}})
+        self.addCleanup(daemon.stop)
+        self.assertTrue(daemon.wait_ready(), daemon.stderr_text())
+        tool = self.tool("sub", "--from", egress, "--json", "--count", "3")
+        self.assertTrue(wait_for(
+            lambda: scrape(metrics_port).get("zrelay_subscriptions", 0) >= 1, WAIT),
+            f"zrelay sub never subscribed over [::1]: {tool.err}")
+        result = run("send", "--to", ingress, "--topic", "v6", "--count", "3")
+        self.assertEqual(result.returncode, EXIT_OK, result.stderr)
+        self.assertEqual(tool.finish(), EXIT_OK, tool.err)
+        self.assertEqual([(m["topic"], m["content"]) for m in map(json.loads, tool.out)],
+                         [("v6", str(i)) for i in range(3)])
+
+
 # --------------------------------------------------------------------------------------------
 # Errors that need no relay
 # --------------------------------------------------------------------------------------------
@@ -527,6 +551,24 @@ class ErrorTest(unittest.TestCase):
         result = run("send", "--to", "udp://x", "hi")
         self.assertEqual(result.returncode, EXIT_USAGE)
         self.assertIn("udp://x", result.stderr)
+
+    def test_endpoints_are_checked_as_zrelayd_checks_them(self):
+        """The tool shares zrelayd's endpoint check: what the relay's configuration would refuse
+        for a connect endpoint exits 64 with the same reason, before anything connects."""
+        for args, reason in (
+                (("send", "--to", "ipc://relative.sock", "--timeout", "200", "hi"),
+                 'send: --to: ipc path must be absolute (ipc:///run/zrelay/in.sock) or abstract '
+                 '(ipc://@name); a relative one depends on the working directory, got '
+                 '"ipc://relative.sock"'),
+                (("sub", "--from", "tcp://[::1:5556"),
+                 'sub: --from: unterminated IPv6 address (no \']\') in "tcp://[::1:5556"'),
+                (("send", "--to", "tcp://[::1]:*", "--timeout", "200", "hi"),
+                 'send: --to: a connect endpoint needs a definite address, not a wildcard, got '
+                 '"tcp://[::1]:*"')):
+            with self.subTest(args=args):
+                result = run(*args)
+                self.assertEqual(result.returncode, EXIT_USAGE, result.stderr)
+                self.assertIn(reason, result.stderr)
 
     def test_usage_errors_exit_64(self):
         for args in ([], ["send", "hi"], ["sub"], ["stats", "--metrics", "ftp://x/"],

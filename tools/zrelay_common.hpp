@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "endpoint.hpp"
+
 namespace zrelay::tool {
 
 // sysexits.h numbering, as zrelayd uses (daemon/errors.hpp).
@@ -28,12 +30,12 @@ private:
     exit_code _code;
 };
 
-// Refuses anything but tcp:// and ipc://: inproc:// cannot reach another process, and the other
-// transports zmq knows (pgm, udp, ...) do not carry PUSH/SUB to zrelayd.
+// Refuses what zrelayd's configuration would refuse for a connect endpoint (daemon/endpoint.hpp,
+// the same check): inproc:// and other transports, wildcards, relative ipc paths, malformed
+// addresses.
 inline void check_endpoint(std::string_view option, const std::string &endpoint) {
-    if (!endpoint.starts_with("tcp://") && !endpoint.starts_with("ipc://"))
-        throw tool_error(exit_usage, std::string(option) + " " + endpoint +
-                                         ": only tcp:// and ipc:// endpoints are supported");
+    if (const auto problem = endpoint_problem(endpoint, endpoint_use::connect))
+        throw tool_error(exit_usage, std::string(option) + ": " + *problem);
 }
 
 // Nanoseconds since the Unix epoch, as DataMessage.timestamp carries it.

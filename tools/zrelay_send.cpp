@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <zmq.hpp>
 
+#include "endpoint.hpp"
 #include "zrelay/v1/data_message.pb.h"
 #include "zrelay_common.hpp"
 #include "zrelay_connection.hpp"
@@ -91,6 +92,7 @@ int run_send(const send_options &options) {
     // Says, when the relay takes nothing, why zmq could not reach it (a wrong port, a CURVE
     // relay); read only then, so a send that succeeds prints nothing of it.
     connection_watch watch(context, push, options.to, "zrelay send");
+    push.set(zmq::sockopt::ipv6, wants_ipv6(options.to));
     try {
         push.connect(options.to);
     } catch (const zmq::error_t &e) {

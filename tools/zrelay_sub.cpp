@@ -19,6 +19,7 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
+#include "endpoint.hpp"
 #include "zrelay/v1/data_message.pb.h"
 #include "zrelay_common.hpp"
 #include "zrelay_connection.hpp"
@@ -224,6 +225,7 @@ int run_sub(const sub_options &options) {
     for (const std::string &prefix : options.topics)
         sub.set(zmq::sockopt::subscribe, prefix);
     connection_watch watch(context, sub, options.from, "zrelay sub"); // before connect: all events
+    sub.set(zmq::sockopt::ipv6, wants_ipv6(options.from));
     try {
         sub.connect(options.from);
     } catch (const zmq::error_t &e) {
