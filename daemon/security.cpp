@@ -67,7 +67,13 @@ void check_security_files(const config &cfg) {
 }
 
 void secure(zmq::socket_t &socket, const socket_security &security) {
-    socket.set(zmq::sockopt::handshake_ivl, static_cast<int>(security.handshake_timeout.count()));
+    // libzmq 4.3.4 stops its handshake timer only once a ZMTP 3 handshake is done, so on a
+    // ZMTP 1.0/2.0 connection it fires anyway and cuts a working peer (fixed in 4.3.5). With
+    // CURVE every peer must speak ZMTP 3 (libzmq refuses the others when ZAP is on), so the
+    // deadline applies there; without it a handshake costs nothing to finish, and libzmq's own
+    // default (30 s) must be turned off too.
+    const auto deadline = security.curve ? security.handshake_timeout.count() : 0;
+    socket.set(zmq::sockopt::handshake_ivl, static_cast<int>(deadline));
     socket.set(zmq::sockopt::maxmsgsize, security.max_frame_bytes);
     if (!security.curve)
         return;

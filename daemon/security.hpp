@@ -25,7 +25,7 @@ inline constexpr int zmq_zap_enforce_domain = 93;
 struct socket_security {
     std::optional<curve_keypair> curve; // set: a CURVE server with this key pair
     std::string zap_domain;             // "ingress" or "egress": which allow-list applies
-    std::chrono::milliseconds handshake_timeout{5000};
+    std::chrono::milliseconds handshake_timeout{5000}; // applied with CURVE only (secure())
     std::int64_t max_frame_bytes = -1; // ZMQ_MAXMSGSIZE: a bigger inbound frame drops the peer
     mode_t ipc_mode = 0660;
     std::optional<gid_t> ipc_group;
