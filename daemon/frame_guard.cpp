@@ -6,6 +6,7 @@
 #include <cstring>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <pthread.h>
 #include <sys/socket.h>
@@ -29,6 +30,21 @@ int system_accept4(int fd, sockaddr *address, socklen_t *length, int flags) {
 int system_connect(int fd, const sockaddr *address, socklen_t length) {
     return static_cast<int>(::syscall(SYS_connect, fd, address, length));
 }
+int system_listen(int fd, int backlog) {
+    return static_cast<int>(::syscall(SYS_listen, fd, backlog));
+}
+
+// One connection libzmq reads: its framing, and whether its listener takes ZMTP 3 only.
+struct connection {
+    zmtp_meter meter;
+    bool zmtp3_only = false;
+};
+
+// Set by zmtp3_only_listeners on the thread that binds.
+bool &binding_zmtp3_only() {
+    thread_local bool flag = false;
+    return flag;
+}
 
 // The guard's state, one per process, built on first use (not a global: the interposed
 // functions may run before any global constructor of this file).
@@ -37,12 +53,15 @@ struct guard_state {
     std::atomic<std::uint64_t> cuts{0};
     std::atomic<std::int64_t> last_logged_ms{0};
     frame_limits limits;     // written before `enabled` is published
-    std::mutex meters_mutex; // guards meters
+    std::mutex meters_mutex; // guards meters and zmtp3_listeners
     // By fd. An entry outlives its connection (close() is not hooked: every close in the
     // process would pass through it) and is replaced when libzmq accepts or connects on that fd
     // number again, which is the only way its I/O thread gets an fd to recv() on: at most one
     // small entry per fd number.
-    std::unordered_map<int, zmtp_meter> meters;
+    std::unordered_map<int, connection> meters;
+    // Listening fds that take ZMTP 3 only. A number is dropped when listen() is called on it
+    // again unmarked, the only way it can become another listener.
+    std::unordered_set<int> zmtp3_listeners;
 };
 
 guard_state &state() {
@@ -64,19 +83,52 @@ bool guarding() {
     return state().enabled.load(std::memory_order_acquire) && on_zmq_io_thread();
 }
 
-void start_meter(int fd) {
+// `listener`: the listening fd that accepted `fd`, or -1 (a connection libzmq made).
+void start_meter(int fd, int listener) {
     guard_state &g = state();
     const std::lock_guard lock(g.meters_mutex);
-    g.meters.insert_or_assign(fd, zmtp_meter(g.limits));
+    g.meters.insert_or_assign(
+        fd, connection{zmtp_meter(g.limits), g.zmtp3_listeners.contains(listener)});
 }
 
-// False once the connection on `fd` has passed the limits; true for a connection not metered.
-bool meter_read(int fd, const void *data, std::size_t size) {
+void note_listener(int fd) {
     guard_state &g = state();
     const std::lock_guard lock(g.meters_mutex);
-    const auto meter = g.meters.find(fd);
-    return meter == g.meters.end() ||
-           meter->second.feed(static_cast<const std::uint8_t *>(data), size);
+    if (binding_zmtp3_only())
+        g.zmtp3_listeners.insert(fd);
+    else
+        g.zmtp3_listeners.erase(fd);
+}
+
+// True if the peer on `fd` went away right after the first 11 bytes of a ZMTP 3 greeting
+// (signature and version), before naming its mechanism: what a libzmq client of another
+// mechanism does when the relay's whole greeting reaches it at once (it reads "CURVE", fails,
+// and closes with its own mechanism still unsent), where libzmq would report only a closed
+// connection.
+bool left_at_the_mechanism(int fd) {
+    constexpr std::uint64_t signature_and_version = 11;
+    guard_state &g = state();
+    const std::lock_guard lock(g.meters_mutex);
+    const auto found = g.meters.find(fd);
+    return found != g.meters.end() && found->second.meter.framing() == zmtp_framing::v3 &&
+           found->second.meter.stream_bytes() == signature_and_version;
+}
+
+enum class verdict : std::uint8_t { pass, too_big, not_zmtp3 };
+
+// What to make of `size` more bytes read on `fd`; pass for a connection not metered.
+verdict meter_read(int fd, const void *data, std::size_t size) {
+    guard_state &g = state();
+    const std::lock_guard lock(g.meters_mutex);
+    const auto found = g.meters.find(fd);
+    if (found == g.meters.end())
+        return verdict::pass;
+    connection &c = found->second;
+    const bool within = c.meter.feed(static_cast<const std::uint8_t *>(data), size);
+    const zmtp_framing framing = c.meter.framing();
+    if (c.zmtp3_only && framing != zmtp_framing::unknown && framing != zmtp_framing::v3)
+        return verdict::not_zmtp3;
+    return within ? verdict::pass : verdict::too_big;
 }
 
 void report_cut(int fd) {
@@ -93,6 +145,15 @@ void report_cut(int fd) {
 }
 
 } // namespace
+
+zmtp3_only_listeners::zmtp3_only_listeners(bool zmtp3_only) noexcept
+    : _previous(binding_zmtp3_only()) {
+    binding_zmtp3_only() = zmtp3_only;
+}
+
+zmtp3_only_listeners::~zmtp3_only_listeners() {
+    binding_zmtp3_only() = _previous;
+}
 
 void enable_frame_guard(frame_limits limits) {
     state().limits = limits;
@@ -113,34 +174,59 @@ extern "C" {
 // NOLINTBEGIN(readability-inconsistent-declaration-parameter-name)
 ssize_t recv(int fd, void *buffer, size_t length, int flags) {
     const ssize_t got = zrelay::system_recv(fd, buffer, length, flags);
-    if (got <= 0 || (flags & MSG_PEEK) != 0 || !zrelay::guarding())
+    if ((flags & MSG_PEEK) != 0 || !zrelay::guarding())
         return got;
-    if (zrelay::meter_read(fd, buffer, static_cast<std::size_t>(got)))
+    if (got <= 0) {
+        const int error = errno;
+        if ((got == 0 || error == ECONNRESET) && zrelay::left_at_the_mechanism(fd)) {
+            // Reported as ENOPROTOOPT rather than end-of-file (frame_guard.hpp).
+            errno = ENOPROTOOPT;
+            return -1;
+        }
+        errno = error;
         return got;
-    zrelay::report_cut(fd);
-    errno = ECONNRESET;
-    return -1;
+    }
+    switch (zrelay::meter_read(fd, buffer, static_cast<std::size_t>(got))) {
+    case zrelay::verdict::pass:
+        return got;
+    case zrelay::verdict::too_big:
+        zrelay::report_cut(fd);
+        errno = ECONNRESET;
+        return -1;
+    case zrelay::verdict::not_zmtp3:
+        // libzmq would refuse it silently; this way it reports EPROTO (frame_guard.hpp).
+        errno = EPROTO;
+        return -1;
+    }
+    return got;
 }
 
 int accept4(int fd, sockaddr *address, socklen_t *length, int flags) {
     const int accepted = zrelay::system_accept4(fd, address, length, flags);
     if (accepted >= 0 && zrelay::guarding())
-        zrelay::start_meter(accepted);
+        zrelay::start_meter(accepted, fd);
     return accepted;
 }
 
 int accept(int fd, sockaddr *address, socklen_t *length) {
     const int accepted = zrelay::system_accept4(fd, address, length, 0);
     if (accepted >= 0 && zrelay::guarding())
-        zrelay::start_meter(accepted);
+        zrelay::start_meter(accepted, fd);
     return accepted;
 }
 
 int connect(int fd, const sockaddr *address, socklen_t length) {
     // Whether it succeeds at once or goes on in the background, this fd is a new connection.
     if (zrelay::guarding())
-        zrelay::start_meter(fd);
+        zrelay::start_meter(fd, -1);
     return zrelay::system_connect(fd, address, length);
+}
+
+int listen(int fd, int backlog) {
+    const int rc = zrelay::system_listen(fd, backlog);
+    if (rc == 0)
+        zrelay::note_listener(fd);
+    return rc;
 }
 // NOLINTEND(readability-inconsistent-declaration-parameter-name)
 

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "errors.hpp"
+#include "frame_guard.hpp"
+#include "handshake_watch.hpp"
 
 namespace zrelay {
 namespace {
@@ -75,6 +77,10 @@ void secure(zmq::socket_t &socket, const socket_security &security) {
     const auto deadline = security.curve ? security.handshake_timeout.count() : 0;
     socket.set(zmq::sockopt::handshake_ivl, static_cast<int>(deadline));
     socket.set(zmq::sockopt::maxmsgsize, security.max_frame_bytes);
+    if (security.watch != nullptr)
+        security.watch->watch(
+            socket, security.zap_domain == "egress" ? relay_side::egress : relay_side::ingress,
+            security.curve.has_value());
     if (!security.curve)
         return;
     socket.set(zmq::sockopt::curve_server, true);
@@ -87,6 +93,9 @@ void secure(zmq::socket_t &socket, const socket_security &security) {
 
 void bind_with_permissions(zmq::socket_t &socket, const std::string &endpoint,
                            const socket_security &security) {
+    // libzmq refuses a ZMTP 1.0/2.0 greeting on a CURVE socket without telling the monitor;
+    // the frame guard refuses it first, so that the handshake watch counts it.
+    const zmtp3_only_listeners zmtp3_only(security.curve.has_value());
     if (!endpoint.starts_with("ipc://") || endpoint.starts_with("ipc://@")) {
         socket.bind(endpoint); // tcp://, or an abstract socket: no file to protect
         return;

@@ -42,7 +42,8 @@ std::string describe_protocol_error(std::uint32_t code) {
     default:
         break;
     }
-    if ((code & 0xFFFFFFF0U) == ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_UNSPECIFIED)
+    if (code >= ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_UNSPECIFIED &&
+        code <= ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_WELCOME)
         return "a malformed handshake command " + hex(code);
     return "protocol error " + hex(code);
 }

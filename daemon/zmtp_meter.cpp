@@ -35,7 +35,9 @@ void zmtp_meter::start_v1() noexcept {
     // it; the bytes taken for a greeting were frame bytes all along.
     const std::array<std::uint8_t, 11> taken = _greeting;
     const std::size_t count = _greeting_bytes;
+    _framing = zmtp_framing::v1;
     _stage = stage::v1_size;
+    _stream_bytes -= count; // counted once already
     (void)feed(taken.data(), count);
 }
 
@@ -48,6 +50,8 @@ void zmtp_meter::choose_framing() noexcept {
     } else if (_greeting_bytes == signature_bytes + 1) {
         const std::uint8_t revision = _greeting[signature_bytes];
         const bool v3 = revision != zmtp_1_0 && revision != zmtp_2_0;
+        _framing =
+            v3 ? zmtp_framing::v3 : (revision == zmtp_1_0 ? zmtp_framing::v1 : zmtp_framing::v2);
         _remaining = (v3 ? v3_greeting_bytes : v2_greeting_bytes) - _greeting_bytes;
         _after_body = revision == zmtp_1_0 ? stage::v1_size : stage::flags;
         _stage = stage::body;
@@ -55,6 +59,7 @@ void zmtp_meter::choose_framing() noexcept {
 }
 
 bool zmtp_meter::feed(const std::uint8_t *data, std::size_t size) noexcept {
+    _stream_bytes += size;
     std::size_t i = 0;
     while (i < size) {
         switch (_stage) {

@@ -23,6 +23,9 @@
 
 namespace zrelay {
 
+// The framing a stream's greeting chose, as libzmq reads it.
+enum class zmtp_framing : std::uint8_t { unknown, v1, v2, v3 };
+
 struct frame_limits {
     std::uint64_t max_message_bytes = 0; // the frames of one message, their bodies summed
     std::uint32_t max_message_frames = 0;
@@ -37,6 +40,11 @@ public:
     bool feed(const std::uint8_t *data, std::size_t size) noexcept;
 
     [[nodiscard]] bool exceeded() const noexcept { return _stage == stage::exceeded; }
+    // Known from the greeting's first byte (not 0xFF: ZMTP 1.0), its tenth (bit 0 clear: ZMTP
+    // 1.0) or its eleventh (the revision), as libzmq decides.
+    [[nodiscard]] zmtp_framing framing() const noexcept { return _framing; }
+    // Bytes fed so far.
+    [[nodiscard]] std::uint64_t stream_bytes() const noexcept { return _stream_bytes; }
 
 private:
     enum class stage : std::uint8_t {
@@ -59,6 +67,8 @@ private:
     frame_limits _limits;
     stage _stage = stage::greeting;
     stage _after_body = stage::flags; // where body leads
+    zmtp_framing _framing = zmtp_framing::unknown;
+    std::uint64_t _stream_bytes = 0;
     std::array<std::uint8_t, 11> _greeting{};
     std::size_t _greeting_bytes = 0;
     std::uint64_t _remaining = 0; // bytes left to skip (greeting or body)

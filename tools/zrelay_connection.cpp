@@ -23,11 +23,10 @@ std::string handshake_protocol_error(int code) {
     return describe_protocol_error(static_cast<std::uint32_t>(code));
 }
 
-constexpr int watched_events = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED |
-                               ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+constexpr int watched_events =
+    ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_DISCONNECTED |
+    ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+    ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
 
 } // namespace
 
@@ -38,8 +37,7 @@ connection_watch::connection_watch(zmq::context_t &context, zmq::socket_t &watch
 
 void connection_watch::read_events() {
     while (const auto e = _monitor.next())
-        if (const std::string line = on_event(e->event, static_cast<int>(e->value));
-            !line.empty())
+        if (const std::string line = on_event(e->event, static_cast<int>(e->value)); !line.empty())
             std::cerr << line << '\n';
 }
 
