@@ -9,6 +9,8 @@
 namespace zrelay {
 namespace {
 
+constexpr int max_queued_events = 100'000;
+
 // One PAIR per watched socket: the address is made unique by the socket's handle.
 std::string monitor_address(const zmq::socket_t &watched) {
     std::ostringstream address;
@@ -54,6 +56,9 @@ socket_monitor::socket_monitor(zmq::context_t &context, zmq::socket_t &watched, 
     if (zmq_socket_monitor(watched.handle(), address.c_str(), events) != 0)
         throw zmq::error_t();
     _events.set(zmq::sockopt::linger, 0);
+    // libzmq drops events its PAIR cannot queue (1000 by default): room for a burst of
+    // connections, each event a few dozen bytes.
+    _events.set(zmq::sockopt::rcvhwm, max_queued_events);
     _events.connect(address);
 }
 
