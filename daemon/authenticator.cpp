@@ -62,6 +62,7 @@ void authenticator::run() {
 void authenticator::answer(std::vector<zmq::message_t> &request) {
     std::string status = "400";
     std::string text = "not allowed";
+    refusal_reason reason = refusal_reason::unknown_key;
     std::string user;
     const bool well_formed = request.size() >= 6 && frame_text(request[0]) == "1.0";
     std::string domain;
@@ -92,16 +93,21 @@ void authenticator::answer(std::vector<zmq::message_t> &request) {
             }
         } else {
             text = known_side ? "only CURVE clients are let in" : "unknown ZAP domain";
+            if (known_side && mechanism != "CURVE")
+                reason = refusal_reason::mechanism;
         }
     }
     if (status != "200") {
+        // Counted here, where the decision is made and the key is known; the handshake watch
+        // leaves libzmq's report of it (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) alone.
         const std::size_t which = domain == "egress" ? egress : ingress;
-        _counters.auth_failures.at(which).add();
+        _counters.auth_failures.at(which).at(static_cast<std::size_t>(reason)).add();
         if (_refusal_log.allow())
-            spdlog::warn("auth: refused a client on {} from {} (key {}): {}; {} more refused "
-                         "since the last such line",
+            spdlog::warn("auth: refused a client on {} from {} (key {}), reason {}: {}; {} more "
+                         "refused since the last such line",
                          domain.empty() ? "?" : domain, address.empty() ? "?" : address,
-                         user.empty() ? "none" : user, text, _refusal_log.suppressed());
+                         user.empty() ? "none" : user, to_string(reason), text,
+                         _refusal_log.suppressed());
         user.clear();
     }
     std::array<zmq::const_buffer, 6> reply{

@@ -7,7 +7,8 @@
 // answer is 200 for a CURVE client whose public key is in that side's allow-list, or the
 // server's own public key on that side (what `zrelayd healthcheck` connects with: whoever
 // holds the secret key is the relay already), and 400 for anything else, counted per side and
-// logged at most once a second.
+// reason (handshake_refusal.hpp; the refusals libzmq makes before asking here are the handshake
+// watch's) and logged at most once a second.
 //
 // Threads: constructed on the relay's builder thread, which binds the ZAP socket (before any
 // CURVE socket binds: a handshake racing ahead would find no handler and fail). From then on the

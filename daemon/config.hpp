@@ -93,8 +93,8 @@ struct curve_config {
 struct security_config {
     curve_config ingress_curve;
     curve_config egress_curve;
-    // ZMQ_HANDSHAKE_IVL on both sockets: a connection that has not completed its ZMTP (and
-    // CURVE) handshake in this time is closed. 0 = never.
+    // ZMQ_HANDSHAKE_IVL on the sides that run CURVE: a connection that has not completed its
+    // handshake in this time is closed. 0 = never. Sides without CURVE have none (security.cpp).
     std::chrono::milliseconds handshake_timeout{5000};
     unsigned ipc_mode = 0660; // file mode of bound ipc:// socket files
     std::string ipc_group;    // their group; "" = the process's own

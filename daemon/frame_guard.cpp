@@ -8,6 +8,7 @@
 #include <cstring>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <pthread.h>
 #include <sys/socket.h>
@@ -31,15 +32,25 @@ int system_accept4(int fd, sockaddr *address, socklen_t *length, int flags) {
 int system_connect(int fd, const sockaddr *address, socklen_t length) {
     return static_cast<int>(::syscall(SYS_connect, fd, address, length));
 }
+int system_listen(int fd, int backlog) {
+    return static_cast<int>(::syscall(SYS_listen, fd, backlog));
+}
 
-// A connection's meter, and the bytes it held back (read from the kernel, not yet given to
-// libzmq: they go first in the next recv() on that fd).
-struct metered_connection {
-    explicit metered_connection(frame_limits limits) noexcept : meter(limits) {}
+// One connection libzmq reads: its framing, whether its listener takes ZMTP 3 only, and the
+// bytes its meter held back (read from the kernel, not yet given to libzmq: they go first in the
+// next recv() on that fd).
+struct connection {
     zmtp_meter meter;
+    bool zmtp3_only = false;
     std::array<std::uint8_t, zmtp_meter::max_held> held{};
     std::size_t held_bytes = 0;
 };
+
+// Set by zmtp3_only_listeners on the thread that binds.
+bool &binding_zmtp3_only() {
+    thread_local bool flag = false;
+    return flag;
+}
 
 // The guard's state, one per process, built on first use (not a global: the interposed
 // functions may run before any global constructor of this file).
@@ -48,12 +59,15 @@ struct guard_state {
     std::atomic<std::uint64_t> cuts{0};
     std::atomic<std::int64_t> last_logged_ms{0};
     frame_limits limits;     // written before `enabled` is published
-    std::mutex meters_mutex; // guards meters
+    std::mutex meters_mutex; // guards meters and zmtp3_listeners
     // By fd. An entry outlives its connection (close() is not hooked: every close in the
     // process would pass through it) and is replaced when libzmq accepts or connects on that fd
     // number again, which is the only way its I/O thread gets an fd to recv() on: at most one
     // small entry per fd number.
-    std::unordered_map<int, metered_connection> meters;
+    std::unordered_map<int, connection> meters;
+    // Listening fds that take ZMTP 3 only. A number is dropped when listen() is called on it
+    // again unmarked, the only way it can become another listener.
+    std::unordered_set<int> zmtp3_listeners;
 };
 
 guard_state &state() {
@@ -75,16 +89,43 @@ bool guarding() {
     return state().enabled.load(std::memory_order_acquire) && on_zmq_io_thread();
 }
 
-void start_meter(int fd) {
+// `listener`: the listening fd that accepted `fd`, or -1 (a connection libzmq made).
+void start_meter(int fd, int listener) {
     guard_state &g = state();
     const std::lock_guard lock(g.meters_mutex);
-    g.meters.insert_or_assign(fd, metered_connection(g.limits));
+    g.meters.insert_or_assign(
+        fd, connection{zmtp_meter(g.limits), g.zmtp3_listeners.contains(listener)});
+}
+
+void note_listener(int fd) {
+    guard_state &g = state();
+    const std::lock_guard lock(g.meters_mutex);
+    if (binding_zmtp3_only())
+        g.zmtp3_listeners.insert(fd);
+    else
+        g.zmtp3_listeners.erase(fd);
+}
+
+// True if the peer went away right after the first 11 bytes of a ZMTP 3 greeting (signature
+// and version), before naming its mechanism: what a libzmq client of another mechanism does when
+// the relay's whole greeting reaches it at once (it reads "CURVE", fails, and closes with its own
+// mechanism still unsent), where libzmq would report only a closed connection.
+bool left_at_the_mechanism(const zmtp_meter &meter) {
+    constexpr std::uint64_t signature_and_version = 11;
+    return meter.framing() == zmtp_framing::v3 && meter.stream_bytes() == signature_and_version;
 }
 
 void report_cut(int fd);
 
-// recv() on a metered connection: what was held back first, then what the kernel has, all
-// through the meter; the bytes it holds back wait for the next call. Under the lock throughout
+ssize_t cut(std::unique_lock<std::mutex> &lock, int fd) {
+    lock.unlock();
+    report_cut(fd);
+    errno = ECONNRESET;
+    return -1;
+}
+
+// recv() on a guarded thread: what the meter held back first, then what the kernel has, all
+// through the meter; what it holds back now waits for the next call. Under the lock throughout
 // (the recv is non-blocking, and only the fd's own I/O thread reads it).
 ssize_t metered_recv(int fd, void *buffer, std::size_t length, int flags) {
     guard_state &g = state();
@@ -94,40 +135,41 @@ ssize_t metered_recv(int fd, void *buffer, std::size_t length, int flags) {
         lock.unlock();
         return system_recv(fd, buffer, length, flags);
     }
-    metered_connection &c = found->second;
+    connection &c = found->second;
     auto *const bytes = static_cast<std::uint8_t *>(buffer);
     const std::size_t held = std::min(c.held_bytes, length);
     std::copy_n(c.held.begin(), held, bytes);
-    std::size_t total = held;
     if (held < c.held_bytes) {
         // libzmq asked for less than was held (it never does at a frame's start): hand over
         // what fits, metered but not held again, and keep the rest in order.
         std::copy(c.held.begin() + static_cast<std::ptrdiff_t>(held),
                   c.held.begin() + static_cast<std::ptrdiff_t>(c.held_bytes), c.held.begin());
         c.held_bytes -= held;
-        if (c.meter.feed(bytes, held))
-            return static_cast<ssize_t>(held);
-        lock.unlock();
-        report_cut(fd);
-        errno = ECONNRESET;
-        return -1;
+        return c.meter.feed(bytes, held) ? static_cast<ssize_t>(held) : cut(lock, fd);
     }
     c.held_bytes = 0;
     const ssize_t got = system_recv(fd, bytes + held, length - held, flags);
-    if (got <= 0 && held == 0)
+    if (got == 0 || (got < 0 && (held == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)))) {
+        // Closed or failed (what was held goes with it), or simply nothing to read.
+        const int error = errno;
+        if ((got == 0 || error == ECONNRESET) && left_at_the_mechanism(c.meter)) {
+            // Reported as ENOPROTOOPT rather than end-of-file (frame_guard.hpp).
+            errno = ENOPROTOOPT;
+            return -1;
+        }
+        errno = error;
         return got;
-    if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-        return got; // the connection failed; what was held goes with it
-    if (got == 0)
-        return 0; // the peer closed mid-command: nothing whole was held
-    total += got > 0 ? static_cast<std::size_t>(got) : 0;
+    }
+    const std::size_t total = held + (got > 0 ? static_cast<std::size_t>(got) : 0);
     const filtered result = c.meter.filter(bytes, total);
-    if (!result.within) {
-        lock.unlock();
-        report_cut(fd);
-        errno = ECONNRESET;
+    const zmtp_framing framing = c.meter.framing();
+    if (c.zmtp3_only && framing != zmtp_framing::unknown && framing != zmtp_framing::v3) {
+        // libzmq would refuse it silently; this way it reports EPROTO (frame_guard.hpp).
+        errno = EPROTO;
         return -1;
     }
+    if (!result.within)
+        return cut(lock, fd);
     c.held_bytes = total - result.taken;
     std::copy_n(bytes + result.taken, c.held_bytes, c.held.begin());
     if (result.taken == 0) {
@@ -152,6 +194,15 @@ void report_cut(int fd) {
 }
 
 } // namespace
+
+zmtp3_only_listeners::zmtp3_only_listeners(bool zmtp3_only) noexcept
+    : _previous(binding_zmtp3_only()) {
+    binding_zmtp3_only() = zmtp3_only;
+}
+
+zmtp3_only_listeners::~zmtp3_only_listeners() {
+    binding_zmtp3_only() = _previous;
+}
 
 void enable_frame_guard(frame_limits limits) {
     state().limits = limits;
@@ -179,22 +230,29 @@ ssize_t recv(int fd, void *buffer, size_t length, int flags) {
 int accept4(int fd, sockaddr *address, socklen_t *length, int flags) {
     const int accepted = zrelay::system_accept4(fd, address, length, flags);
     if (accepted >= 0 && zrelay::guarding())
-        zrelay::start_meter(accepted);
+        zrelay::start_meter(accepted, fd);
     return accepted;
 }
 
 int accept(int fd, sockaddr *address, socklen_t *length) {
     const int accepted = zrelay::system_accept4(fd, address, length, 0);
     if (accepted >= 0 && zrelay::guarding())
-        zrelay::start_meter(accepted);
+        zrelay::start_meter(accepted, fd);
     return accepted;
 }
 
 int connect(int fd, const sockaddr *address, socklen_t length) {
     // Whether it succeeds at once or goes on in the background, this fd is a new connection.
     if (zrelay::guarding())
-        zrelay::start_meter(fd);
+        zrelay::start_meter(fd, -1);
     return zrelay::system_connect(fd, address, length);
+}
+
+int listen(int fd, int backlog) {
+    const int rc = zrelay::system_listen(fd, backlog);
+    if (rc == 0)
+        zrelay::note_listener(fd);
+    return rc;
 }
 // NOLINTEND(readability-inconsistent-declaration-parameter-name)
 

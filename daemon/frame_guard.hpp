@@ -13,6 +13,17 @@
 //
 // The cost is one relaxed load per call when disabled; when enabled, a mutex held while the
 // meter walks the frame headers of each recv() batch (up to 8 KiB), on the I/O thread only.
+//
+// It also makes one of libzmq's silent refusals visible. A CURVE socket refuses a peer whose
+// greeting is not ZMTP 3 (junk, or ZMTP 1.0/2.0) without a monitor event, so nobody could count
+// it. The guard sees that greeting first: on a connection accepted by a listener that takes
+// ZMTP 3 only, recv() reports EPROTO instead, and libzmq closes the connection as it would have,
+// but reports ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL with EPROTO (handshake_watch.hpp). A listener
+// is marked when it is made: libzmq's bind() calls listen() on the binding thread, which
+// zrelayd also defines, so a listener is marked before it can accept anyone. Likewise a ZMTP 3
+// peer that closes right after the version byte, before naming its mechanism, is reported with
+// ENOPROTOOPT rather than as a plain close: that is a libzmq client of another mechanism (NULL
+// or PLAIN against CURVE, or the reverse) that read the relay's whole greeting at once.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +31,21 @@
 #include "zmtp_meter.hpp"
 
 namespace zrelay {
+
+// While one lives on a thread with `zmtp3_only` true, the listening sockets that thread makes
+// (bind) take ZMTP 3 peers only, as above; others are left as libzmq makes them.
+class zmtp3_only_listeners {
+public:
+    explicit zmtp3_only_listeners(bool zmtp3_only) noexcept;
+    ~zmtp3_only_listeners();
+    zmtp3_only_listeners(const zmtp3_only_listeners &) = delete;
+    zmtp3_only_listeners &operator=(const zmtp3_only_listeners &) = delete;
+    zmtp3_only_listeners(zmtp3_only_listeners &&) = delete;
+    zmtp3_only_listeners &operator=(zmtp3_only_listeners &&) = delete;
+
+private:
+    bool _previous;
+};
 
 // Starts metering connections made from now on. Main's thread, before the relay binds.
 void enable_frame_guard(frame_limits limits);

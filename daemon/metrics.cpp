@@ -11,8 +11,9 @@ void metrics_snapshot::add(const thread_counters &c) noexcept {
     bytes_published += c.bytes_published.value();
     for (std::size_t i = 0; i < invalid.size(); ++i)
         invalid[i] += c.invalid[i].value();
-    for (std::size_t i = 0; i < auth_failures.size(); ++i)
-        auth_failures[i] += c.auth_failures[i].value();
+    for (std::size_t side = 0; side < relay_side_count; ++side)
+        for (std::size_t reason = 0; reason < refusal_reason_count; ++reason)
+            auth_failures.at(side).at(reason) += c.auth_failures.at(side).at(reason).value();
     dead_letters += c.dead_letters.value();
     notices += c.notices.value();
 }
@@ -92,9 +93,18 @@ std::string render_prometheus(const metrics_snapshot &s) {
     family(out, "zrelay_drop_notices_total", "counter", "Drop notices published on $zrelay/drops.");
     sample(out, "zrelay_drop_notices_total", s.notices);
     family(out, "zrelay_auth_failures_total", "counter",
-           "Connections refused by the CURVE allow-list (ZAP), by side.");
-    sample(out, "zrelay_auth_failures_total", s.auth_failures[0], "side=\"ingress\"");
-    sample(out, "zrelay_auth_failures_total", s.auth_failures[1], "side=\"egress\"");
+           "Handshakes refused, by side and reason: unknown_key (a CURVE key not in the "
+           "allow-list), mechanism (not the side's security mechanism), cryptographic (the "
+           "wrong server key), malformed (not ZMTP 3 where CURVE requires it, or a broken "
+           "handshake), incomplete (closed or past security.handshake_timeout_ms before "
+           "finishing; sides with CURVE only).");
+    // Every side and reason is always present, as for zrelay_messages_invalid_total.
+    for (std::size_t side = 0; side < relay_side_count; ++side)
+        for (std::size_t reason = 0; reason < refusal_reason_count; ++reason)
+            sample(out, "zrelay_auth_failures_total", s.auth_failures.at(side).at(reason),
+                   std::string("side=\"") + std::string(to_string(static_cast<relay_side>(side))) +
+                       "\",reason=\"" +
+                       std::string(to_string(static_cast<refusal_reason>(reason))) + "\"");
     family(out, "zrelay_connections_dropped_total", "counter",
            "Connections dropped because one message passed 64 frames or twice "
            "ingress.max_message_bytes before its last frame.");

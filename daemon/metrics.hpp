@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "envelope.hpp"
+#include "handshake_refusal.hpp"
 
 namespace zrelay {
 
@@ -40,9 +41,11 @@ struct alignas(64) thread_counters {
     counter published;       // messages sent on XPUB
     counter bytes_published; // their DataMessage bytes (the topic frame not counted)
     std::array<counter, invalid_reason_count> invalid; // indexed by invalid_reason
-    std::array<counter, 2> auth_failures; // CURVE handshakes refused: [ingress, egress]
-    counter dead_letters;                 // refused messages sent to the dead-letter socket
-    counter notices;                      // drop notices published on $zrelay/drops
+    // Handshakes refused, [relay_side][refusal_reason]: written by the authenticator (unknown
+    // keys) and the handshake watch (the rest), each in its own block.
+    std::array<std::array<counter, refusal_reason_count>, relay_side_count> auth_failures;
+    counter dead_letters; // refused messages sent to the dead-letter socket
+    counter notices;      // drop notices published on $zrelay/drops
     // Turns of the thread's loop, waiting ones included (every stage wakes at least every
     // idle_poll): liveness for the systemd watchdog, not exported.
     counter beats;
@@ -61,7 +64,8 @@ struct metrics_snapshot {
     std::uint64_t published = 0;
     std::uint64_t bytes_published = 0;
     std::array<std::uint64_t, invalid_reason_count> invalid{};
-    std::array<std::uint64_t, 2> auth_failures{}; // [ingress, egress]
+    std::array<std::array<std::uint64_t, refusal_reason_count>, relay_side_count>
+        auth_failures{}; // [relay_side][refusal_reason]
     std::uint64_t dead_letters = 0;
     std::uint64_t notices = 0;
     std::vector<topic_series> topics;      // the labelled topics

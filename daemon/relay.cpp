@@ -39,6 +39,9 @@ relay::relay(const config &cfg)
     // the connection at its header, before zmq allocates anything for it.
     in.max_frame_bytes = static_cast<std::int64_t>(message_limits(cfg).max_message_bytes);
     out.max_frame_bytes = max_egress_inbound_frame;
+    _handshake_watch = std::make_unique<handshake_watch>(_context, _counters.handshakes);
+    in.watch = _handshake_watch.get();
+    out.watch = _handshake_watch.get();
     if (in.curve || out.curve) {
         // Bound before any CURVE socket, so no handshake can find it missing.
         _authenticator = std::make_unique<authenticator>(_context, _counters.authenticator);
@@ -135,7 +138,8 @@ void relay::reload_allow_lists(const config &cfg) {
 }
 
 relay::~relay() {
-    if (!_threads.empty() || _authenticator_thread.joinable()) {
+    if (!_threads.empty() || _authenticator_thread.joinable() ||
+        _handshake_watch_thread.joinable()) {
         abort();
         join();
     }
@@ -181,6 +185,16 @@ void relay::start() {
             }
         });
     }
+    _beat_blocks.push_back({&_counters.handshakes, nullptr});
+    // Not counted in _running either: it counts refusals until join().
+    _handshake_watch_thread = std::thread([this] {
+        pthread_setname_np(pthread_self(), "zrelay-watch");
+        try {
+            _handshake_watch->run();
+        } catch (const std::exception &e) {
+            record_failure("zrelay-watch", e);
+        }
+    });
     if (_direct) {
         _thread_count = 1;
         _beat_blocks.push_back({&_counters.ingress, &_counters.egress});
@@ -230,6 +244,10 @@ void relay::join() {
     if (_authenticator_thread.joinable()) {
         _authenticator->stop();
         _authenticator_thread.join();
+    }
+    if (_handshake_watch_thread.joinable()) {
+        _handshake_watch->stop();
+        _handshake_watch_thread.join();
     }
 }
 

@@ -30,6 +30,7 @@
 #include "dispatcher.hpp"
 #include "egress.hpp"
 #include "frame_guard.hpp"
+#include "handshake_watch.hpp"
 #include "ingress.hpp"
 #include "metrics.hpp"
 #include "pipeline.hpp"
@@ -119,6 +120,10 @@ private:
     std::array<std::string, 2> _own_keys; // each side's server public key ("" without CURVE)
     std::array<std::size_t, 2> _allowed_counts{}; // main's thread
     std::thread _authenticator_thread;
+    // Counts the handshakes libzmq refuses before asking the authenticator; watches every
+    // socket from before it binds, so it is built before them.
+    std::unique_ptr<handshake_watch> _handshake_watch;
+    std::thread _handshake_watch_thread;
 
     // The stages.
     std::unique_ptr<egress> _egress;

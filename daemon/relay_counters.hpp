@@ -3,7 +3,8 @@
 // Each block has one writer (metrics.hpp): the ingress block is written by the thread that runs
 // ingress (the direct path's thread, or the dispatcher), the egress block by the thread that
 // runs egress and dead letters (the same direct-path thread, or the collector), each worker's
-// by that worker, and the authenticator's by the ZAP handler. A scrape sums them all.
+// by that worker, the authenticator's by the ZAP handler and the handshakes block by the
+// handshake watch. A scrape sums them all.
 #pragma once
 
 #include <cstddef>
@@ -20,6 +21,7 @@ struct relay_counters {
     thread_counters ingress;
     thread_counters egress;
     thread_counters authenticator;
+    thread_counters handshakes;
     std::vector<thread_counters> workers; // sized once: blocks never move
 
     template <typename F>
@@ -27,6 +29,7 @@ struct relay_counters {
         f(ingress);
         f(egress);
         f(authenticator);
+        f(handshakes);
         for (const thread_counters &w : workers)
             f(w);
     }

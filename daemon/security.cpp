@@ -12,6 +12,8 @@
 
 #include "endpoint.hpp"
 #include "errors.hpp"
+#include "frame_guard.hpp"
+#include "handshake_watch.hpp"
 
 namespace zrelay {
 namespace {
@@ -69,8 +71,18 @@ void check_security_files(const config &cfg) {
 }
 
 void secure(zmq::socket_t &socket, const socket_security &security) {
-    socket.set(zmq::sockopt::handshake_ivl, static_cast<int>(security.handshake_timeout.count()));
+    // libzmq 4.3.4 stops its handshake timer only once a ZMTP 3 handshake is done, so on a
+    // ZMTP 1.0/2.0 connection it fires anyway and cuts a working peer (fixed in 4.3.5). With
+    // CURVE every peer must speak ZMTP 3 (libzmq refuses the others when ZAP is on), so the
+    // deadline applies there; without it a handshake costs nothing to finish, and libzmq's own
+    // default (30 s) must be turned off too.
+    const auto deadline = security.curve ? security.handshake_timeout.count() : 0;
+    socket.set(zmq::sockopt::handshake_ivl, static_cast<int>(deadline));
     socket.set(zmq::sockopt::maxmsgsize, security.max_frame_bytes);
+    if (security.watch != nullptr)
+        security.watch->watch(
+            socket, security.zap_domain == "egress" ? relay_side::egress : relay_side::ingress,
+            security.curve.has_value());
     if (!security.curve)
         return;
     socket.set(zmq::sockopt::curve_server, true);
@@ -84,6 +96,9 @@ void secure(zmq::socket_t &socket, const socket_security &security) {
 std::optional<ipc_socket_file> bind_with_permissions(zmq::socket_t &socket,
                                                      const std::string &endpoint,
                                                      const socket_security &security) {
+    // libzmq refuses a ZMTP 1.0/2.0 greeting on a CURVE socket without telling the monitor;
+    // the frame guard refuses it first, so that the handshake watch counts it.
+    const zmtp3_only_listeners zmtp3_only(security.curve.has_value());
     if (!endpoint.starts_with("ipc://") || endpoint.starts_with("ipc://@")) {
         socket.bind(endpoint); // tcp://, or an abstract socket: no file to protect
         return std::nullopt;

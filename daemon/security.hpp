@@ -1,6 +1,6 @@
 // security: what a relay socket is given before it binds or connects (CURVE server keys and ZAP
-// domain, the handshake timeout, the inbound frame limit) and the permissions of the ipc socket
-// files it binds.
+// domain, the handshake timeout, the inbound frame limit, a watch on its refused handshakes) and
+// the permissions of the ipc socket files it binds.
 #pragma once
 
 #include <chrono>
@@ -17,6 +17,10 @@
 #include "keys.hpp"
 
 namespace zrelay {
+class handshake_watch;
+}
+
+namespace zrelay {
 
 // libzmq 4.3.4 ships ZMQ_ZAP_ENFORCE_DOMAIN only in its draft API, but honours it in release
 // builds: with it, a CURVE socket whose ZAP handler is missing refuses every client (fails
@@ -26,10 +30,12 @@ inline constexpr int zmq_zap_enforce_domain = 93;
 struct socket_security {
     std::optional<curve_keypair> curve; // set: a CURVE server with this key pair
     std::string zap_domain;             // "ingress" or "egress": which allow-list applies
-    std::chrono::milliseconds handshake_timeout{5000};
+    std::chrono::milliseconds handshake_timeout{5000}; // applied with CURVE only (secure())
     std::int64_t max_frame_bytes = -1; // ZMQ_MAXMSGSIZE: a bigger inbound frame drops the peer
     mode_t ipc_mode = 0660;
     std::optional<gid_t> ipc_group;
+    // Counts the socket's refused handshakes as zap_domain's side, if set (the relay's).
+    handshake_watch *watch = nullptr;
 };
 
 // The security of one side from the config: loads its secret key file (config_error naming the
@@ -44,9 +50,10 @@ void check_security_files(const config &cfg);
 void secure(zmq::socket_t &socket, const socket_security &security);
 
 // Binds an ipc:// endpoint so that its socket file never has more than `security`'s mode and
-// group allow, not even between bind and chmod; other endpoints are bound as they are. Returns
-// the socket file to remove at the end (none for tcp:// and abstract sockets). Throws zmq::error_t
-// from bind, endpoint_error if the file's mode or group cannot be set.
+// group allow, not even between bind and chmod; other endpoints are bound as they are. With
+// CURVE, the listener takes ZMTP 3 peers only, visibly (frame_guard.hpp). Returns the socket file
+// to remove at the end (none for tcp:// and abstract sockets). Throws zmq::error_t from bind,
+// endpoint_error if the file's mode or group cannot be set.
 [[nodiscard]] std::optional<ipc_socket_file> bind_with_permissions(zmq::socket_t &socket,
                                                                    const std::string &endpoint,
                                                                    const socket_security &security);

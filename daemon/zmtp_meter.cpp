@@ -81,7 +81,9 @@ void zmtp_meter::start_v1() noexcept {
     // it; the bytes taken for a greeting were frame bytes all along.
     const std::array<std::uint8_t, 11> taken = _greeting;
     const std::size_t count = _greeting_bytes;
+    _framing = zmtp_framing::v1;
     _stage = stage::v1_size;
+    _stream_bytes -= count; // counted once already
     (void)feed(taken.data(), count);
 }
 
@@ -94,7 +96,8 @@ void zmtp_meter::choose_framing() noexcept {
     } else if (_greeting_bytes == signature_bytes + 1) {
         const std::uint8_t revision = _greeting[signature_bytes];
         const bool v3 = revision != zmtp_1_0 && revision != zmtp_2_0;
-        _v3 = v3;
+        _framing =
+            v3 ? zmtp_framing::v3 : (revision == zmtp_1_0 ? zmtp_framing::v1 : zmtp_framing::v2);
         _remaining = (v3 ? v3_greeting_bytes : v2_greeting_bytes) - _greeting_bytes;
         _after_body = revision == zmtp_1_0 ? stage::v1_size : stage::flags;
         _stage = stage::body;
@@ -103,6 +106,13 @@ void zmtp_meter::choose_framing() noexcept {
 
 filtered zmtp_meter::walk(const std::uint8_t *data, std::uint8_t *writable,
                           std::size_t size) noexcept {
+    const filtered result = walk_frames(data, writable, size);
+    _stream_bytes += result.taken;
+    return result;
+}
+
+filtered zmtp_meter::walk_frames(const std::uint8_t *data, std::uint8_t *writable,
+                                 std::size_t size) noexcept {
     std::size_t i = 0;
     while (i < size) {
         switch (_stage) {
@@ -120,7 +130,7 @@ filtered zmtp_meter::walk(const std::uint8_t *data, std::uint8_t *writable,
             break;
         }
         case stage::flags: {
-            if (writable != nullptr && _v3 && data[i] == command_flag) {
+            if (writable != nullptr && _framing == zmtp_framing::v3 && data[i] == command_flag) {
                 const header h = classify(data + i, size - i);
                 if (h == header::undecided)
                     return {.within = true, .taken = i};

@@ -30,6 +30,9 @@
 
 namespace zrelay {
 
+// The framing a stream's greeting chose, as libzmq reads it.
+enum class zmtp_framing : std::uint8_t { unknown, v1, v2, v3 };
+
 struct frame_limits {
     std::uint64_t max_message_bytes = 0; // the frames of one message, their bodies summed
     std::uint32_t max_message_frames = 0;
@@ -58,6 +61,11 @@ public:
     filtered filter(std::uint8_t *data, std::size_t size) noexcept;
 
     [[nodiscard]] bool exceeded() const noexcept { return _stage == stage::exceeded; }
+    // Known from the greeting's first byte (not 0xFF: ZMTP 1.0), its tenth (bit 0 clear: ZMTP
+    // 1.0) or its eleventh (the revision), as libzmq decides.
+    [[nodiscard]] zmtp_framing framing() const noexcept { return _framing; }
+    // Bytes taken so far (not those held back).
+    [[nodiscard]] std::uint64_t stream_bytes() const noexcept { return _stream_bytes; }
 
 private:
     enum class stage : std::uint8_t {
@@ -73,6 +81,9 @@ private:
 
     // feed() and filter() in one: `writable` is `data`, or null to meter only.
     filtered walk(const std::uint8_t *data, std::uint8_t *writable, std::size_t size) noexcept;
+    // walk() but for counting the stream's bytes.
+    filtered walk_frames(const std::uint8_t *data, std::uint8_t *writable,
+                         std::size_t size) noexcept;
     // A frame header is complete: counts it; false if a limit is passed.
     bool frame(std::uint64_t body_bytes, bool more) noexcept;
     // The greeting's first bytes are in _greeting: picks the framing.
@@ -82,13 +93,14 @@ private:
     frame_limits _limits;
     stage _stage = stage::greeting;
     stage _after_body = stage::flags; // where body leads
+    zmtp_framing _framing = zmtp_framing::unknown;
+    std::uint64_t _stream_bytes = 0;
     std::array<std::uint8_t, 11> _greeting{};
     std::size_t _greeting_bytes = 0;
     std::uint64_t _remaining = 0; // bytes left to skip (greeting or body)
     std::uint64_t _size = 0;      // a size being read
     unsigned _size_bytes_left = 0;
     bool _more = false;
-    bool _v3 = false; // ZMTP 3 framing: commands have a flag
     std::uint64_t _message_bytes = 0;
     std::uint32_t _message_frames = 0;
 };

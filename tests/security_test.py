@@ -5,14 +5,17 @@ keys.*), against the real zrelayd over real sockets.
 A relay runs CURVE on both sides with allow-lists made by `zrelayd keygen`. An allowed producer
 and subscriber exchange messages; a client with an unknown key, one with no security (NULL), one
 with PLAIN, and a raw TCP client sending a ZMTP greeting and then garbage all deliver nothing,
-each refusal that reaches the ZAP handler is counted in zrelay_auth_failures_total, and the
-allowed pair keeps working after every attack. SIGHUP re-reads the allow-list. Idle half-open
-connections are closed after security.handshake_timeout_ms; an oversized subscription frame
+and the allowed pair keeps working after every attack. Every refused handshake counts once in
+zrelay_auth_failures_total{side,reason} (NULL, PLAIN, the wrong server key, an unknown key, junk,
+ZMTP 2.0, a client that leaves) with a log line naming side and reason, at most one a second. SIGHUP re-reads the allow-list. Idle half-open
+connections to a CURVE side are closed after security.handshake_timeout_ms; an oversized subscription frame
 costs its subscriber the connection; ipc socket files get security.ipc_mode, and a user who is
 not allowed by it is refused by the kernel. Run by CTest like relay_test.py.
 """
 import os
 import pwd
+import random
+import re
 import signal
 import socket
 import stat
@@ -39,8 +42,29 @@ def keygen(prefix):
     return key_of(prefix + ".pub"), key_of(prefix + ".key")
 
 
-def auth_failures(metrics_port, side):
-    return scrape(metrics_port).get(f'zrelay_auth_failures_total{{side="{side}"}}')
+REFUSAL_REASONS = ("unknown_key", "mechanism", "cryptographic", "malformed", "incomplete")
+
+
+def auth_failures(metrics_port, side, reason="unknown_key"):
+    return scrape(metrics_port).get(
+        f'zrelay_auth_failures_total{{side="{side}",reason="{reason}"}}')
+
+
+def refusals(metrics_port):
+    """zrelay_auth_failures_total as {(side, reason): count}; None for a missing series."""
+    samples = scrape(metrics_port)
+    return {(side, reason): samples.get(
+                f'zrelay_auth_failures_total{{side="{side}",reason="{reason}"}}')
+            for side in ("ingress", "egress") for reason in REFUSAL_REASONS}
+
+
+def junk():
+    """Random bytes, the first not 0xFF: no ZMTP greeting (libzmq reads ZMTP 1.0 into it)."""
+    return bytes([random.randrange(0xFF)]) + os.urandom(63)
+
+
+# A ZMTP 2.0 greeting (libzmq 3.x/4.0, JeroMQ 0.3) as a PUSH, with its empty identity.
+ZMTP2_PUSH_GREETING = b"\xff" + (1).to_bytes(8, "big") + b"\x7f\x01\x08\x00\x00"
 
 
 class CurveTest(unittest.TestCase):
@@ -118,7 +142,7 @@ class CurveTest(unittest.TestCase):
         self.start()
         push, sub = self.allowed_pair()
         self.assert_delivers(push, sub)
-        self.assertEqual(auth_failures(self.metrics_port, "ingress"), 0)
+        self.assertEqual(set(refusals(self.metrics_port).values()), {0})
 
         # Everyone else, each tried while the allowed pair keeps going.
         watcher = self.curve_socket(zmq.SUB, self.server_out, self.subscriber)
@@ -170,6 +194,147 @@ class CurveTest(unittest.TestCase):
         plain_null.close()
         stranger.close()
 
+    def connections_to(self, port):
+        """Established TCP connections to the relay's `port`, as the kernel sees them."""
+        out = subprocess.run(["ss", "-Htn", "state", "established", f"( sport = :{port} )"],
+                             capture_output=True, text=True, check=True).stdout
+        return len(out.splitlines())
+
+    def test_idle_half_open_connections_are_closed_and_good_clients_go_on(self):
+        """The handshake deadline applies where CURVE is on (zmtp2_test.py: without CURVE there
+        is none, and ZMTP 2.0 clients are never cut)."""
+        self.config["security"]["handshake_timeout_ms"] = 8000
+        self.start()
+        idle = [socket.create_connection(("127.0.0.1", self.in_port)) for _ in range(300)]
+        self.assertTrue(wait_for(lambda: self.connections_to(self.in_port) >= 300, 5),
+                        f"only {self.connections_to(self.in_port)} connections were accepted")
+        push, sub = self.allowed_pair()
+        self.assert_delivers(push, sub)
+        # Served while the idle ones were all still there, the good client's making 301.
+        self.assertGreaterEqual(self.connections_to(self.in_port), 301)
+        # The relay closes each idle connection once its handshake time is up: past the
+        # relay's own greeting, the client reads end-of-file (or a reset). A connection still
+        # open after 10 s times out the read and fails the test.
+        for s in idle:
+            s.settimeout(10)
+            try:
+                while s.recv(65536):
+                    pass
+            except ConnectionResetError:
+                pass
+        self.assertTrue(wait_for(lambda: self.connections_to(self.in_port) == 1, 10),
+                        f"{self.connections_to(self.in_port)} connections left")
+        self.assertTrue(wait_for(
+            lambda: refusals(self.metrics_port)[("ingress", "incomplete")] == 300, 10),
+            refusals(self.metrics_port))
+        self.assert_delivers(push, sub)
+        for s in idle:
+            s.close()
+
+    def one_shot(self, kind, port, server=None, client=None, plain=False):
+        """A zmq client that tries its handshake once (no reconnection), left open."""
+        s = self.ctx.socket(kind)
+        s.setsockopt(zmq.LINGER, 0)
+        s.setsockopt(zmq.RECONNECT_IVL, -1)
+        if server is not None:
+            s.curve_serverkey = server[0]
+            s.curve_publickey = client[0]
+            s.curve_secretkey = client[1]
+        if plain:
+            s.plain_username = b"admin"
+            s.plain_password = b"admin"
+        if kind == zmq.SUB:
+            s.setsockopt(zmq.SUBSCRIBE, b"")
+        s.connect(f"tcp://127.0.0.1:{port}")
+        return s
+
+    @staticmethod
+    def raw(port, data):
+        """A TCP client that sends `data` and stays, or with no data leaves at once."""
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        if data:
+            s.sendall(data)
+        else:
+            s.close()
+        return s
+
+    @staticmethod
+    def refusal_lines(daemon, side, reason):
+        """The refusal log lines naming `side` and `reason`, each with its 'N more' count."""
+        return re.findall(rf"refused a client on {side} .*, reason {reason}: .*; (\d+) more "
+                          "refused since the last such line", daemon.stderr_text())
+
+    def test_every_refused_handshake_is_counted_once_by_side_and_reason(self):
+        d = self.start()
+        expected = {key: 0 for key in refusals(self.metrics_port)}
+        self.assertEqual(refusals(self.metrics_port), expected, "a series is missing")
+        wrong_server = zmq.curve_keypair()
+        attacks = [
+            ("ingress", "mechanism", "a NULL client",
+             lambda: self.one_shot(zmq.PUSH, self.in_port)),
+            ("ingress", "mechanism", "a PLAIN client",
+             lambda: self.one_shot(zmq.PUSH, self.in_port, plain=True)),
+            ("ingress", "cryptographic", "a client with the wrong server key",
+             lambda: self.one_shot(zmq.PUSH, self.in_port, wrong_server, self.producer)),
+            ("ingress", "unknown_key", "a client with an unknown key",
+             lambda: self.one_shot(zmq.PUSH, self.in_port, self.server_in, self.stranger)),
+            ("ingress", "malformed", "a junk TCP client", lambda: self.raw(self.in_port, junk())),
+            ("ingress", "malformed", "a ZMTP 2.0 client",
+             lambda: self.raw(self.in_port, ZMTP2_PUSH_GREETING)),
+            ("ingress", "incomplete", "a client that leaves before its greeting",
+             lambda: self.raw(self.in_port, b"")),
+            ("egress", "mechanism", "a NULL subscriber",
+             lambda: self.one_shot(zmq.SUB, self.out_port)),
+            ("egress", "cryptographic", "a subscriber with the wrong server key",
+             lambda: self.one_shot(zmq.SUB, self.out_port, wrong_server, self.subscriber)),
+            ("egress", "unknown_key", "a subscriber with an unknown key",
+             lambda: self.one_shot(zmq.SUB, self.out_port, self.server_out, self.stranger)),
+            ("egress", "malformed", "a junk TCP client", lambda: self.raw(self.out_port, junk())),
+        ]
+        kept = []
+        last_line = time.monotonic() - 10
+        for side, reason, what, attack in attacks:
+            # Each log line must get through the once-a-second limit: wait out the last one.
+            time.sleep(max(0.0, last_line + 1.1 - time.monotonic()))
+            lines = len(self.refusal_lines(d, side, reason))
+            kept.append(attack())
+            expected[(side, reason)] += 1
+            self.assertTrue(wait_for(lambda: refusals(self.metrics_port) == expected, 10),
+                            f"{what}: {refusals(self.metrics_port)}, expected {expected}")
+            self.assertTrue(wait_for(
+                lambda: len(self.refusal_lines(d, side, reason)) == lines + 1, 10),
+                f"{what}: no log line naming {side} and {reason}:\n{d.stderr_text()}")
+            last_line = time.monotonic()
+        # Nothing came after: no refusal counted twice, by a second reporter or a retry.
+        time.sleep(1.1)
+        self.assertEqual(refusals(self.metrics_port), expected)
+        self.assertIn(f"auth: refused a client on ingress from 127.0.0.1 (key "
+                      f"{self.stranger[0].decode()}), reason unknown_key", d.stderr_text())
+        for k in kept:
+            k.close()
+
+    def test_a_burst_of_refusals_is_counted_whole_and_logged_once_a_second(self):
+        d = self.start()
+        burst = 200
+        started = time.monotonic()
+        kept = [self.raw(self.in_port, junk()) for _ in range(burst)]
+        self.assertTrue(wait_for(
+            lambda: refusals(self.metrics_port)[("ingress", "malformed")] == burst, 30),
+            refusals(self.metrics_port))
+        # One more once the limit has let go, so that the last line says what it held back.
+        self.assertTrue(wait_for(lambda: self.refusal_lines(d, "ingress", "malformed"), 10))
+        time.sleep(1.1)
+        kept.append(self.raw(self.in_port, junk()))
+        self.assertTrue(wait_for(
+            lambda: sum(1 + int(n) for n in self.refusal_lines(d, "ingress", "malformed"))
+            == burst + 1, 10), self.refusal_lines(d, "ingress", "malformed"))
+        lines = self.refusal_lines(d, "ingress", "malformed")
+        elapsed = time.monotonic() - started
+        self.assertLessEqual(len(lines), elapsed + 1, f"{len(lines)} lines in {elapsed:.1f} s")
+        self.assertEqual(refusals(self.metrics_port)[("ingress", "malformed")], burst + 1)
+        for k in kept:
+            k.close()
+
     def test_sighup_rereads_the_allow_list(self):
         d = self.start()
         stranger_push = self.curve_socket(zmq.PUSH, self.server_in, self.stranger)
@@ -217,7 +382,7 @@ class CurveTest(unittest.TestCase):
         result = subprocess.run([ZRELAYD, "healthcheck", "--config", path], capture_output=True,
                                 text=True, timeout=30, check=False)
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertEqual(auth_failures(self.metrics_port, "ingress"), 0)
+        self.assertEqual(set(refusals(self.metrics_port).values()), {0})
 
     def test_a_secret_key_open_to_others_is_refused_at_start(self):
         key = os.path.join(self.keydir, "ingress.key")
@@ -288,37 +453,6 @@ class LimitsTest(unittest.TestCase):
             got = receive(sub, 0.1)
             return got is not None and unstamped(got[1]) == message
         return delivered
-
-    def connections_to(self, port):
-        """Established TCP connections to the relay's `port`, as the kernel sees them."""
-        out = subprocess.run(["ss", "-Htn", "state", "established", f"( sport = :{port} )"],
-                             capture_output=True, text=True, check=True).stdout
-        return len(out.splitlines())
-
-    def test_idle_half_open_connections_are_closed_and_good_clients_go_on(self):
-        self.start(self.base_config(handshake_timeout_ms=8000))
-        idle = [socket.create_connection(("127.0.0.1", self.in_port)) for _ in range(300)]
-        self.assertTrue(wait_for(lambda: self.connections_to(self.in_port) >= 300, 5),
-                        f"only {self.connections_to(self.in_port)} connections were accepted")
-        delivered = self.good_pair("through")
-        self.assertTrue(wait_for(delivered, 10))
-        # Served while the idle ones were all still there, the good client's making 301.
-        self.assertGreaterEqual(self.connections_to(self.in_port), 301)
-        # The relay closes each idle connection once its handshake time is up: past the
-        # relay's own greeting, the client reads end-of-file (or a reset). A connection still
-        # open after 10 s times out the read and fails the test.
-        for s in idle:
-            s.settimeout(10)
-            try:
-                while s.recv(65536):
-                    pass
-            except ConnectionResetError:
-                pass
-        self.assertTrue(wait_for(lambda: self.connections_to(self.in_port) == 1, 10),
-                        f"{self.connections_to(self.in_port)} connections left")
-        self.assertTrue(wait_for(delivered, 10), "the good client stopped being served")
-        for s in idle:
-            s.close()
 
     def test_endless_continuation_frames_cost_the_sender_its_connection(self):
         """libzmq holds every frame of a message until its last: the relay drops a sender whose

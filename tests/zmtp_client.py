@@ -1,5 +1,7 @@
-"""A raw ZMTP 3.0 client for tests and tools that need to send what no zmq library would
-(endless continuation frames), and reading a process's RSS. Standard library only."""
+"""Raw ZMTP clients for tests and tools: a ZMTP 3.0 one that sends what no zmq library would
+(endless continuation frames), a ZMTP 2.0 peer speaking as libzmq 3.x/4.0 and JeroMQ 0.3 do, and
+reading a process's RSS. Standard library only."""
+import select
 import socket
 
 
@@ -25,6 +27,78 @@ def zmtp_null_push(port, socket_type=b"PUSH"):
     assert flags == 0x04, flags  # a short command: READY
     read_exactly(size)
     return s
+
+
+# ZMTP 2.0 socket types (RFC 15), the numbers libzmq's ZMQ_* constants still have.
+ZMTP2_SUB = 2
+ZMTP2_PUSH = 8
+
+
+class Zmtp2Peer:
+    """A ZMTP 2.0 peer (RFC 15) over a plain TCP socket: the 12-byte greeting (signature,
+    revision 0x01, socket type), an empty identity frame, then frames of a flags byte (0x01
+    MORE, 0x02 LONG), a 1- or 8-byte size and the body. A subscription is a message whose first
+    byte is 0x01, followed by the prefix."""
+
+    def __init__(self, port, socket_type, timeout=30):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self._buffer = bytearray()
+        # The padding is the identity's size + 1, big-endian, as libzmq 3.x sent it for ZMTP
+        # 1.0 peers; the last signature byte, 0x7F, has bit 0 set: a versioned greeting.
+        self.sock.sendall(b"\xff" + (1).to_bytes(8, "big") + b"\x7f" + b"\x01"
+                          + bytes([socket_type]) + b"\x00\x00")
+        greeting = self._read(12)
+        if greeting[0] != 0xFF or not greeting[9] & 0x01:
+            raise ConnectionError(f"not a versioned ZMTP greeting: {bytes(greeting)!r}")
+        self.peer_identity = self.recv_message()
+
+    def _read(self, n):
+        while len(self._buffer) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("the peer closed the connection")
+            self._buffer += chunk
+        data = bytes(self._buffer[:n])
+        del self._buffer[:n]
+        return data
+
+    def send_message(self, frames):
+        out = bytearray()
+        for i, body in enumerate(frames):
+            more = 0x01 if i + 1 < len(frames) else 0
+            if len(body) < 256:
+                out += bytes([more, len(body)])
+            else:
+                out += bytes([more | 0x02]) + len(body).to_bytes(8, "big")
+            out += body
+        self.sock.sendall(out)
+
+    def recv_message(self):
+        """The next message's frames; ConnectionError if the peer closes first."""
+        frames = []
+        while True:
+            flags = self._read(1)[0]
+            size = int.from_bytes(self._read(8 if flags & 0x02 else 1), "big")
+            frames.append(self._read(size))
+            if not flags & 0x01:
+                return frames
+
+    def subscribe(self, prefix):
+        self.send_message([b"\x01" + prefix])
+
+    def is_open(self):
+        """True unless the peer has closed or reset the connection (nothing it sent is lost:
+        the check only peeks)."""
+        # Not recv(MSG_DONTWAIT) alone: a socket with a timeout waits for data all the same.
+        if not select.select([self.sock], [], [], 0)[0]:
+            return True
+        try:
+            return self.sock.recv(1, socket.MSG_PEEK) != b""
+        except OSError:
+            return False
+
+    def close(self):
+        self.sock.close()
 
 
 def rss_bytes(pid):

@@ -156,6 +156,16 @@ std::string filter_in_batches(const std::string &stream, std::size_t batch) {
     return out;
 }
 
+// The framing after feeding `stream`, a byte at a time (libzmq may read the greeting so).
+zmtp_framing framing_after(const std::string &stream) {
+    zmtp_meter meter(limits);
+    for (const char c : stream) {
+        const auto byte = static_cast<std::uint8_t>(c);
+        (void)meter.feed(&byte, 1);
+    }
+    return meter.framing();
+}
+
 } // namespace
 
 TEST(zmtp_meter, a_miscoded_subscription_gets_its_long_flag_back_however_it_arrives) {
@@ -195,4 +205,25 @@ TEST(zmtp_meter, sound_commands_and_other_framings_pass_unchanged) {
 
 TEST(zmtp_meter, filter_still_enforces_the_limits) {
     EXPECT_EQ(filter_in_batches(v3_greeting() + frame(1001, false), 64), "");
+}
+
+TEST(zmtp_meter, the_framing_is_known_at_the_byte_libzmq_decides_it) {
+    EXPECT_EQ(framing_after(""), zmtp_framing::unknown);
+    EXPECT_EQ(framing_after("\x05"), zmtp_framing::v1); // not 0xFF: junk reads as ZMTP 1.0
+    const std::string v3 = v3_greeting();
+    EXPECT_EQ(framing_after(v3.substr(0, 10)), zmtp_framing::unknown);
+    EXPECT_EQ(framing_after(v3.substr(0, 11)), zmtp_framing::v3);
+    EXPECT_EQ(framing_after(v2_greeting().substr(0, 11)), zmtp_framing::v2);
+    EXPECT_EQ(framing_after(std::string("\xff\0\0\0\0\0\0\0\x01\x7f\x00", 11)), zmtp_framing::v1);
+    EXPECT_EQ(framing_after(v1_frame(401, false).substr(0, 10)), zmtp_framing::v1);
+    EXPECT_EQ(framing_after(std::string("\xff\0\0\0\0\0\0\0\x01\x7f\x07", 11)), zmtp_framing::v3);
+}
+
+TEST(zmtp_meter, counts_the_bytes_of_the_stream_once) {
+    for (const std::string &stream :
+         {v3_greeting() + frame(10, false), v1_frame(401, false), std::string("\x05")}) {
+        zmtp_meter meter(limits);
+        (void)meter.feed(reinterpret_cast<const std::uint8_t *>(stream.data()), stream.size());
+        EXPECT_EQ(meter.stream_bytes(), stream.size());
+    }
 }

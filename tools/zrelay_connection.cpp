@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
-#include <cstring>
 #include <iostream>
 #include <system_error>
 #include <utility>
@@ -15,54 +14,31 @@ namespace zrelay::tool {
 
 namespace {
 
-// One monitor per watched socket, and one watched socket per process in this tool; the address
-// is still made unique, so a second watch would not collide with the first.
-std::string monitor_address(const zmq::socket_t &watched) {
-    return fmt::format("inproc://zrelay-monitor-{}", static_cast<const void *>(watched.handle()));
-}
-
 std::string handshake_protocol_error(int code) {
     if (code == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
         return "it uses another security mechanism (CURVE?); this tool speaks NULL only";
     if ((code & 0xF0000000) == ZMQ_PROTOCOL_ERROR_ZMTP_UNSPECIFIED)
-        return fmt::format("it does not speak ZMTP as expected (protocol error 0x{:08x})", code);
-    return fmt::format("protocol error 0x{:08x}", code);
+        return "it does not speak ZMTP as expected (" +
+               describe_protocol_error(static_cast<std::uint32_t>(code)) + ")";
+    return describe_protocol_error(static_cast<std::uint32_t>(code));
 }
+
+constexpr int watched_events =
+    ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_DISCONNECTED |
+    ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+    ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
 
 } // namespace
 
 connection_watch::connection_watch(zmq::context_t &context, zmq::socket_t &watched,
                                    std::string endpoint, std::string who)
-    : _events(context, zmq::socket_type::pair), _endpoint(std::move(endpoint)),
-      _who(std::move(who)) {
-    const std::string address = monitor_address(watched);
-    constexpr int wanted = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED |
-                           ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
-                           ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                           ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
-    if (zmq_socket_monitor(watched.handle(), address.c_str(), wanted) != 0)
-        throw zmq::error_t();
-    _events.set(zmq::sockopt::linger, 0);
-    _events.connect(address);
-}
+    : _monitor(context, watched, watched_events), _endpoint(std::move(endpoint)),
+      _who(std::move(who)) {}
 
 void connection_watch::read_events() {
-    // Each event is two frames: 6 bytes (uint16 event, uint32 value, native order), then the
-    // endpoint, which is ours already.
-    zmq::message_t head;
-    zmq::message_t where;
-    while (_events.recv(head, zmq::recv_flags::dontwait)) {
-        if (!head.more() || !_events.recv(where, zmq::recv_flags::none))
-            continue; // not the layout libzmq 4.x sends: nothing to say
-        if (head.size() != sizeof(std::uint16_t) + sizeof(std::uint32_t))
-            continue;
-        std::uint16_t event = 0;
-        std::uint32_t value = 0;
-        std::memcpy(&event, head.data(), sizeof event);
-        std::memcpy(&value, static_cast<const char *>(head.data()) + sizeof event, sizeof value);
-        if (const std::string line = on_event(event, static_cast<int>(value)); !line.empty())
+    while (const auto e = _monitor.next())
+        if (const std::string line = on_event(e->event, static_cast<int>(e->value)); !line.empty())
             std::cerr << line << '\n';
-    }
 }
 
 std::string connection_watch::on_event(int event, int value) {

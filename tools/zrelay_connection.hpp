@@ -4,13 +4,16 @@
 // host that does not resolve, a relay that is down or one that wants CURVE, `zrelay sub` would
 // wait without a word. This reads the socket's monitor events (zmq_socket_monitor) and reports
 // each distinct problem once per outage (not once per retry, every 100 ms), then that the
-// connection is up again. It is read in the caller's own poll, next to the socket it watches.
+// connection is up again. It is read in the caller's own poll, next to the socket it watches;
+// the events are decoded by the relay's own socket_monitor (daemon/socket_monitor.hpp).
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include <zmq.hpp>
+
+#include "socket_monitor.hpp"
 
 namespace zrelay::tool {
 
@@ -22,13 +25,13 @@ public:
                      std::string who);
 
     // The monitor socket, to poll for ZMQ_POLLIN next to the watched one.
-    [[nodiscard]] zmq::socket_t &events() noexcept { return _events; }
+    [[nodiscard]] zmq::socket_t &events() noexcept { return _monitor.socket(); }
 
     // Reads every event queued and reports what needs saying. Never blocks.
     void read_events();
 
     // Closes the monitor socket; needed before closing the context, which would wait for it.
-    void close() noexcept { _events.close(); }
+    void close() noexcept { _monitor.close(); }
 
     // True once a handshake succeeded: a relay has been there at least once.
     [[nodiscard]] bool ever_connected() const noexcept { return _ever_connected; }
@@ -39,7 +42,7 @@ private:
     // `text` prefixed with who says it, or nothing if this outage said it already.
     [[nodiscard]] std::string problem(std::string text);
 
-    zmq::socket_t _events; // PAIR, connected to the monitor of the watched socket
+    socket_monitor _monitor;
     std::string _endpoint;
     std::string _who;
     std::vector<std::string> _said; // problems said since the last handshake (a handful)
