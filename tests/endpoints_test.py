@@ -13,7 +13,7 @@ import unittest
 
 import zmq
 
-from relay_test import (EXIT_CONFIG, EXIT_OK, RelayFixture, free_dual_stack_ports, v1_message,
+from relay_test import (EXIT_CONFIG, EXIT_OK, RelayFixture, free_tcp_ports, v1_message,
                         v1_pb2, wait_for)
 
 EXIT_WAIT = 10.0  # seconds for zrelayd to exit after SIGTERM
@@ -36,7 +36,7 @@ class Ipv6Test(RelayFixture):
         self.assertEqual(v1_pb2.DataMessage.FromString(body).content, content)
 
     def test_ipv6_loopback_binds_relay_over_ipv6(self):
-        in_port, out_port = free_dual_stack_ports(2)
+        in_port, out_port = free_tcp_ports(2, dual_stack=True)
         ingress, egress = f"tcp://[::1]:{in_port}", f"tcp://[::1]:{out_port}"
         daemon = self.start(self.config(ingress={"bind": [ingress]}, egress={"bind": [egress]}))
         self.assertIn(f"ready: ingress {ingress}, egress {egress},", daemon.stderr_text())
@@ -49,7 +49,7 @@ class Ipv6Test(RelayFixture):
         self.relays(push, sub, "v6", "over [::1]")
 
     def test_wildcard_binds_take_ipv6_and_ipv4_clients(self):
-        in_port, out_port = free_dual_stack_ports(2)
+        in_port, out_port = free_tcp_ports(2, dual_stack=True)
         self.start(self.config(ingress={"bind": [f"tcp://*:{in_port}"]},
                                egress={"bind": [f"tcp://*:{out_port}"]}))
         sub6 = self.v6_socket(zmq.SUB)
@@ -67,7 +67,7 @@ class Ipv6Test(RelayFixture):
     def test_connect_endpoints_reach_ipv6_peers(self):
         """ingress.connect and egress.connect to [::1]: the relay dials a producer's bound PUSH
         and a subscriber's bound SUB."""
-        producer_port, subscriber_port = free_dual_stack_ports(2)
+        producer_port, subscriber_port = free_tcp_ports(2, dual_stack=True)
         producer = self.v6_socket(zmq.PUSH)
         producer.bind(f"tcp://[::1]:{producer_port}")
         subscriber = self.v6_socket(zmq.SUB)

@@ -69,7 +69,7 @@ POLL_INTERVAL = 0.005   # seconds between two checks of a condition
 _handed_out_ports = set()
 
 
-def free_tcp_ports(count):
+def free_tcp_ports(count, dual_stack=False):
     """Returns `count` loopback TCP ports that nothing listens on right now, none of them
     returned before by this process.
 
@@ -77,33 +77,18 @@ def free_tcp_ports(count):
     kernel cannot offer the same port twice within one call. Across calls it may offer a closed
     port again (a test that took its relay's ports and then one more for a dead-letter endpoint
     once got the same port twice), so a port already handed out is skipped.
+
+    dual_stack: for endpoints on [::1] or *, ports found by binding [::]:0 with IPv4 mapped in,
+    so that each is free on IPv6 and IPv4 alike.
     """
     sockets, ports = [], []
     try:
         while len(ports) < count:
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s = socket.socket(socket.AF_INET6 if dual_stack else socket.AF_INET, socket.SOCK_STREAM)
             sockets.append(s)
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-            if port not in _handed_out_ports:
-                _handed_out_ports.add(port)
-                ports.append(port)
-        return ports
-    finally:
-        for s in sockets:
-            s.close()
-
-
-def free_dual_stack_ports(count):
-    """Like free_tcp_ports, for endpoints on [::1] or *: ports found by binding [::]:0 with
-    IPv4 mapped in, so that each is free on IPv6 and IPv4 alike."""
-    sockets, ports = [], []
-    try:
-        while len(ports) < count:
-            s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-            sockets.append(s)
-            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-            s.bind(("::", 0))
+            if dual_stack:
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            s.bind(("::", 0) if dual_stack else ("127.0.0.1", 0))
             port = s.getsockname()[1]
             if port not in _handed_out_ports:
                 _handed_out_ports.add(port)

@@ -24,7 +24,7 @@ import unittest
 
 import zmq
 
-from relay_test import (Daemon, ZRELAYD, free_dual_stack_ports, free_tcp_ports, receive, scrape,
+from relay_test import (Daemon, ZRELAYD, free_tcp_ports, receive, scrape,
                         v1_pb2, wait_for, _die_with_parent)
 
 ZRELAY = os.environ.get("ZRELAY")
@@ -524,7 +524,7 @@ class Ipv6ToolTest(ToolTestCase):
         IPv6 endpoint, as zrelayd does (daemon/endpoint.hpp)."""
         self.assertTrue(ZRELAYD and os.access(ZRELAYD, os.X_OK),
                         f"ZRELAYD must name the zrelayd binary, got {ZRELAYD!r}")
-        in_port, out_port, metrics_port = free_dual_stack_ports(3)
+        in_port, out_port, metrics_port = free_tcp_ports(3, dual_stack=True)
         ingress, egress = f"tcp://[::1]:{in_port}", f"tcp://[::1]:{out_port}"
         daemon = Daemon({"ingress": {"bind": [ingress]}, "egress": {"bind": [egress]},
                          "metrics": {"listen": f"127.0.0.1:{metrics_port}"}})
