@@ -157,15 +157,22 @@ void relay::record_failure(const char *name, const std::exception &e) {
 }
 
 template <typename F>
-void relay::spawn(const char *name, F body) {
-    _running.fetch_add(1);
-    _threads.emplace_back([this, name, body]() mutable {
+auto relay::guarded(const char *name, F body) {
+    return [this, name, body]() mutable {
         pthread_setname_np(pthread_self(), name);
         try {
             body();
         } catch (const std::exception &e) {
             record_failure(name, e);
         }
+    };
+}
+
+template <typename F>
+void relay::spawn(const char *name, F body) {
+    _running.fetch_add(1);
+    _threads.emplace_back([this, run = guarded(name, body)]() mutable {
+        run();
         if (_running.fetch_sub(1) == 1)
             _stopped.send();
     });
@@ -176,25 +183,13 @@ void relay::start() {
     if (_authenticator) {
         _beat_blocks.push_back({&_counters.authenticator, nullptr});
         // Not counted in _running: it serves handshakes until join(), after the others end.
-        _authenticator_thread = std::thread([this] {
-            pthread_setname_np(pthread_self(), "zrelay-auth");
-            try {
-                _authenticator->run();
-            } catch (const std::exception &e) {
-                record_failure("zrelay-auth", e);
-            }
-        });
+        _authenticator_thread =
+            std::thread(guarded("zrelay-auth", [this] { _authenticator->run(); }));
     }
     _beat_blocks.push_back({&_counters.handshakes, nullptr});
     // Not counted in _running either: it counts refusals until join().
-    _handshake_watch_thread = std::thread([this] {
-        pthread_setname_np(pthread_self(), "zrelay-watch");
-        try {
-            _handshake_watch->run();
-        } catch (const std::exception &e) {
-            record_failure("zrelay-watch", e);
-        }
-    });
+    _handshake_watch_thread =
+        std::thread(guarded("zrelay-watch", [this] { _handshake_watch->run(); }));
     if (_direct) {
         _thread_count = 1;
         _beat_blocks.push_back({&_counters.ingress, &_counters.egress});

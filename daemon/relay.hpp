@@ -104,6 +104,10 @@ public:
     [[nodiscard]] std::uint64_t instance() const noexcept { return _egress->instance(); }
 
 private:
+    // `body` as a thread's whole life: named `name`, and an exception it throws recorded.
+    template <typename F>
+    auto guarded(const char *name, F body);
+    // Starts a pipeline thread running guarded(name, body), counted in _running.
     template <typename F>
     void spawn(const char *name, F body);
     void compose_pipelined(const config &cfg);
