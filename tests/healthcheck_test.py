@@ -98,10 +98,12 @@ class HealthcheckTest(unittest.TestCase):
         self.assertGreaterEqual(scrape(metrics_port)['zrelay_topic_messages_total{topic="_other"}'], 3)
 
     def test_fails_when_no_relay_runs(self):
-        result, took = self.healthcheck(timeout_ms=500)
+        # subprocess.run's timeout bounds a healthcheck that never gives up; the message says it
+        # gave up on the --timeout-ms it was given (how fast is not asserted: load stretches it).
+        result, _ = self.healthcheck(timeout_ms=500)
         self.assertEqual(result.returncode, 1)
         self.assertTrue(result.stderr.startswith("unhealthy: no canary came back"), result.stderr)
-        self.assertLess(took, 5)
+        self.assertIn(" within 500 ms", result.stderr)
 
     def test_fails_while_the_data_path_is_held_up_and_recovers(self):
         self.start()

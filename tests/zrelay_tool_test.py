@@ -605,6 +605,7 @@ class ErrorTest(unittest.TestCase):
         endpoint = f"tcp://127.0.0.1:{pull.bind_to_random_port('tcp://127.0.0.1')}"
         result = run("send", "--to", endpoint, "hi")
         self.assertEqual(result.returncode, EXIT_OK, result.stderr)
+        self.assertTrue(pull.poll(int(WAIT * 1000)), "the sent message never arrived")
         self.assertEqual(v1_pb2.DataMessage.FromString(pull.recv()).content, "hi")
         self.assertEqual(result.stderr.splitlines(), [line for line in result.stderr.splitlines()
                                                       if line.startswith("zrelay send: sent 1 ")])
