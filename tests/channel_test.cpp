@@ -63,11 +63,14 @@ std::uint64_t stress_writer(Channel &ch, std::uint64_t total, unsigned seed, Mak
     return wakeups;
 }
 
+// Its ASSERTs return from it alone: call it inside ASSERT_NO_FATAL_FAILURE. The writers are
+// jthreads, joined however the reader leaves (the channel is unbounded, so they finish): a
+// std::thread left joinable by a failed ASSERT ended the whole binary in std::terminate.
 template <unsigned Spin>
 void run_int_stress(std::uint64_t total) {
     channel<std::uint64_t, 64> ch(Spin);
     std::uint64_t wakeups = 0;
-    std::thread writer(
+    std::jthread writer(
         [&] { wakeups = stress_writer(ch, total, 42 + Spin, [](std::uint64_t v) { return v; }); });
     std::uint64_t expected = 0;
     while (expected < total) {
@@ -85,17 +88,17 @@ void run_int_stress(std::uint64_t total) {
 }
 
 TEST(channel_stress, every_item_once_in_order_reader_sleeping_at_once) {
-    run_int_stress<0>(stress_items(3'000'000));
+    ASSERT_NO_FATAL_FAILURE(run_int_stress<0>(stress_items(3'000'000)));
 }
 
 TEST(channel_stress, every_item_once_in_order_reader_spinning_first) {
-    run_int_stress<500>(stress_items(3'000'000));
+    ASSERT_NO_FATAL_FAILURE(run_int_stress<500>(stress_items(3'000'000)));
 }
 
 TEST(channel_stress, move_only_payloads_are_neither_leaked_nor_doubled) {
     const std::uint64_t total = stress_items(3'000'000) / 4;
     channel<std::unique_ptr<std::uint64_t>, 32> ch(0);
-    std::thread writer([&] {
+    std::jthread writer([&] {
         stress_writer(ch, total, 7,
                       [](std::uint64_t v) { return std::make_unique<std::uint64_t>(v); });
     });
@@ -119,7 +122,7 @@ TEST(channel_stress, reader_sleeping_in_zmq_poll) {
     zmq::socket_t idle(ctx, zmq::socket_type::pull);
     idle.bind("inproc://channel-stress-idle");
     channel<std::uint64_t, 64> ch(0);
-    std::thread writer([&] { stress_writer(ch, total, 99, [](std::uint64_t v) { return v; }); });
+    std::jthread writer([&] { stress_writer(ch, total, 99, [](std::uint64_t v) { return v; }); });
     std::uint64_t expected = 0;
     while (expected < total) {
         while (auto v = ch.read()) {

@@ -12,7 +12,7 @@ TEST(direct_path, runs_the_stages_in_order_and_drains) {
     direct_path path(*rig.ingress_stage, check, *rig.egress_stage, rig.letters.get(),
                      rig.counters.ingress, rig.control);
     std::jthread thread([&] { path.run(); });
-    testing::run_scenario(rig, [&] { thread.join(); });
+    ASSERT_NO_FATAL_FAILURE(testing::run_scenario(rig, [&] { thread.join(); }));
 }
 
 TEST(direct_path, abort_stops_an_idle_path) {

@@ -36,7 +36,7 @@ TEST(dispatcher, workers_and_collector_keep_order_with_credits_and_drain) {
     for (auto &w : workers)
         threads.emplace_back([&w] { w->run(); });
     threads.emplace_back([&] { deal.run(); });
-    testing::run_scenario(rig, [&] { threads.clear(); });
+    ASSERT_NO_FATAL_FAILURE(testing::run_scenario(rig, [&] { threads.clear(); }));
     EXPECT_EQ(inflight.in_flight(), 0);
 }
 

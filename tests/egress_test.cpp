@@ -5,6 +5,7 @@
 #include <chrono>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -75,10 +76,12 @@ protected:
         sub.set(zmq::sockopt::rcvtimeo, 5000);
         sub.set(zmq::sockopt::subscribe, "");
         sub.connect(out.bound().front());
-        EXPECT_TRUE(eventually([&] {
-            out.tick();
-            return out.subscriptions() == 1;
-        })) << "the subscription never reached egress";
+        // Throws, failing and ending the test, rather than letting it run into 5 s receives.
+        if (!eventually([&] {
+                out.tick();
+                return out.subscriptions() == 1;
+            }))
+            throw std::runtime_error("the subscription never reached egress");
         return sub;
     }
 

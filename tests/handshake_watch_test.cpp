@@ -1,6 +1,7 @@
 // handshake_watch: refusals of real handshakes, counted by side and reason in one process.
 #include <chrono>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,8 +58,13 @@ public:
         address.sin_port =
             htons(static_cast<std::uint16_t>(std::stoi(endpoint.substr(endpoint.rfind(':') + 1))));
         address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        EXPECT_EQ(::connect(_fd, reinterpret_cast<const sockaddr *>(&address), sizeof address), 0);
-        EXPECT_EQ(::send(_fd, bytes.data(), bytes.size(), 0), static_cast<ssize_t>(bytes.size()));
+        // Throws (failing and ending the test) rather than leaving it to wait for a refusal
+        // that cannot come.
+        if (::connect(_fd, reinterpret_cast<const sockaddr *>(&address), sizeof address) != 0 ||
+            ::send(_fd, bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size())) {
+            ::close(_fd);
+            throw std::runtime_error("raw_client: cannot connect to or send to " + endpoint);
+        }
     }
     ~raw_client() { ::close(_fd); }
     raw_client(const raw_client &) = delete;

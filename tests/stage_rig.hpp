@@ -91,7 +91,8 @@ inline std::optional<std::pair<std::int64_t, std::uint64_t>> next_message(zmq::s
 // messages interleaved with malformed, oversize and multi-frame ones; the valid ones arrive in
 // order with no gap in their sequence, each refused one as a dead letter with its reason in
 // order; a drain then ends every thread, with nothing unaccounted. `join` waits for the
-// caller's threads; if the scenario fails half-way it aborts the composition first.
+// caller's threads; if the scenario fails half-way it aborts the composition first. Its ASSERTs
+// return from it alone: call it inside ASSERT_NO_FATAL_FAILURE.
 template <typename Join>
 void run_scenario(stage_rig &rig, Join join) {
     struct abort_unless_drained {
