@@ -5,9 +5,8 @@
 #include <spdlog/spdlog.h>
 #include <zmq_addon.hpp>
 
+#include "idle_poll.hpp"
 #include "keys.hpp"
-#include "logging.hpp"
-#include "pipeline.hpp"
 
 namespace zrelay {
 namespace {

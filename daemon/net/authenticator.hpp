@@ -25,7 +25,7 @@
 
 #include <zmq.hpp>
 
-#include "logging.hpp"
+#include "log_rate_limiter.hpp"
 #include "metrics.hpp"
 #include "signaler.hpp"
 

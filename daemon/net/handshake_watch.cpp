@@ -3,7 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <zmq.h>
 
-#include "pipeline.hpp"
+#include "idle_poll.hpp"
 
 namespace zrelay {
 

@@ -20,7 +20,7 @@
 #include <zmq.hpp>
 
 #include "handshake_refusal.hpp"
-#include "logging.hpp"
+#include "log_rate_limiter.hpp"
 #include "metrics.hpp"
 #include "signaler.hpp"
 #include "socket_monitor.hpp"

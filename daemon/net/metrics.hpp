@@ -1,4 +1,9 @@
-// metrics: per-thread counters and their Prometheus rendering (metrics_server.* serves them).
+// metrics: per-thread counters and the snapshot a scrape sums them into (ops/prometheus.hpp
+// renders it, ops/metrics_server.hpp serves it).
+//
+// Here in net, the lowest layer with a writer: the ZAP handler and the handshake watch count
+// refused handshakes (indexed by handshake_refusal.hpp's reasons, also net's). The relay's stages
+// write it too and ops reads it; both sit above net, so the graph stays acyclic.
 //
 // Each pipeline thread owns one thread_counters block and is its only writer: it bumps a counter
 // with a relaxed load and store (no read-modify-write, so no locked instruction and no cache
@@ -10,12 +15,11 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
-#include <string>
 #include <string_view>
 #include <vector>
 
-#include "envelope.hpp"
 #include "handshake_refusal.hpp"
+#include "invalid_reason.hpp"
 
 namespace zrelay {
 
@@ -79,8 +83,5 @@ struct metrics_snapshot {
     void add(const thread_counters &c) noexcept;
     [[nodiscard]] std::uint64_t invalid_total() const noexcept;
 };
-
-// Prometheus text exposition format 0.0.4.
-std::string render_prometheus(const metrics_snapshot &s);
 
 } // namespace zrelay

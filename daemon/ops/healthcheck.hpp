@@ -12,10 +12,9 @@
 #include <string>
 
 #include "config.hpp"
+#include "reserved_topics.hpp"
 
 namespace zrelay {
-
-inline constexpr std::string_view health_topic_prefix = "$zrelay/health/";
 
 struct health_result {
     bool healthy = false;

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "errors.hpp"
+#include "prometheus.hpp"
 #include "signaler.hpp"
 
 namespace zrelay {

@@ -15,7 +15,7 @@
 #include <zmq.hpp>
 
 #include "config.hpp"
-#include "logging.hpp"
+#include "log_rate_limiter.hpp"
 #include "metrics.hpp"
 #include "pipeline.hpp"
 #include "pipeline_control.hpp"

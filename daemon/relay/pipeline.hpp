@@ -24,6 +24,7 @@
 
 #include "channel.hpp"
 #include "envelope.hpp"
+#include "idle_poll.hpp" // the stages' wake-up interval
 
 namespace zrelay {
 
@@ -44,9 +45,6 @@ using pipe = channel<pipeline_item, 256>;
 // Items a stage handles before it flushes its output (and the collector returns credits): one
 // CAS per batch instead of per item, and a sleeping reader is woken at most once per batch.
 inline constexpr std::size_t batch_size = 64;
-
-// How long a stage sleeps before it looks at the shutdown state again when nothing else wakes it.
-inline constexpr std::chrono::milliseconds idle_poll{100};
 
 // While draining, ingress stops reading once its PULL socket stayed empty this long.
 inline constexpr std::chrono::milliseconds drain_quiet{100};

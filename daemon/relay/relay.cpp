@@ -5,8 +5,8 @@
 #include <spdlog/spdlog.h>
 
 #include "frame_guard.hpp"
-#include "healthcheck.hpp"
 #include "keys.hpp"
+#include "reserved_topics.hpp"
 
 namespace zrelay {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "logging.hpp"
+#include "log_rate_limiter.hpp"
 #include "metrics.hpp"
 #include "pipeline.hpp"
 

@@ -14,28 +14,10 @@
 #include <string>
 #include <string_view>
 
+#include "invalid_reason.hpp"
+#include "reserved_topics.hpp"
+
 namespace zrelay {
-
-// Why a frame was refused. Each reason is a label value of zrelay_messages_invalid_total.
-enum class invalid_reason : unsigned char {
-    none = 0,
-    malformed,      // not a parseable DataMessage (garbage, truncated)
-    bad_utf8,       // parses, but a string field (content, topic, a header) is not valid UTF-8
-    oversize,       // larger than ingress.max_message_bytes (decided by the receiver)
-    multipart,      // more than one frame (decided by the receiver)
-    reserved_topic, // a topic starting with $zrelay/drops, which only the relay publishes on
-};
-inline constexpr std::size_t invalid_reason_count = 6;
-
-// Where the relay says what it dropped and why (see drop_notices.hpp). A client's message on a
-// topic starting with it is refused (reserved_topic): subscribers filter by prefix, so nobody
-// may forge a notice or slip into their stream. (The rest of $zrelay/ is free: the
-// healthcheck's canaries travel as ordinary messages on $zrelay/health/.)
-inline constexpr std::string_view drops_topic = "$zrelay/drops";
-inline constexpr std::string_view reserved_topic_prefix = drops_topic;
-
-// "malformed", "bad_utf8", ... ("none" for none); stable: used as metric labels and in logs.
-std::string_view to_string(invalid_reason reason) noexcept;
 
 struct decode_result {
     invalid_reason reason = invalid_reason::none;
