@@ -9,28 +9,16 @@
 
 namespace zrelay {
 
-namespace {
-
-sigset_t watched_signals() {
+signal_watcher::signal_watcher(std::initializer_list<int> signals) {
     sigset_t set;
     sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP); // reload
-    return set;
-}
-
-} // namespace
-
-signal_watcher::signal_watcher() {
-    const sigset_t set = watched_signals();
+    for (const int sig : signals)
+        sigaddset(&set, sig);
     if (const int rc = pthread_sigmask(SIG_BLOCK, &set, nullptr); rc != 0)
         throw std::system_error(rc, std::generic_category(), "pthread_sigmask");
     _fd = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     if (_fd < 0)
         throw std::system_error(errno, std::generic_category(), "signalfd");
-    // A peer closing a socket must never kill the daemon; zmq and httplib report EPIPE instead.
-    (void)std::signal(SIGPIPE, SIG_IGN);
 }
 
 signal_watcher::~signal_watcher() {

@@ -843,11 +843,6 @@ std::string to_yaml(const config &cfg) {
     return std::string(out.c_str()) + "\n";
 }
 
-void check_endpoint(std::string_view endpoint, std::string_view key) {
-    if (const auto problem = endpoint_problem(endpoint, endpoint_use::bind))
-        throw config_error(std::string(key) + ": " + *problem);
-}
-
 config with_live_changes(const config &running, const config &next) {
     config applied = running;
     applied.log = next.log;

@@ -152,8 +152,4 @@ std::string to_yaml(const config &cfg);
 [[nodiscard]] std::vector<std::string> restart_only_changes(const config &running,
                                                             const config &next);
 
-// Throws config_error unless `endpoint` is a tcp:// or ipc:// endpoint zmq can plausibly use.
-// `key` names where it came from, for the message.
-void check_endpoint(std::string_view endpoint, std::string_view key);
-
 } // namespace zrelay

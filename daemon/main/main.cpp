@@ -118,7 +118,10 @@ void log_totals(const char *what, const metrics_snapshot &s) {
 }
 
 int serve(config cfg, const cli_options &options) {
-    signal_watcher signals; // before any thread starts, so every thread inherits the mask
+    // Before any thread starts, so every thread inherits the mask. SIGHUP reloads.
+    signal_watcher signals({SIGTERM, SIGINT, SIGHUP});
+    // A peer closing a socket must never kill the daemon; zmq and httplib report EPIPE instead.
+    (void)std::signal(SIGPIPE, SIG_IGN);
     install_protobuf_log_handler();
     service_notifier notifier;
 

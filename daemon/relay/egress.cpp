@@ -2,14 +2,10 @@
 
 #include <chrono>
 
+#include "clock.hpp"
+
 namespace zrelay {
 namespace {
-
-std::int64_t now_ns() noexcept {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 // After an abort, how long the socket may linger so that a drain_deadline notice just sent
 // leaves the process (nothing else waits then).
@@ -104,7 +100,7 @@ bool egress::send_own(std::string_view topic, const std::string &content) {
     const std::string encoded = encode_envelope(topic, content);
     zmq::message_t body(encoded.data(), encoded.size());
     if (_stamp)
-        body = _stamper.stamp(body, _topics.peek(topic), now_ns());
+        body = _stamper.stamp(body, _topics.peek(topic), epoch_ns());
     // The relay's own messages never wait: with nodrop, a subscriber at its HWM would hold back
     // a notice from everyone (most of all when it is what made the drain run out of time). For
     // this one message the XPUB drops instead, for that subscriber alone.

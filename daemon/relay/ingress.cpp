@@ -6,6 +6,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "clock.hpp"
+
 namespace zrelay {
 
 ingress::ingress(zmq::context_t &context, const ingress_config &cfg,
@@ -31,9 +33,7 @@ bool ingress::receive(pipeline_item &item, bool wait) {
         return false;
     refuse(item);
     if (_options.take_time && item.reason == invalid_reason::none)
-        item.received_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
+        item.received_ns = epoch_ns();
     return true;
 }
 

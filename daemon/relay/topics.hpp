@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "metrics.hpp"
+#include "string_hash.hpp"
 
 namespace zrelay {
 
@@ -57,18 +58,11 @@ private:
         std::uint64_t sequence = 0;
         counter *messages = nullptr; // its label's counter, or nullptr: counted under _other
     };
-    // Looks up a string_view without building a std::string.
-    struct topic_hash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const noexcept {
-            return std::hash<std::string_view>{}(s);
-        }
-    };
 
     std::size_t _max_topics;
     std::size_t _max_labels;
-    std::string _untracked_prefix;                                                // "" = none
-    std::unordered_map<std::string, entry, topic_hash, std::equal_to<>> _entries; // writer only
+    std::string _untracked_prefix;                                                 // "" = none
+    std::unordered_map<std::string, entry, string_hash, std::equal_to<>> _entries; // writer only
     // The entry count() found last (nodes never move, and none is erased): writer only.
     std::pair<const std::string, entry> *_last = nullptr;
     std::unique_ptr<label[]> _labels; // max_labels slots, allocated up front: never moves
