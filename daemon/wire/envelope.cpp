@@ -7,28 +7,46 @@
 #include <string>
 
 #include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-#include <google/protobuf/stubs/common.h>
 #include <google/protobuf/stubs/logging.h>
-#include <google/protobuf/wire_format_lite.h>
 #include <spdlog/spdlog.h>
+
+#include "utf8.hpp"
+#include "zrelay/v1/data_message.pb.h"
 
 namespace zrelay {
 
 namespace {
 
 namespace pb = google::protobuf;
-using wire = pb::internal::WireFormatLite;
+using data_message = v1::DataMessage;
 
-// DataMessage's string fields, and those of a headers entry (map<string, string>: key 1, value 2).
-constexpr int content_field = 1;
-constexpr int topic_field = 3;
-constexpr int headers_field = 5;
+// DataMessage's string fields and the stamp's, as the generated code numbers them.
+constexpr int content_field = data_message::kContentFieldNumber;
+constexpr int topic_field = data_message::kTopicFieldNumber;
+constexpr int headers_field = data_message::kHeadersFieldNumber;
+// A headers entry is a map<string, string> entry, whose key and value are fields 1 and 2 by the
+// language guide's definition of maps (the generated entry type is not public API).
 constexpr int entry_key_field = 1;
 constexpr int entry_value_field = 2;
-constexpr int stamp_sequence_field = 100;
-constexpr int stamp_received_field = 101;
-constexpr int stamp_instance_field = 102;
+
+// The wire types and tag layout of protobuf's encoding (its documented wire format).
+enum wire_type : std::uint32_t {
+    varint = 0,
+    fixed64 = 1,
+    length_delimited = 2,
+    start_group = 3,
+    end_group = 4,
+    fixed32 = 5,
+};
+constexpr int field_of(std::uint32_t tag) noexcept {
+    return static_cast<int>(tag >> 3);
+}
+constexpr std::uint32_t wire_type_of(std::uint32_t tag) noexcept {
+    return tag & 7U;
+}
+constexpr std::uint32_t tag_of(int field, wire_type type) noexcept {
+    return static_cast<std::uint32_t>(field) << 3 | type;
+}
 
 // protobuf's default recursion limit: how deeply groups and nested messages may nest.
 constexpr int max_depth = 100;
@@ -101,31 +119,31 @@ bool scan(pb::io::CodedInputStream &in, int size, scope where, int group_field, 
         // refuses a tag of more than 5.
         if (in.CurrentPosition() - at > 5)
             return false;
-        const int field = wire::GetTagFieldNumber(tag);
+        const int field = field_of(tag);
         if (field == 0)
             return false;
-        switch (wire::GetTagWireType(tag)) {
-        case wire::WIRETYPE_VARINT: {
+        switch (wire_type_of(tag)) {
+        case varint: {
             std::uint64_t ignored = 0;
             if (!in.ReadVarint64(&ignored))
                 return false;
             break;
         }
-        case wire::WIRETYPE_FIXED64:
+        case fixed64:
             if (!in.Skip(8))
                 return false;
             break;
-        case wire::WIRETYPE_FIXED32:
+        case fixed32:
             if (!in.Skip(4))
                 return false;
             break;
-        case wire::WIRETYPE_START_GROUP:
+        case start_group:
             if (depth + 1 > max_depth || !scan(in, size, scope::group, field, depth + 1, state))
                 return false;
             break;
-        case wire::WIRETYPE_END_GROUP:
+        case end_group:
             return where == scope::group && field == group_field;
-        case wire::WIRETYPE_LENGTH_DELIMITED: {
+        case length_delimited: {
             const auto bytes = read_in_place(in);
             if (!bytes)
                 return false;
@@ -133,8 +151,7 @@ bool scan(pb::io::CodedInputStream &in, int size, scope where, int group_field, 
                 (where == scope::message && (field == content_field || field == topic_field)) ||
                 (where == scope::entry && (field == entry_key_field || field == entry_value_field));
             if (is_string) {
-                if (!pb::internal::IsStructurallyValidUTF8(bytes->data(),
-                                                           static_cast<int>(bytes->size())))
+                if (!valid_utf8(*bytes))
                     state.utf8_ok = false;
                 if (where == scope::message && field == topic_field)
                     state.topic = *bytes; // the last one wins, as in protobuf
@@ -176,24 +193,25 @@ decode_result decode_envelope(const void *data, std::size_t size) noexcept {
 }
 
 std::size_t write_stamp(const relay_stamp &stamp, std::array<char, max_stamp_bytes> &out) noexcept {
+    using out_stream = pb::io::CodedOutputStream;
     auto *at = reinterpret_cast<std::uint8_t *>(out.data()); // NOLINT: protobuf writes bytes
     std::uint8_t *const start = at;
-    at = wire::WriteUInt64ToArray(stamp_sequence_field, stamp.sequence, at);
-    at = wire::WriteInt64ToArray(stamp_received_field, stamp.received_ns, at);
-    at = wire::WriteFixed64ToArray(stamp_instance_field, stamp.instance, at);
+    // uint64 relay_sequence, int64 relay_received_ns (a varint of its two's complement, as
+    // protobuf writes an int64), fixed64 relay_instance.
+    at = out_stream::WriteTagToArray(tag_of(data_message::kRelaySequenceFieldNumber, varint), at);
+    at = out_stream::WriteVarint64ToArray(stamp.sequence, at);
+    at = out_stream::WriteTagToArray(tag_of(data_message::kRelayReceivedNsFieldNumber, varint), at);
+    at = out_stream::WriteVarint64ToArray(static_cast<std::uint64_t>(stamp.received_ns), at);
+    at = out_stream::WriteTagToArray(tag_of(data_message::kRelayInstanceFieldNumber, fixed64), at);
+    at = out_stream::WriteLittleEndian64ToArray(stamp.instance, at);
     return static_cast<std::size_t>(at - start);
 }
 
 std::string encode_envelope(std::string_view topic, std::string_view content) {
-    std::string out;
-    {
-        pb::io::StringOutputStream stream(&out);
-        pb::io::CodedOutputStream coded(&stream);
-        // Field order as protobuf itself writes them.
-        wire::WriteBytes(content_field, std::string(content), &coded);
-        wire::WriteBytes(topic_field, std::string(topic), &coded);
-    }
-    return out;
+    data_message message;
+    message.set_content(std::string(content));
+    message.set_topic(std::string(topic));
+    return message.SerializeAsString();
 }
 
 namespace {

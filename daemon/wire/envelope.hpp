@@ -1,10 +1,12 @@
-// envelope: decoding and validating one DataMessage. Only envelope.cpp sees protobuf types.
+// envelope: decoding and validating one DataMessage. No protobuf type appears here: the wire
+// layer's sources alone see protobuf (envelope.cpp its public reader and writer and the generated
+// field numbers, utf8.cpp its one internal function).
 //
 // The relay forwards the client's bytes unchanged, so decoding is validation plus extracting
 // the topic, and it need not build a message object: decode_envelope() walks the wire format
 // with protobuf's reader and checks exactly what protobuf's generated parser checks (structure,
-// UTF-8 in string fields), copying nothing and allocating nothing. The payload is skipped, so
-// its size costs nothing. tests/envelope_test.cpp holds it to protobuf's own verdict on
+// UTF-8 in string fields, utf8.hpp), copying nothing and allocating nothing. The payload is
+// skipped, so its size costs nothing. tests/envelope_test.cpp holds it to protobuf's own verdict on
 // mutated and random inputs.
 #pragma once
 
