@@ -5,7 +5,8 @@
 // refused handshakes (indexed by handshake_refusal.hpp's reasons, also net's). The relay's stages
 // write it too and ops reads it; both sit above net, so the graph stays acyclic.
 //
-// Each pipeline thread owns one thread_counters block and is its only writer: it bumps a counter
+// Each thread_counters block has one writer thread (which may own two blocks: the direct path's
+// thread writes ingress's and egress's, relay_counters.hpp), and that thread bumps a counter
 // with a relaxed load and store (no read-modify-write, so no locked instruction and no cache
 // line shared with another writer). The scraper sums the blocks; a relaxed load of a counter
 // written by one thread is never torn and at worst a few messages stale, which is what a scrape

@@ -1,10 +1,12 @@
-// relay_counters: the relay's counter blocks, one per thread that writes counters, by name.
+// relay_counters: the relay's counter blocks, one per role, by name.
 //
-// Each block has one writer (metrics.hpp): the ingress block is written by the thread that runs
-// ingress (the direct path's thread, or the dispatcher), the egress block by the thread that
-// runs egress and dead letters (the same direct-path thread, or the collector), each worker's
-// by that worker, the authenticator's by the ZAP handler and the handshakes block by the
-// handshake watch. A scrape sums them all.
+// Each block has one writer thread (metrics.hpp), and a thread may write two: the ingress block
+// is written by the thread that runs ingress (the dispatcher, or the direct path's one thread,
+// whose validator counts there too), the egress block by the thread that runs egress and dead
+// letters (the collector, or that same direct-path thread), each worker's block by that worker
+// (its validator included), the authenticator's by the ZAP handler and the handshakes block by
+// the handshake watch. A scrape sums them all; relay::all_threads_beating() reads, per thread,
+// the beats of the blocks it writes.
 #pragma once
 
 #include <cstddef>

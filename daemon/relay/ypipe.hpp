@@ -53,6 +53,10 @@
 //    asleep costs the writer nothing.
 //  - has_data() lets a reader spin without going to sleep, so a short spin before sleeping does
 //    not make the writer take the slow (wake-up) path.
+//  - The rest of libzmq's interface stays although the relay writes whole units and never
+//    peeks: incomplete writes with unwrite(), and probe(). They keep the port comparable with
+//    upstream line by line; ypipe_test covers them (unwrite also across two threads, in
+//    channel_test's stress writer).
 #pragma once
 
 #include <atomic>
