@@ -7,7 +7,7 @@
 //     ingress.receive() -> validator.process() -> egress.publish() (or dead letters)
 //
 //   pipelined (workers: N), N + 2 threads, a pair of ypipe channels (`pipe`) per worker:
-//     ingress --dispatcher--> in pipe i --> worker i (validator) --> out pipe i --collector--> egress
+//     ingress -dispatcher-> in pipe i -> worker i (validator) -> out pipe i -collector-> egress
 //
 // The dispatcher deals items to the workers' pipes round-robin and the collector reads their
 // output pipes in the same order, so messages leave in the order they arrived with no sequence
