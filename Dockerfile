@@ -32,7 +32,7 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
  && /build/daemon/zrelayd --config /build/zrelay.yaml --check-config > /dev/null
 
 # libmicrohttpd12: zrelayd's metrics server, bounded against hostile clients
-# (daemon/metrics_server.cpp); libcpp-httplib0.11 (with libssl3, libbrotli1) is the zrelay tool's.
+# (daemon/ops/metrics_server.cpp); libcpp-httplib0.11 (with libssl3, libbrotli1) is the zrelay tool's.
 # libmimalloc2.0: zrelayd is linked against mimalloc, which takes the frees libzmq's I/O thread
 # makes of frames the relay thread allocated (and back) without the arena lock glibc's malloc
 # contends on (CMakeLists.txt, ZRELAY_MALLOC).

@@ -670,13 +670,6 @@ TEST(config, a_section_without_endpoints_is_an_error) {
               "test.yaml:1: egress: needs at least one bind or connect endpoint, got none");
 }
 
-TEST(config, check_endpoint_accepts_what_zmq_can_use) {
-    for (const char *ok : {"tcp://*:5555", "tcp://*:*", "tcp://127.0.0.1:1", "tcp://host:65535",
-                           "tcp://eth0:5555", "tcp://my-host.example.com:80", "tcp://[::1]:5555",
-                           "tcp://[::]:5555", "ipc:///run/zrelay.sock", "ipc://@abstract"})
-        EXPECT_NO_THROW(check_endpoint(ok, "k")) << ok;
-}
-
 TEST(config, a_relative_ipc_path_is_refused_naming_key_and_endpoint) {
     EXPECT_EQ(error_of("egress:\n  bind: [\"ipc://relative.sock\"]\n"),
               "test.yaml:2: egress.bind[0]: ipc path must be absolute (ipc:///run/zrelay/in.sock) "
@@ -684,18 +677,6 @@ TEST(config, a_relative_ipc_path_is_refused_naming_key_and_endpoint) {
               "\"ipc://relative.sock\"");
     EXPECT_TRUE(starts_with(error_of("invalid:\n  dead_letter: ipc://dead.sock\n"),
                             "test.yaml:2: invalid.dead_letter[0]: ipc path must be absolute"));
-}
-
-TEST(config, check_endpoint_names_the_key) {
-    try {
-        check_endpoint("inproc://x", "egress.bind[3]");
-        ADD_FAILURE() << "no config_error";
-    } catch (const config_error &e) {
-        EXPECT_TRUE(starts_with(e.what(), "egress.bind[3]: inproc:// reaches only sockets"));
-    }
-    EXPECT_THROW(check_endpoint("", "k"), config_error);
-    EXPECT_THROW(check_endpoint("tcp://host", "k"), config_error);
-    EXPECT_THROW(check_endpoint("ipc://", "k"), config_error);
 }
 
 // ---- files ----------------------------------------------------------------------------------

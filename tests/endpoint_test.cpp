@@ -19,6 +19,19 @@ std::string problem_of(std::string_view endpoint, endpoint_use use = endpoint_us
     return *problem;
 }
 
+TEST(endpoint, what_zmq_can_use_is_accepted) {
+    for (const char *ok : {"tcp://*:5555", "tcp://*:*", "tcp://127.0.0.1:1", "tcp://host:65535",
+                           "tcp://eth0:5555", "tcp://my-host.example.com:80", "tcp://[::1]:5555",
+                           "tcp://[::]:5555", "ipc:///run/zrelay.sock", "ipc://@abstract"})
+        EXPECT_EQ(endpoint_problem(ok, endpoint_use::bind), std::nullopt) << ok;
+}
+
+TEST(endpoint, other_transports_and_incomplete_endpoints_are_refused) {
+    EXPECT_TRUE(problem_of("inproc://x").starts_with("inproc:// reaches only sockets"));
+    for (const char *bad : {"", "tcp://host", "ipc://"})
+        EXPECT_FALSE(problem_of(bad).empty()) << bad;
+}
+
 TEST(endpoint, ipv6_addresses_in_brackets_are_accepted) {
     for (const char *ok :
          {"tcp://[::1]:5555", "tcp://[::]:5555", "tcp://[::1]:*", "tcp://[2001:db8::7]:1",

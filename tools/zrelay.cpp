@@ -105,6 +105,7 @@ int run(int argc, char **argv) {
 
 int main(int argc, char **argv) {
     using namespace zrelay::tool;
+    using zrelay::exit_internal;
     try {
         return run(argc, argv);
     } catch (const tool_error &e) {

@@ -1,24 +1,15 @@
-// What every `zrelay` subcommand shares: exit codes, the one exception type that carries one, and
-// the endpoint check.
+// What every `zrelay` subcommand shares: the one exception type that carries an exit code (the
+// daemon's, errors.hpp), and the endpoint check (the daemon's, endpoint.hpp).
 #pragma once
 
-#include <chrono>
-#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 
 #include "endpoint.hpp"
+#include "errors.hpp"
 
 namespace zrelay::tool {
-
-// sysexits.h numbering, as zrelayd uses (daemon/errors.hpp).
-enum exit_code : int {
-    exit_ok = 0,
-    exit_usage = 64,       // EX_USAGE: bad command line or endpoint
-    exit_unavailable = 69, // EX_UNAVAILABLE: no relay at the endpoint, URL unreachable
-    exit_internal = 70,    // EX_SOFTWARE: anything unexpected
-};
 
 // A failure that ends the command with `code`; main prints what() and exits with it.
 class tool_error : public std::runtime_error {
@@ -30,19 +21,11 @@ private:
     exit_code _code;
 };
 
-// Refuses what zrelayd's configuration would refuse for a connect endpoint (daemon/endpoint.hpp,
-// the same check): inproc:// and other transports, wildcards, relative ipc paths, malformed
-// addresses.
+// Refuses what zrelayd's configuration would refuse for a connect endpoint (the same check):
+// inproc:// and other transports, wildcards, relative ipc paths, malformed addresses.
 inline void check_endpoint(std::string_view option, const std::string &endpoint) {
     if (const auto problem = endpoint_problem(endpoint, endpoint_use::connect))
         throw tool_error(exit_usage, std::string(option) + ": " + *problem);
-}
-
-// Nanoseconds since the Unix epoch, as DataMessage.timestamp carries it.
-inline std::int64_t epoch_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
 }
 
 } // namespace zrelay::tool

@@ -5,7 +5,7 @@
 // wait without a word. This reads the socket's monitor events (zmq_socket_monitor) and reports
 // each distinct problem once per outage (not once per retry, every 100 ms), then that the
 // connection is up again. It is read in the caller's own poll, next to the socket it watches;
-// the events are decoded by the relay's own socket_monitor (daemon/socket_monitor.hpp).
+// the events are decoded by the relay's own socket_monitor (daemon/wire/socket_monitor.hpp).
 #pragma once
 
 #include <string>

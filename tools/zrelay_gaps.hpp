@@ -15,6 +15,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "string_hash.hpp"
+
 namespace zrelay::tool {
 
 struct gap_totals {
@@ -51,19 +53,11 @@ private:
         std::uint64_t instance;
         std::uint64_t last;
     };
-    // Looks a topic up by string_view without building a std::string.
-    struct topic_hash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const noexcept {
-            return std::hash<std::string_view>{}(s);
-        }
-    };
-
     // Counts `instance` as a restart if it is new and not the first one seen.
     bool note_instance(std::uint64_t instance);
 
     std::size_t _max_topics;
-    std::unordered_map<std::string, topic_state, topic_hash, std::equal_to<>> _topics;
+    std::unordered_map<std::string, topic_state, string_hash, std::equal_to<>> _topics;
     std::unordered_set<std::uint64_t> _instances;
     gap_totals _totals;
 };

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <zmq.hpp>
 
+#include "clock.hpp"
 #include "endpoint.hpp"
 #include "zrelay/v1/data_message.pb.h"
 #include "zrelay_common.hpp"

@@ -11,15 +11,13 @@
 #include <utility>
 #include <vector>
 
-#include <sys/signalfd.h>
-#include <unistd.h>
-
 #include <fmt/format.h>
 #include <google/protobuf/stubs/logging.h>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
 #include "endpoint.hpp"
+#include "signals.hpp"
 #include "zrelay/v1/data_message.pb.h"
 #include "zrelay_common.hpp"
 #include "zrelay_connection.hpp"
@@ -29,42 +27,6 @@
 namespace zrelay::tool {
 
 namespace {
-
-// SIGINT and SIGTERM as a readable fd that the SUB socket's poll also watches: no handler, so
-// nothing runs in signal context, and no timeout to poll a flag with. Built before the zmq
-// context, so zmq's threads inherit the blocked mask and never take the signal themselves.
-class stop_signals {
-public:
-    stop_signals() {
-        sigemptyset(&_set);
-        sigaddset(&_set, SIGINT);
-        sigaddset(&_set, SIGTERM);
-        if (const int rc = pthread_sigmask(SIG_BLOCK, &_set, &_previous); rc != 0)
-            throw std::system_error(rc, std::generic_category(), "pthread_sigmask");
-        _fd = ::signalfd(-1, &_set, SFD_CLOEXEC | SFD_NONBLOCK);
-        if (_fd < 0)
-            throw std::system_error(errno, std::generic_category(), "signalfd");
-    }
-    ~stop_signals() {
-        // Take the signals that stopped us, or unblocking them would kill us after all.
-        signalfd_siginfo info{};
-        while (::read(_fd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
-        }
-        ::close(_fd);
-        pthread_sigmask(SIG_SETMASK, &_previous, nullptr);
-    }
-    stop_signals(const stop_signals &) = delete;
-    stop_signals &operator=(const stop_signals &) = delete;
-    stop_signals(stop_signals &&) = delete;
-    stop_signals &operator=(stop_signals &&) = delete;
-
-    [[nodiscard]] int fd() const noexcept { return _fd; }
-
-private:
-    sigset_t _set{};
-    sigset_t _previous{};
-    int _fd = -1;
-};
 
 std::string hex_instance(std::uint64_t instance) {
     return fmt::format("{:016x}", instance);
@@ -216,7 +178,9 @@ int run_sub(const sub_options &options) {
     // would only repeat them, once per bad message.
     google::protobuf::SetLogHandler(nullptr);
 
-    const stop_signals signals; // before the context: see stop_signals
+    // SIGINT and SIGTERM as a readable fd that the SUB socket's poll also watches (no handler, no
+    // timeout to poll a flag with). Before the context, so zmq's threads inherit the blocked mask.
+    signal_watcher signals({SIGINT, SIGTERM});
     zmq::context_t context(1);
     zmq::socket_t sub(context, zmq::socket_type::sub);
     sub.set(zmq::sockopt::linger, 0);

@@ -1,0 +1,60 @@
+// handshake_watch: counts and logs every handshake the relay's sockets refuse before asking the
+// ZAP handler, by side and reason (handshake_refusal.hpp).
+//
+// libzmq refuses NULL or PLAIN clients on a CURVE socket, the wrong server key, broken
+// commands and half-finished handshakes by itself and says so only to the socket's monitor
+// (zmq_socket_monitor); ZMTP 1.0/2.0 peers and junk on a CURVE socket it refuses without a
+// word, which the frame guard turns into a monitor event too (frame_guard.hpp). Each relay
+// socket that accepts clients (ingress, egress, dead letters) gets a monitor PAIR, read here;
+// refusals go into zrelay_auth_failures_total{side,reason} and a log line at most once a second.
+//
+// Threads: sockets are watched from the relay's builder thread, which owns them, before they
+// bind (secure()); from start on, the PAIRs belong to run()'s thread. A thread of its own rather
+// than the authenticator's: it runs whether or not a side has CURVE, and there is no ZAP
+// handler without CURVE.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "handshake_refusal.hpp"
+#include "log_rate_limiter.hpp"
+#include "metrics.hpp"
+#include "signaler.hpp"
+#include "socket_monitor.hpp"
+
+namespace zrelay {
+
+class handshake_watch {
+public:
+    handshake_watch(zmq::context_t &context, thread_counters &counters)
+        : _context(context), _counters(counters) {}
+
+    // Builder thread, before `socket` binds or connects: counts its refusals as `side`'s;
+    // `curve`: it runs CURVE. Throws zmq::error_t.
+    void watch(zmq::socket_t &socket, relay_side side, bool curve);
+
+    // The thread body: reads the events until stop(). Exceptions are the caller's to catch.
+    void run();
+    // Any thread: makes run() return.
+    void stop() noexcept { _stop.send(); }
+
+private:
+    struct watched {
+        socket_monitor events;
+        relay_side side;
+        bool curve;
+    };
+
+    void on_event(const watched &from, const monitor_event &event);
+
+    zmq::context_t &_context;
+    thread_counters &_counters;
+    std::vector<std::unique_ptr<watched>> _watched; // a handful; run()'s thread once it starts
+    signaler _stop;
+    log_rate_limiter _refusal_log; // run()'s thread only
+};
+
+} // namespace zrelay

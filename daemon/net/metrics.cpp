@@ -1,0 +1,26 @@
+#include "metrics.hpp"
+
+namespace zrelay {
+
+void metrics_snapshot::add(const thread_counters &c) noexcept {
+    received += c.received.value();
+    bytes_received += c.bytes_received.value();
+    published += c.published.value();
+    bytes_published += c.bytes_published.value();
+    for (std::size_t i = 0; i < invalid.size(); ++i)
+        invalid[i] += c.invalid[i].value();
+    for (std::size_t side = 0; side < relay_side_count; ++side)
+        for (std::size_t reason = 0; reason < refusal_reason_count; ++reason)
+            auth_failures.at(side).at(reason) += c.auth_failures.at(side).at(reason).value();
+    dead_letters += c.dead_letters.value();
+    notices += c.notices.value();
+}
+
+std::uint64_t metrics_snapshot::invalid_total() const noexcept {
+    std::uint64_t total = 0;
+    for (const auto n : invalid)
+        total += n;
+    return total;
+}
+
+} // namespace zrelay

@@ -1,0 +1,104 @@
+#include "prometheus.hpp"
+
+#include <string_view>
+
+namespace zrelay {
+
+namespace {
+
+void family(std::string &out, std::string_view name, std::string_view type, std::string_view help) {
+    out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+    out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+}
+
+template <typename N>
+void sample(std::string &out, std::string_view name, N value, std::string_view labels = {}) {
+    out.append(name);
+    if (!labels.empty())
+        out.append("{").append(labels).append("}");
+    out.append(" ").append(std::to_string(value)).append("\n");
+}
+
+// A label value as the exposition format wants it: backslash, double quote and newline escaped.
+std::string label_value(std::string_view value) {
+    std::string out;
+    out.reserve(value.size());
+    for (const char c : value) {
+        if (c == '\\' || c == '"')
+            out.push_back('\\');
+        if (c == '\n') {
+            out.append("\\n");
+            continue;
+        }
+        out.push_back(c);
+    }
+    return out;
+}
+
+} // namespace
+
+std::string render_prometheus(const metrics_snapshot &s) {
+    std::string out;
+    out.reserve(4096 + s.topics.size() * 64);
+    family(out, "zrelay_messages_received_total", "counter",
+           "Messages taken from the ingress PULL sockets, valid or not.");
+    sample(out, "zrelay_messages_received_total", s.received);
+    family(out, "zrelay_bytes_received_total", "counter", "Bytes of the messages received.");
+    sample(out, "zrelay_bytes_received_total", s.bytes_received);
+    family(out, "zrelay_messages_published_total", "counter",
+           "Messages published on the egress XPUB sockets.");
+    sample(out, "zrelay_messages_published_total", s.published);
+    family(out, "zrelay_bytes_published_total", "counter",
+           "Bytes of the DataMessage frames published (topic frames not counted).");
+    sample(out, "zrelay_bytes_published_total", s.bytes_published);
+    family(out, "zrelay_messages_invalid_total", "counter",
+           "Messages refused and dropped, by reason.");
+    // Every reason is always present, so a rate() over it never starts from a missing series.
+    for (std::size_t i = 1; i < invalid_reason_count; ++i) {
+        const std::string labels = std::string("reason=\"") +
+                                   std::string(to_string(static_cast<invalid_reason>(i))) + "\"";
+        sample(out, "zrelay_messages_invalid_total", s.invalid[i], labels);
+    }
+    family(out, "zrelay_topic_messages_total", "counter",
+           "Messages published, by topic: the first metrics.max_topic_labels topics seen have a "
+           "series each, every other topic counts under topic=\"_other\".");
+    for (const auto &t : s.topics)
+        sample(out, "zrelay_topic_messages_total", t.messages,
+               "topic=\"" + label_value(t.topic) + "\"");
+    sample(out, "zrelay_topic_messages_total", s.topics_other, "topic=\"_other\"");
+    family(out, "zrelay_dead_letters_total", "counter",
+           "Refused messages sent to the dead-letter endpoint (invalid.dead_letter).");
+    sample(out, "zrelay_dead_letters_total", s.dead_letters);
+    family(out, "zrelay_drop_notices_total", "counter", "Drop notices published on $zrelay/drops.");
+    sample(out, "zrelay_drop_notices_total", s.notices);
+    family(out, "zrelay_auth_failures_total", "counter",
+           "Handshakes refused, by side and reason: unknown_key (a CURVE key not in the "
+           "allow-list), mechanism (not the side's security mechanism), cryptographic (the "
+           "wrong server key), malformed (not ZMTP 3 where CURVE requires it, or a broken "
+           "handshake), incomplete (closed or past security.handshake_timeout_ms before "
+           "finishing; sides with CURVE only).");
+    // Every side and reason is always present, as for zrelay_messages_invalid_total.
+    for (std::size_t side = 0; side < relay_side_count; ++side)
+        for (std::size_t reason = 0; reason < refusal_reason_count; ++reason)
+            sample(out, "zrelay_auth_failures_total", s.auth_failures.at(side).at(reason),
+                   std::string("side=\"") + std::string(to_string(static_cast<relay_side>(side))) +
+                       "\",reason=\"" +
+                       std::string(to_string(static_cast<refusal_reason>(reason))) + "\"");
+    family(out, "zrelay_connections_dropped_total", "counter",
+           "Connections dropped because one message passed 64 frames or twice "
+           "ingress.max_message_bytes before its last frame.");
+    sample(out, "zrelay_connections_dropped_total", s.connections_dropped);
+    family(out, "zrelay_inflight", "gauge",
+           "Messages received and not yet published or dropped (bounded by max_inflight).");
+    sample(out, "zrelay_inflight", s.inflight);
+    family(out, "zrelay_inflight_max", "gauge", "pipeline.max_inflight.");
+    sample(out, "zrelay_inflight_max", s.max_inflight);
+    family(out, "zrelay_subscriptions", "gauge",
+           "Distinct topic prefixes subscribed to on the egress sockets.");
+    sample(out, "zrelay_subscriptions", s.subscriptions);
+    family(out, "zrelay_draining", "gauge", "1 while the relay drains before exiting.");
+    sample(out, "zrelay_draining", s.draining ? 1 : 0);
+    return out;
+}
+
+} // namespace zrelay

@@ -1,0 +1,140 @@
+#include "egress.hpp"
+
+#include <chrono>
+
+#include "clock.hpp"
+
+namespace zrelay {
+namespace {
+
+// After an abort, how long the socket may linger so that a drain_deadline notice just sent
+// leaves the process (nothing else waits then).
+constexpr std::chrono::milliseconds notice_linger{200};
+
+} // namespace
+
+egress::egress(zmq::context_t &context, const egress_config &cfg, const socket_security &security,
+               std::uint64_t affinity, stamper stamp_with, topic_table &topics,
+               thread_counters &counters, const pipeline_control &control, drop_source drops)
+    : _socket(context, zmq::socket_type::xpub), _topics(topics), _counters(counters),
+      _control(control), _stamper(stamp_with), _stamp(cfg.stamp), _nodrop(cfg.nodrop),
+      _drops(std::move(drops)) {
+    if (cfg.drop_notices)
+        _notices.emplace();
+    _socket.set(zmq::sockopt::sndhwm, cfg.sndhwm);
+    _socket.set(zmq::sockopt::xpub_nodrop, cfg.nodrop);
+    _socket.set(zmq::sockopt::sndtimeo, static_cast<int>(idle_poll.count()));
+    // close() sets the real linger; a relay that never ran has nothing to deliver.
+    _socket.set(zmq::sockopt::linger, 0);
+    if (affinity != 0)
+        _socket.set(zmq::sockopt::affinity, affinity);
+    _bound = attach_endpoints(_socket, "egress", cfg.bind, cfg.connect, security);
+}
+
+void egress::read_subscriptions() {
+    zmq::message_t frame;
+    while (_socket.recv(frame, zmq::recv_flags::dontwait)) {
+        // XPUB passes up the first subscription to a prefix and the last unsubscription from it,
+        // but also an unsubscription from a prefix it never had (libzmq 4.3.4's xpub.cpp passes
+        // mtrie's not_found on): a set, so a stray cancel cannot take the gauge below zero.
+        if (frame.empty())
+            continue;
+        const auto kind = *static_cast<const unsigned char *>(frame.data());
+        const std::string_view prefix(static_cast<const char *>(frame.data()) + 1,
+                                      frame.size() - 1);
+        if (kind == 1)
+            _prefixes.emplace(prefix);
+        else if (kind == 0)
+            _prefixes.erase(std::string(prefix));
+    }
+    _subscriptions.store(static_cast<std::int64_t>(_prefixes.size()), std::memory_order_relaxed);
+}
+
+bool egress::publish(pipeline_item &item, const std::function<void()> &held_up) {
+    const std::string_view topic(static_cast<const char *>(item.topic.data()), item.topic.size());
+    const std::uint64_t sequence = _topics.count(topic);
+    // The stamped copy (or the producer's frame itself when not stamping).
+    zmq::message_t stamped;
+    zmq::message_t &body = _stamp ? stamped : item.body;
+    if (_stamp)
+        stamped = _stamper.stamp(item.body, sequence, item.received_ns);
+    const std::size_t bytes = body.size();
+    while (!_socket.send(item.topic, zmq::send_flags::sndmore)) {
+        // SNDTIMEO passed with a subscriber still at its HWM (nodrop).
+        _counters.beats.add();
+        if (_control.aborted())
+            return false;
+        if (held_up)
+            held_up();
+        tick();
+    }
+    // zmq checks the HWM on a message's first frame only, so this one does not wait; the loop
+    // is for safety.
+    while (!_socket.send(body, zmq::send_flags::none)) {
+        if (_control.aborted())
+            return false;
+    }
+    _counters.published.add();
+    _counters.bytes_published.add(bytes);
+    return true;
+}
+
+void egress::tick() {
+    read_subscriptions();
+    if (_notices)
+        publish_drop_notices(drop_notices::clock::now());
+}
+
+void egress::publish_drop_notices(drop_notices::clock::time_point now) {
+    const drop_totals t = _drops();
+    while (const auto due = _notices->due(t, now)) {
+        if (!send_own(drops_topic, drop_notices::content(*due)))
+            return; // a subscriber of the notices is at its HWM (nodrop): try again next tick
+        _notices->sent(*due, now);
+        _counters.notices.add();
+    }
+}
+
+bool egress::send_own(std::string_view topic, const std::string &content) {
+    // Rare (a notice a second at most per reason): building the message may allocate.
+    const std::string encoded = encode_envelope(topic, content);
+    zmq::message_t body(encoded.data(), encoded.size());
+    if (_stamp)
+        body = _stamper.stamp(body, _topics.peek(topic), epoch_ns());
+    // The relay's own messages never wait: with nodrop, a subscriber at its HWM would hold back
+    // a notice from everyone (most of all when it is what made the drain run out of time). For
+    // this one message the XPUB drops instead, for that subscriber alone.
+    if (_nodrop)
+        _socket.set(zmq::sockopt::xpub_nodrop, false);
+    const bool sent = _socket
+                          .send(zmq::const_buffer(topic.data(), topic.size()),
+                                zmq::send_flags::sndmore | zmq::send_flags::dontwait)
+                          .has_value();
+    if (sent)
+        (void)_socket.send(body, zmq::send_flags::dontwait);
+    if (_nodrop)
+        _socket.set(zmq::sockopt::xpub_nodrop, true);
+    if (sent)
+        (void)_topics.count(topic); // the sequence is taken only once the message went
+    return sent;
+}
+
+void egress::close() {
+    // After a drain, give subscribers until the deadline to take what is queued for them; after
+    // an abort nothing waits (the context's termination would otherwise block on it), but for a
+    // moment for the drain_deadline notice.
+    auto linger = _control.aborted() ? std::chrono::milliseconds(0) : _control.drain_time_left();
+    if (_control.aborted() && _control.draining() && _notices) {
+        const auto before = _counters.notices.value();
+        // The source now counts what was received and neither published nor refused as lost;
+        // whatever other reasons the rate limit holds back go out too: it is the last word.
+        _notices->waive_interval();
+        publish_drop_notices(drop_notices::clock::now());
+        if (_counters.notices.value() != before)
+            linger = notice_linger;
+    }
+    _socket.set(zmq::sockopt::linger, static_cast<int>(linger.count()));
+    _socket.close();
+}
+
+} // namespace zrelay

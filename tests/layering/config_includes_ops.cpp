@@ -1,0 +1,2 @@
+// A config source including ops's header: must not compile (see CMakeLists.txt).
+#include "healthcheck.hpp"

@@ -1,0 +1,2 @@
+// A net source including relay's header: must not compile (see CMakeLists.txt).
+#include "relay_counters.hpp"

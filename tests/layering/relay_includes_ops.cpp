@@ -1,0 +1,2 @@
+// A relay source including ops's header: must not compile (see CMakeLists.txt).
+#include "logging.hpp"

@@ -1,0 +1,2 @@
+// A wire source including relay's header: must not compile (see CMakeLists.txt).
+#include "pipeline.hpp"
