@@ -2,7 +2,8 @@
 """The configuration file at its edges, against the real zrelayd: at most 1 MiB and a regular
 file, refused at once and in little memory otherwise (exit 78, the reason on stderr), at start,
 by --check-config and on reload (SIGHUP), where the relay keeps running on its old configuration
-(daemon/regular_file.*, config.cpp's load_config_file).
+(daemon/regular_file.*, config_reader.cpp's load_config_file); every error of a file on a line
+of its own; and the shipped config/zrelay.yaml is what `zrelayd config-reference` prints.
 
 Run by CTest (tests/CMakeLists.txt), which sets ZRELAYD and PYTHONPATH (the generated protobuf
 modules and tests/, for relay_test's helpers).
@@ -17,6 +18,7 @@ import unittest
 from relay_test import (EXIT_CONFIG, EXIT_OK, ZRELAYD, RelayFixture, _die_with_parent, http_get,
                         v1_message, v1_pb2, wait_for)
 
+EXAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "config", "zrelay.yaml")
 MIB = 1024 * 1024
 BIG_BYTES = 50 * MIB
 RUN_DEADLINE = 20.0  # seconds before a zrelayd that should have stopped at once is killed
@@ -161,6 +163,56 @@ class ConfigFileTest(RelayFixture):
         daemon.signal(signal.SIGTERM)
         self.assertEqual(daemon.wait_exit(10), EXIT_OK)
         self.assertRegex(daemon.stderr_text(), r"info \[\d+\] SIGTERM received: draining")
+
+    def test_the_shipped_example_is_the_reference(self):
+        """config/zrelay.yaml is exactly what `zrelayd config-reference` prints (regenerate it
+        with `zrelayd config-reference > config/zrelay.yaml`), and zrelayd accepts it."""
+        result = subprocess.run([ZRELAYD, "config-reference"], stdin=subprocess.DEVNULL,
+                                capture_output=True, text=True, timeout=10, check=False)
+        self.assertEqual((result.returncode, result.stderr), (EXIT_OK, ""))
+        with open(EXAMPLE, encoding="utf-8") as f:
+            self.assertEqual(f.read(), result.stdout,
+                             "config/zrelay.yaml differs from `zrelayd config-reference`")
+        check = self.check_config(result.stdout)
+        self.assertEqual(check.returncode, EXIT_OK, check.stderr)
+
+    THREE_ERRORS = "ingress:\n  rcvhwm: lots\negress:\n  sndhmw: 10\nlog: {level: loud}\n"
+    THREE_ERRORS_SAY = [
+        ":2:11: ingress.rcvhwm: expected an integer in [0, 2147483647], got \"lots\"",
+        ":4:3: egress.sndhmw: unknown key; did you mean 'sndhwm'?",
+        ":5:14: log.level: expected one of trace, debug, info, warn, error, critical, off, got "
+        "\"loud\""]
+
+    def test_every_error_is_printed_on_a_line_of_its_own(self):
+        """--check-config exits 78 with one line per error, each a whole message."""
+        result = self.check_config(self.THREE_ERRORS)
+        self.assertEqual(result.returncode, EXIT_CONFIG, result.stderr)
+        self.assertEqual(result.stdout, "")
+        lines = result.stderr.splitlines()
+        self.assertEqual(len(lines), 3, result.stderr)
+        for line, says in zip(lines, self.THREE_ERRORS_SAY):
+            self.assertRegex(line, r"^zrelayd: configuration error: /\S+/zrelay\.yaml")
+            self.assertTrue(line.endswith(says), f"{line!r} does not end with {says!r}")
+
+    def test_a_rejected_reload_logs_every_error(self):
+        """SIGHUP with a three-error file: three "reload rejected" lines, one per error, and the
+        relay relays on."""
+        daemon = self.start(self.config())
+        sub, push = self.sub([b"r"]), self.push()
+        self.await_subscriptions(1)
+        with open(daemon.config_path, "w", encoding="utf-8") as f:
+            f.write(self.THREE_ERRORS)
+        daemon.signal(signal.SIGHUP)
+
+        def rejections():
+            return [line for line in daemon.stderr_text().splitlines()
+                    if "reload rejected, running configuration unchanged: " in line]
+        self.assertTrue(wait_for(lambda: len(rejections()) >= 3, 10), daemon.stderr_text())
+        for line, says in zip(rejections(), self.THREE_ERRORS_SAY):
+            self.assertTrue(line.endswith(daemon.config_path + says), line)
+        push.send(v1_message(topic="r", timestamp=1))
+        _, body = self.receive_relayed(sub)
+        self.assertEqual(v1_pb2.DataMessage.FromString(body).timestamp, 1)
 
 
 if __name__ == "__main__":

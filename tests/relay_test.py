@@ -691,7 +691,7 @@ class RelayTest(RelayFixture):
         daemon.signal(signal.SIGHUP)
         rejected = wait_for(lambda: "reload rejected" in daemon.stderr_text(), 10)
         self.assertTrue(rejected, daemon.stderr_text())
-        self.assertIn("zrelay.yaml:3: log.level:", daemon.stderr_text())
+        self.assertIn("zrelay.yaml:3:10: log.level:", daemon.stderr_text())
         self.relays_one(sub, push, 7)
         # Still text at info: the next info line is as before.
         daemon.signal(signal.SIGTERM)

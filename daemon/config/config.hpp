@@ -1,5 +1,5 @@
 // The daemon's configuration: what the YAML file says, with every default filled in and every
-// value checked. Only config.cpp sees yaml-cpp.
+// value checked. Each key is a row of config_table.cpp; only the config files see yaml-cpp.
 #pragma once
 
 #include <chrono>
@@ -122,12 +122,16 @@ struct config {
 };
 
 // Parses YAML text. `source` names it in errors (a file name, or "<embedded>"). Throws
-// config_error naming the key, the line and what is wrong, e.g.
-//   "zrelay.yaml:7: egress.sndhwm: expected an integer in [0, 2147483647], got \"lots\"".
+// config_error naming every problem in the text, one a line, each with its line, column and key:
+//   "zrelay.yaml:7:11: egress.sndhwm: expected an integer in [0, 2147483647], got \"lots\"".
+// Text that is not UTF-8 or not YAML, or a top level that is not a mapping, stops it at once.
 // A section that gives `bind` or `connect` replaces both of that section's default endpoint lists
 // (a connect-only ingress does not also bind 127.0.0.1:5555). A section left empty (`metrics:`
 // with nothing under it) keeps its defaults; an empty leaf value (`workers:`) is an error.
 config parse_config(std::string_view yaml, std::string_view source);
+
+// The problems a config_error's message holds, one a line: each is printed or logged apart.
+[[nodiscard]] std::vector<std::string_view> config_problems(std::string_view message);
 
 // The largest configuration file read: a hundred times any real one. Bounds what a wrong
 // --config (a log, /dev/zero) costs, at start and on reload inside the running relay.
@@ -142,6 +146,10 @@ config default_config();
 
 // The effective configuration as YAML that parse_config() accepts (for --check-config).
 std::string to_yaml(const config &cfg);
+
+// Every key with its default, bounds, when a change applies and what it does, as a commented
+// YAML file that parse_config() accepts (`zrelayd config-reference`; config/zrelay.yaml).
+std::string config_reference();
 
 // What a reload (SIGHUP) can apply to a running relay: log level and format, the drain
 // timeout, and the CURVE allow-lists (for connections made from then on). Everything else is wired

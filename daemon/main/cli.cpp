@@ -40,10 +40,14 @@ cli_result parse_cli(int argc, const char *const *argv) {
                   "key, mode 0600) and PREFIX.pub (the public key)");
     keygen->add_option("-o,--out", opt.keygen_out,
                        "Write PREFIX.key and PREFIX.pub (never overwriting) instead of printing");
+    auto *reference = app.add_subcommand(
+        "config-reference", "Print every configuration key with its default, bounds, when a "
+                            "change takes effect and what it does, as a commented YAML file");
     try {
         app.parse(argc, argv);
         opt.healthcheck = health->parsed();
         opt.keygen = keygen->parsed();
+        opt.config_reference = reference->parsed();
     } catch (const CLI::CallForHelp &) {
         std::cout << app.help();
         result.exit_now = exit_ok;

@@ -14,6 +14,7 @@ struct cli_options {
     int healthcheck_timeout_ms = 2000;      // healthcheck --timeout-ms
     bool keygen = false;                    // `keygen`: make a CURVE key pair, exit
     std::optional<std::string> keygen_out;  // keygen --out PREFIX: write PREFIX.key, PREFIX.pub
+    bool config_reference = false;          // `config-reference`: print every key, exit
 };
 
 struct cli_result {

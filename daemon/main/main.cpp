@@ -107,7 +107,8 @@ void reload(config &running, const cli_options &options, service_notifier &notif
                          "values stay",
                          fmt::join(restart, ", "));
     } catch (const config_error &e) {
-        spdlog::error("reload rejected, running configuration unchanged: {}", e.what());
+        for (const std::string_view problem : config_problems(e.what()))
+            spdlog::error("reload rejected, running configuration unchanged: {}", problem);
     }
     notifier.ready();
 }
@@ -259,6 +260,10 @@ int main(int argc, char **argv) {
             }
             return exit_ok;
         }
+        if (cli.options.config_reference) {
+            std::cout << config_reference();
+            return exit_ok;
+        }
         const config cfg =
             cli.options.config_path ? load_config_file(*cli.options.config_path) : default_config();
         if (cli.options.healthcheck) {
@@ -278,7 +283,8 @@ int main(int argc, char **argv) {
         std::cerr << "zrelayd: " << e.what() << "\nRun with --help for usage.\n";
         return exit_usage;
     } catch (const config_error &e) {
-        std::cerr << "zrelayd: configuration error: " << e.what() << '\n';
+        for (const std::string_view problem : config_problems(e.what()))
+            std::cerr << "zrelayd: configuration error: " << problem << '\n';
         return exit_config;
     } catch (const endpoint_error &e) {
         spdlog::critical("{}", e.what());

@@ -1,0 +1,164 @@
+#include "config_table.hpp"
+
+#include <array>
+#include <limits>
+#include <utility>
+
+namespace zrelay {
+namespace {
+
+using namespace std::string_view_literals;
+using k = key_kind;
+
+constexpr std::int64_t max_hwm = std::numeric_limits<int>::max();
+constexpr std::int64_t an_hour_ms = 3'600'000;
+constexpr std::array log_levels{"trace"sv, "debug"sv,    "info"sv, "warn"sv,
+                                "error"sv, "critical"sv, "off"sv};
+constexpr std::array log_formats{"text"sv, "json"sv}; // log_format's order
+
+constexpr key_row integer(std::string_view path, field_access at, std::int64_t min,
+                          std::int64_t max, std::string_view doc,
+                          key_applies applies = key_applies::restart) {
+    return {path, k::integer, at, doc, applies, min, max};
+}
+
+// clang-format off
+constexpr std::array rows{
+    key_row{"ingress.bind", k::bind, field<&config::ingress, &ingress_config::bind>,
+            "Listen here; tcp://*:5555 for all interfaces."},
+    key_row{"ingress.connect", k::connect, field<&config::ingress, &ingress_config::connect>,
+            "Or dial out to producers that bind."},
+    integer("ingress.rcvhwm", field<&config::ingress, &ingress_config::rcvhwm>, 0, max_hwm,
+            "Messages queued per producer before it blocks; 0 = no limit."),
+    integer("ingress.max_message_bytes",
+            field<&config::ingress, &ingress_config::max_message_bytes>, 1, 256 << 20,
+            "Larger messages are refused as invalid (reason \"oversize\")."),
+    key_row{"egress.bind", k::bind, field<&config::egress, &egress_config::bind>,
+            "Listen here for subscribers."},
+    key_row{"egress.connect", k::connect, field<&config::egress, &egress_config::connect>,
+            "Or dial out to subscribers that bind."},
+    integer("egress.sndhwm", field<&config::egress, &egress_config::sndhwm>, 0, max_hwm,
+            "Messages queued per subscriber; 0 = no limit."),
+    key_row{"egress.nodrop", k::boolean, field<&config::egress, &egress_config::nodrop>,
+            "true: wait for a slow subscriber; false: drop its messages."},
+    key_row{"egress.stamp", k::boolean, field<&config::egress, &egress_config::stamp>,
+            "Append the relay's stamp to each message: relay_sequence (1, 2, 3... per topic), "
+            "relay_received_ns and relay_instance (random per start), so subscribers see gaps "
+            "and restarts (README, \"Seeing loss\")."},
+    integer("egress.max_topics", field<&config::egress, &egress_config::max_topics>, 1, 1'000'000,
+            "Topics with a sequence of their own; topics first seen after these are stamped "
+            "with sequence 0, \"not tracked\". Bounds the per-topic memory."),
+    key_row{"egress.drop_notices", k::boolean,
+            field<&config::egress, &egress_config::drop_notices>,
+            "Publish on the reserved topic $zrelay/drops when the relay drops messages (invalid "
+            "input, or a drain that ran out of time): per reason, at most one a second."},
+    integer("workers", field<&config::workers>, 0, 64,
+            "Threads that decode and validate. 0 is the direct path: one thread receives, "
+            "validates and publishes, the fastest on 2 cores (README, Performance); workers "
+            "(with io_threads: 2) pay only where cores are spare. pipeline.max_inflight bounds "
+            "them."),
+    integer("io_threads", field<&config::io_threads>, 1, 16,
+            "libzmq's I/O threads (ZMQ_IO_THREADS): network reads and writes, framing, CURVE. "
+            "With 2 or more, ingress and egress connections get threads of their own: worth it "
+            "where cores are spare and messages large (from about 1 KiB); on 2 cores, 1 is as "
+            "fast."),
+    integer("pipeline.max_inflight", field<&config::pipeline, &pipeline_config::max_inflight>, 1,
+            10'000'000,
+            "Messages between receipt and publication with workers, at most: bounds memory, and "
+            "at the cap the relay stops reading its ingress."),
+    key_row{"routing.default_topic", k::topic,
+            field<&config::routing, &routing_config::default_topic>,
+            "Topic for messages that carry an empty one; \"\" publishes them under the empty "
+            "topic, which only subscribers to everything receive."},
+    key_row{"invalid.dead_letter", k::bind_one,
+            field<&config::invalid, &invalid_config::dead_letter>,
+            "A PUB endpoint where refused input is republished raw as [reason][original "
+            "frames...]; secured as egress is (CURVE, allow-list, ipc mode)."},
+    integer("invalid.dead_letter_hwm", field<&config::invalid, &invalid_config::dead_letter_hwm>,
+            0, max_hwm,
+            "Dead letters queued per consumer; past it they are dropped, never waited on."),
+    key_row{"metrics.listen", k::listen, field<&config::metrics, &metrics_config::listen>,
+            "HTTP endpoint for Prometheus metrics, e.g. 0.0.0.0:9464 or [::1]:9464."},
+    integer("metrics.max_topic_labels",
+            field<&config::metrics, &metrics_config::max_topic_labels>, 0, 10'000,
+            "zrelay_topic_messages_total has a series for each of the first this many topics; "
+            "all others are counted under topic=\"_other\"."),
+    key_row{"log.level", k::one_of, field<&config::log, &log_config::level>,
+            "Least severe level logged (--log-level overrides it).", key_applies::reload, 0, 0,
+            log_levels},
+    key_row{"log.format", k::one_of, field<&config::log, &log_config::format>,
+            "text, or json for log collectors.", key_applies::reload, 0, 0, log_formats},
+    integer("shutdown.drain_timeout_ms",
+            field<&config::shutdown, &shutdown_config::drain_timeout>, 0, an_hour_ms,
+            "On SIGTERM, time allowed to publish what is in flight before exiting anyway.",
+            key_applies::reload),
+    key_row{"security.curve.ingress.secret_key_file", k::path,
+            field<&config::security, &security_config::ingress_curve,
+                  &curve_config::secret_key_file>,
+            "The server's secret key; refused if its group or others can read it."},
+    key_row{"security.curve.ingress.allow", k::path,
+            field<&config::security, &security_config::ingress_curve, &curve_config::allow>,
+            "Client public keys let in: a file of Z85 keys, one a line (\"#\" comments), or a "
+            "directory of such files; re-read on SIGHUP for new connections.",
+            key_applies::reload_while_set},
+    key_row{"security.curve.egress.secret_key_file", k::path,
+            field<&config::security, &security_config::egress_curve,
+                  &curve_config::secret_key_file>,
+            "As for ingress."},
+    key_row{"security.curve.egress.allow", k::path,
+            field<&config::security, &security_config::egress_curve, &curve_config::allow>,
+            "As for ingress.", key_applies::reload_while_set},
+    integer("security.handshake_timeout_ms",
+            field<&config::security, &security_config::handshake_timeout>, 0, an_hour_ms,
+            "On a side with CURVE, a connection that has not finished its handshake in this "
+            "time is closed, so half-open connections cannot pile up; 0: never. Sides without "
+            "CURVE have none: libzmq 4.3.4 would cut working ZMTP 1.0/2.0 clients at it."),
+    key_row{"security.ipc_mode", k::file_mode, field<&config::security, &security_config::ipc_mode>,
+            "Mode of bound ipc:// socket files: connecting needs write permission, so 0660 lets "
+            "in the owner and the group only."},
+    key_row{"security.ipc_group", k::group, field<&config::security, &security_config::ipc_group>,
+            "Group of bound ipc:// socket files; \"\" = zrelayd's own."},
+};
+// clang-format on
+
+constexpr std::array sections{
+    std::pair{"ingress"sv,
+              "Where producers send DataMessages (a PULL socket). Giving bind or "
+              "connect replaces BOTH default lists: a section with only connect "
+              "does not also bind 127.0.0.1:5555. At least one endpoint must remain."sv},
+    std::pair{"egress"sv, "Where subscribers receive [topic][DataMessage] (an XPUB socket; they "
+                          "subscribe by topic prefix). As for ingress, bind or connect replaces "
+                          "both default lists; an endpoint may not be both an ingress and an "
+                          "egress bind."sv},
+    std::pair{"security"sv, "Limits on who may connect."sv},
+    std::pair{"security.curve"sv,
+              "CURVE (encryption and authentication) on each side separately, off while its "
+              "secret_key_file is \"\": then anyone who can reach an endpoint may use it. Make key "
+              "pairs with `zrelayd keygen --out /etc/zrelay/curve/ingress` (writes ingress.key, "
+              "mode 0600, and ingress.pub). The side's own public key is always let in (`zrelayd "
+              "healthcheck` connects with it)."sv},
+};
+
+} // namespace
+
+std::span<const key_row> config_keys() {
+    return rows;
+}
+
+std::string_view section_doc(std::string_view path) {
+    for (const auto &[name, doc] : sections)
+        if (name == path)
+            return doc;
+    return {};
+}
+
+std::string_view key_name(std::string_view path) {
+    return path.substr(path.rfind('.') + 1); // npos + 1 == 0: a top-level key
+}
+
+std::string_view parent_of(std::string_view path) {
+    const std::size_t dot = path.rfind('.');
+    return dot == std::string_view::npos ? std::string_view{} : path.substr(0, dot);
+}
+
+} // namespace zrelay
