@@ -2,7 +2,7 @@
 """The configuration file at its edges, against the real zrelayd: at most 1 MiB and a regular
 file, refused at once and in little memory otherwise (exit 78, the reason on stderr), at start,
 by --check-config and on reload (SIGHUP), where the relay keeps running on its old configuration
-(daemon/regular_file.*, config_reader.cpp's load_config_file); every error of a file on a line
+(daemon/config/regular_file.*, config_reader.cpp's load_config_file); every error of a file on a line
 of its own; and the shipped config/zrelay.yaml is what `zrelayd config-reference` prints.
 
 Run by CTest (tests/CMakeLists.txt), which sets ZRELAYD and PYTHONPATH (the generated protobuf

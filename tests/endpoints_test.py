@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Endpoints at their edges, against the real zrelayd: IPv6 (tcp://[::1]:P and tcp://*:P, bound
 and connected), ipc socket files removed when the relay exits, relative ipc paths refused
-(daemon/endpoint.*, security.*, ipc_socket_file.*).
+(daemon/wire/endpoint.*, security.*, ipc_socket_file.*).
 
 Run by CTest (tests/CMakeLists.txt), which sets ZRELAYD and PYTHONPATH (the generated protobuf
 modules and tests/, for relay_test's helpers).

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""`zrelayd healthcheck` (daemon/healthcheck.*) against the real zrelayd.
+"""`zrelayd healthcheck` (daemon/ops/healthcheck.*) against the real zrelayd.
 
 The healthcheck must prove the data path, not just that a process is up: a canary goes in at the
 ingress and must come back at the egress. So it passes on a working relay, fails when none runs,

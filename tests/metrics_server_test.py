@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The metrics server (daemon/metrics_server.*) against a hostile network, over real sockets.
+"""The metrics server (daemon/ops/metrics_server.*) against a hostile network, over real sockets.
 
 Each test starts the real zrelayd with a metrics listen port and attacks it the way issue 15 did:
 idle and slowloris connections while a probe asks /healthz, an endless stream of header lines,

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""zrelayd and the service manager (daemon/notify.*): what a systemd with Type=notify sees.
+"""zrelayd and the service manager (daemon/ops/notify.*): what a systemd with Type=notify sees.
 
 Each test binds a datagram socket, starts the real zrelayd with NOTIFY_SOCKET (and
 WATCHDOG_USEC) pointing at it, as systemd does, and reads what arrives: READY=1 only once every

@@ -52,7 +52,7 @@ ZRELAYD = os.environ.get("ZRELAYD")
 # The composition under test (see above); unset: the pipeline, as before the variable existed.
 TEST_WORKERS = int(os.environ.get("ZRELAY_TEST_WORKERS", "2"))
 
-# Exit codes (sysexits.h), as daemon/errors.hpp maps them.
+# Exit codes (sysexits.h), as daemon/common/errors.hpp maps them.
 EXIT_OK = 0
 EXIT_UNAVAILABLE = 69
 EXIT_CONFIG = 78

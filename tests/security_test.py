@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""CURVE, the allow-lists and the limits against abuse (daemon/security.*, authenticator.*,
+"""CURVE, the allow-lists and the limits against abuse (daemon/net/security.*, authenticator.*,
 keys.*), against the real zrelayd over real sockets.
 
 A relay runs CURVE on both sides with allow-lists made by `zrelayd keygen`. An allowed producer

@@ -521,7 +521,7 @@ class Ipv6ToolTest(ToolTestCase):
 
     def test_send_and_sub_over_ipv6_loopback(self):
         """zrelay send and sub to a relay bound on [::1] only: the tool sets ZMQ_IPV6 for an
-        IPv6 endpoint, as zrelayd does (daemon/endpoint.hpp)."""
+        IPv6 endpoint, as zrelayd does (daemon/wire/endpoint.hpp)."""
         self.assertTrue(ZRELAYD and os.access(ZRELAYD, os.X_OK),
                         f"ZRELAYD must name the zrelayd binary, got {ZRELAYD!r}")
         in_port, out_port, metrics_port = free_tcp_ports(3, dual_stack=True)
