@@ -7,9 +7,9 @@
 #include <fmt/format.h>
 
 #include "endpoint.hpp"
-#include "reserved_topics.hpp"
 #include "errors.hpp"
 #include "quoting.hpp"
+#include "reserved_topics.hpp"
 #include "suggest.hpp"
 
 namespace zrelay {
