@@ -5,36 +5,130 @@
 #include "config.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <map>
 #include <optional>
 #include <set>
 
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include "config_table.hpp"
-#include "config_values.hpp"
+#include "endpoint.hpp"
+#include "errors.hpp"
 #include "quoting.hpp"
 #include "regular_file.hpp"
+#include "reserved_topics.hpp"
 #include "suggest.hpp"
 #include "yaml_text.hpp"
 
 namespace zrelay {
 namespace {
 
+constexpr std::size_t max_topic_bytes = 255;
+
+std::optional<text_place> place_of(const YAML::Mark &mark) {
+    if (mark.line < 0)
+        return std::nullopt;
+    return text_place{mark.line + 1, mark.column + 1}; // yaml-cpp counts from 0, editors from 1
+}
+
+// A node as a message shows it: quoted and escaped if a scalar, else "a sequence" and the like.
+std::string describe(const YAML::Node &node) {
+    if (node.IsScalar())
+        return quote(node.Scalar());
+    if (node.IsSequence())
+        return "a sequence";
+    return node.IsMap() ? "a mapping" : "null";
+}
+
+// Digits only, no sign or space: "0x10", "1e3", "+5" and " 5" are not what an operator means.
+std::optional<std::int64_t> to_integer(std::string_view text, int base = 10) {
+    std::int64_t value = 0;
+    const char *const last = text.data() + text.size();
+    const auto [end, error] = std::from_chars(text.data(), last, value, base);
+    if (error != std::errc{} || end != last)
+        return std::nullopt;
+    return value;
+}
+
+// YAML 1.2's booleans only. yaml-cpp would also take YAML 1.1's y/n/yes/no/on/off, which YAML 1.2
+// tools (linters, templating) read as strings; refusing them keeps the file meaning the same thing
+// to every tool that touches it.
+std::optional<bool> to_bool(std::string_view text) {
+    if (text == "true" || text == "True" || text == "TRUE")
+        return true;
+    if (text == "false" || text == "False" || text == "FALSE")
+        return false;
+    return std::nullopt;
+}
+
+// A key and its value as found in the file, with the dotted path that names it in errors.
+struct entry {
+    std::string path;
+    std::optional<text_place> key_at; // the key's place, or the enclosing one's
+    YAML::Node value;
+
+    // An empty value has no place of its own (yaml-cpp marks where the next token starts), and
+    // an alias's is where its anchor was; the key's place is the better pointer for both.
+    [[nodiscard]] std::optional<text_place> at() const {
+        const std::optional<text_place> own = place_of(value.Mark());
+        if (value.IsNull() || !own || (key_at && *own < *key_at))
+            return key_at;
+        return own;
+    }
+};
+
+// An endpoint with where it came from, to name both places when two collide.
+struct endpoint_at {
+    std::string endpoint;
+    std::string path;             // e.g. "ingress.bind[1]"
+    std::optional<text_place> at; // none: a default
+};
+
+// A value as read, for the field its row names.
+using key_value = std::variant<std::int64_t, bool, std::string, std::vector<std::string>>;
+
 class reader {
 public:
-    reader(std::string_view source, problem_list &problems)
-        : _source(source), _problems(problems) {}
+    explicit reader(std::string_view source) : _source(source) {}
+
+    // Records a problem; returns nullopt for a reading function to return.
+    std::nullopt_t add(std::optional<text_place> at, std::string_view key, std::string_view what) {
+        _problems.emplace_back(at,
+                               (key.empty() ? "" : std::string(key) + ": ") + std::string(what));
+        return std::nullopt;
+    }
+    std::nullopt_t add(const entry &e, std::string_view what) { return add(e.at(), e.path, what); }
+
+    // Throws one config_error holding every problem, one a line in the file's order, as
+    // "SOURCE:LINE:COLUMN: KEY: WHAT"; returns if there is none.
+    void throw_if_any() {
+        if (_problems.empty())
+            return;
+        std::stable_sort(_problems.begin(), _problems.end(),
+                         [](const auto &a, const auto &b) { return a.first < b.first; });
+        std::string message;
+        for (const auto &[at, text] : _problems) {
+            message += message.empty() ? "" : "\n";
+            message += _source;
+            if (at)
+                message += fmt::format(":{}:{}", at->line, at->column);
+            message += ": " + text;
+        }
+        throw config_error(message);
+    }
 
     config read(const YAML::Node &root) {
         config cfg;
         if (root.IsNull())
             return cfg; // an empty file, or only comments: all defaults
         if (!root.IsMap()) {
-            _problems.add(place_of(root.Mark()), {},
-                          "the top level must be a mapping of sections (" + joined(children("")) +
-                              "), got " + describe(root));
-            _problems.throw_if_any(_source);
+            add(place_of(root.Mark()), {},
+                "the top level must be a mapping of sections (" + joined(children("")) + "), got " +
+                    describe(root));
+            throw_if_any();
         }
         section(entry{{}, place_of(root.Mark()), root}, cfg);
         settle("ingress", cfg.ingress.bind, cfg.ingress.connect);
@@ -46,23 +140,6 @@ public:
     }
 
 private:
-    // The names under a section ("" for the top level), in table order.
-    static std::vector<std::string_view> children(std::string_view section) {
-        std::vector<std::string_view> out;
-        for (const key_row &row : config_keys()) {
-            std::string_view rest = row.path;
-            if (!section.empty()) {
-                if (!rest.starts_with(section) || !rest.substr(section.size()).starts_with('.'))
-                    continue;
-                rest.remove_prefix(section.size() + 1);
-            }
-            const std::string_view name = rest.substr(0, rest.find('.'));
-            if (std::find(out.begin(), out.end(), name) == out.end())
-                out.push_back(name);
-        }
-        return out;
-    }
-
     // Reads each key of a section, after rejecting unknown and repeated keys (yaml-cpp keeps
     // both copies of a repeated key and lookups would see only the first).
     void section(const entry &e, config &cfg) {
@@ -70,40 +147,33 @@ private:
         if (e.value.IsNull())
             return; // a section with everything under it commented out: its defaults
         if (!e.value.IsMap()) {
-            _problems.add(e, "expected a mapping with keys " + joined(known) + ", got " +
-                                 describe(e.value));
+            add(e, "expected a mapping with keys " + joined(known) + ", got " + describe(e.value));
             return;
         }
-        std::vector<std::pair<std::string, std::optional<text_place>>> seen;
+        std::map<std::string, std::optional<text_place>> seen;
         // Nodes copied out: yaml-cpp's iterators hand out temporaries (Nodes are cheap handles).
         for (const auto &pair : e.value) {
             const YAML::Node key = pair.first;
             const std::optional<text_place> key_at = place_of(key.Mark());
             if (!key.IsScalar()) {
-                _problems.add(key_at, e.path, "expected a key name, got " + describe(key));
+                add(key_at, e.path, "expected a key name, got " + describe(key));
                 continue;
             }
             const std::string &name = key.Scalar();
-            const std::string path = e.path.empty() ? name : e.path + "." + name;
+            const std::string path = child_path(e.path, name);
             if (std::find(known.begin(), known.end(), name) == known.end()) {
                 unknown(key_at, e.path, name, known);
                 continue;
             }
-            const auto previous = std::find_if(seen.begin(), seen.end(),
-                                               [&](const auto &s) { return s.first == name; });
-            if (previous != seen.end()) {
-                _problems.add(
-                    key_at, path,
-                    "given twice (first on line " +
-                        (previous->second ? std::to_string(previous->second->line) : "?") + ")");
+            if (const auto [first, is_first] = seen.try_emplace(name, key_at); !is_first) {
+                const auto &line = first->second;
+                add(key_at, path,
+                    "given twice (first on line " + (line ? std::to_string(line->line) : "?") +
+                        ")");
                 continue;
             }
-            seen.emplace_back(name, key_at);
             const entry child{path, key_at, pair.second};
-            const auto keys = config_keys();
-            const auto row = std::find_if(keys.begin(), keys.end(),
-                                          [&](const key_row &r) { return r.path == path; });
-            if (row != keys.end()) {
+            if (const key_row *row = find_key(path)) {
                 leaf(*row, child, cfg);
             } else {
                 _sections[path] = key_at;
@@ -119,23 +189,148 @@ private:
         // would return the cursor over the message, found by fuzzing).
         const std::string quoted = quote(name);
         const std::string shown = quoted.compare(1, quoted.size() - 2, name) == 0 ? name : quoted;
-        _problems.add(at, section.empty() ? shown : section + "." + shown,
-                      guess ? "unknown key; did you mean '" + std::string(*guess) + "'?"
-                            : "unknown key; expected one of " + joined(known));
+        add(at, section.empty() ? shown : section + "." + shown,
+            guess ? "unknown key; did you mean '" + std::string(*guess) + "'?"
+                  : "unknown key; expected one of " + joined(known));
     }
 
     void leaf(const key_row &row, const entry &e, config &cfg) {
-        if (row.kind == key_kind::bind || row.kind == key_kind::connect)
-            _given.emplace(parent_of(row.path));
-        const std::size_t before = _problems.size();
-        const std::optional<key_value> v = read_value(row, e, _problems);
-        if (!v || _problems.size() != before) {
+        std::optional<key_value> read;
+        if (row.kind == key_kind::bind || row.kind == key_kind::connect ||
+            row.kind == key_kind::bind_one)
+            read = endpoints(row, e);
+        else if (!e.value.IsScalar())
+            read = add(e, "expected " + kind_text(row).expected + ", got " + describe(e.value));
+        else
+            read = scalar(row, e, e.value.Scalar());
+        if (!read) {
             _failed.emplace(row.path);
             return;
         }
-        store(row, cfg, *v);
-        if (const auto *endpoints = std::get_if<std::vector<endpoint_at>>(&*v))
-            _endpoints[std::string(row.path)] = *endpoints;
+        // The row's kind matches its field's type: only one pairing of the two is ever stored.
+        std::visit(
+            [&](auto *field, const auto &value) {
+                using T = std::remove_pointer_t<decltype(field)>;
+                using V = std::remove_cvref_t<decltype(value)>;
+                if constexpr (std::is_enum_v<T> && std::is_same_v<V, std::string>)
+                    *field = T(std::find(row.choices.begin(), row.choices.end(), value) -
+                               row.choices.begin());
+                else if constexpr (std::is_constructible_v<T, V>)
+                    *field = T(value);
+            },
+            row.at.mut(cfg), *read);
+    }
+
+    // A scalar value as `row`'s kind reads it; nullopt, with the problem recorded, if it is not
+    // one.
+    std::optional<key_value> scalar(const key_row &row, const entry &e, const std::string &v) {
+        const auto mismatch = [&](const std::string &note) {
+            return add(e, "expected " + kind_text(row).expected + ", got " + quote(v) + note);
+        };
+        if (row.kind != key_kind::integer && row.kind != key_kind::boolean)
+            if (const auto problem = unwritable_problem(v))
+                return add(e, *problem);
+        switch (row.kind) {
+        case key_kind::integer: {
+            const auto n = to_integer(v);
+            if (!n || *n < row.min || *n > row.max)
+                return mismatch("");
+            return *n;
+        }
+        case key_kind::boolean:
+            if (const auto b = to_bool(v))
+                return *b;
+            return mismatch("");
+        case key_kind::one_of: {
+            if (std::find(row.choices.begin(), row.choices.end(), v) != row.choices.end())
+                return v;
+            const auto guess = closest(v, row.choices);
+            return mismatch(guess ? "; did you mean '" + std::string(*guess) + "'?" : "");
+        }
+        case key_kind::topic:
+            if (v.size() > max_topic_bytes)
+                return add(e, "a topic is at most 255 bytes, got " + std::to_string(v.size()));
+            if (v.starts_with(reserved_topic_prefix))
+                return add(e, "topics starting with " + std::string(reserved_topic_prefix) +
+                                  " are the relay's own, got " + quote(v));
+            return v;
+        case key_kind::path:
+            if (has_control_character(v))
+                return add(e, "a path holds a control character, got " + quote(v));
+            return v;
+        case key_kind::group:
+            if (std::all_of(v.begin(), v.end(), [](char c) {
+                    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' ||
+                           c == '-' || c == '.';
+                }))
+                return v;
+            return add(e, "expected a group name (letters, digits, _ - .) or \"\" for the "
+                          "process's own, got " +
+                              quote(v));
+        // Octal, as chmod takes it: 0660, 660 or 0o660 (YAML 1.1 and 1.2 disagree on what a
+        // bare 0660 means, so the text is read here, not by yaml-cpp). Permission bits only.
+        case key_kind::file_mode: {
+            const auto mode =
+                to_integer(std::string_view(v).substr(v.starts_with("0o") ? 2 : 0), 8);
+            if (!mode || *mode < 0 || *mode > 0777)
+                return add(e,
+                           "expected an octal file mode from 0 to 0777 like 0660, got " + quote(v));
+            if ((*mode & 0600) != 0600)
+                return add(e, "the owner (zrelayd itself) needs read and write (0600), got " +
+                                  quote(v));
+            return *mode;
+        }
+        case key_kind::listen:
+            if (const auto problem =
+                    v.empty() ? std::nullopt : host_port_problem(v, v, "host:port", false))
+                return add(e, *problem + " (\"\" disables metrics)");
+            return v;
+        default: // the endpoint kinds, read by endpoints()
+            return std::nullopt;
+        }
+    }
+
+    // A string or a sequence of strings: one endpoint needs no brackets. A bind_one key takes a
+    // string only, "" for none.
+    std::optional<key_value> endpoints(const key_row &row, const entry &e) {
+        const bool one = row.kind == key_kind::bind_one;
+        if (!one)
+            _given.emplace(row.path.substr(0, row.path.rfind('.')));
+        if (one && e.value.IsScalar() && e.value.Scalar().empty())
+            return std::string();
+        std::vector<entry> items;
+        if (e.value.IsScalar()) {
+            items.push_back({e.path + "[0]", e.key_at, e.value});
+        } else if (e.value.IsSequence() && !one) {
+            for (std::size_t i = 0; i < e.value.size(); ++i)
+                items.push_back({e.path + "[" + std::to_string(i) + "]", e.at(), e.value[i]});
+        } else {
+            return add(e, "expected " + kind_text(row).expected + ", got " + describe(e.value) +
+                              (e.value.IsNull() && !one ? " (write [] for none)" : ""));
+        }
+        const auto use = row.kind == key_kind::connect ? endpoint_use::connect : endpoint_use::bind;
+        std::vector<endpoint_at> read;
+        for (const entry &item : items) {
+            std::optional<std::string> problem =
+                item.value.IsScalar() ? unwritable_problem(item.value.Scalar())
+                                      : "expected an endpoint string, got " + describe(item.value);
+            if (!problem)
+                problem = endpoint_problem(item.value.Scalar(), use);
+            if (problem)
+                add(item, *problem);
+            else
+                read.push_back({item.value.Scalar(), item.path, item.at()});
+        }
+        if (read.size() != items.size())
+            return std::nullopt;
+        std::vector<std::string> endpoints;
+        endpoints.reserve(read.size());
+        for (const endpoint_at &endpoint : read)
+            endpoints.push_back(endpoint.endpoint);
+        _endpoints[std::string(row.path)] = std::move(read);
+        if (one)
+            return endpoints.front();
+        return endpoints;
     }
 
     // Giving either list replaces both defaults: "connect to the producers' broker" must not
@@ -155,8 +350,8 @@ private:
             }
         }
         if (_given.contains(section) && !refused && bind.empty() && connect.empty())
-            _problems.add(_sections[section], section,
-                          "needs at least one bind or connect endpoint, got none");
+            add(_sections[section], section,
+                "needs at least one bind or connect endpoint, got none");
     }
 
     // The same endpoint twice within a socket is at best a no-op and at worst a bind failure at
@@ -175,9 +370,9 @@ private:
                                                : "the default; set " +
                                                      first.path.substr(0, first.path.find('[')) +
                                                      " to move it";
-            _problems.add(second.at, second.path,
-                          "endpoint " + quote(second.endpoint) + " is also " + first.path + " (" +
-                              where + ")");
+            add(second.at, second.path,
+                "endpoint " + quote(second.endpoint) + " is also " + first.path + " (" + where +
+                    ")");
         };
         const auto pairs = [&](const std::vector<const endpoint_at *> &a,
                                const std::vector<const endpoint_at *> &b, bool same_list) {
@@ -208,17 +403,16 @@ private:
         if (_failed.contains(side + ".secret_key_file") || _failed.contains(side + ".allow"))
             return;
         if (curve.enabled() && curve.allow.empty())
-            _problems.add(_sections[side], side,
-                          "secret_key_file is set but allow is not: give the file or directory of "
-                          "client public keys to let in");
+            add(_sections[side], side,
+                "secret_key_file is set but allow is not: give the file or directory of client "
+                "public keys to let in");
         if (!curve.enabled() && !curve.allow.empty())
-            _problems.add(
-                _sections[side], side,
+            add(_sections[side], side,
                 "allow is set but secret_key_file is not: CURVE needs the server's secret key");
     }
 
     std::string_view _source;
-    problem_list &_problems;
+    std::vector<std::pair<std::optional<text_place>, std::string>> _problems;
     std::set<std::string, std::less<>> _failed; // keys whose value was refused
     std::set<std::string, std::less<>> _given;  // sections whose bind or connect was given
     std::map<std::string, std::optional<text_place>, std::less<>> _sections; // where they are
@@ -228,33 +422,31 @@ private:
 } // namespace
 
 config parse_config(std::string_view yaml, std::string_view source) {
-    problem_list problems;
-    reader r(source, problems);
+    reader r(source);
     std::vector<YAML::Node> documents;
     // Past these, reading on would only report what follows from them.
     try {
         if (const auto problem = yaml_text_problem(yaml))
-            problems.add(problem->at, {}, problem->what);
-        problems.throw_if_any(source);
+            r.add(problem->at, {}, problem->what);
+        r.throw_if_any();
         const std::string text(yaml);
         if (const auto at = where_yaml_cpp_would_hang(text))
-            problems.add(
-                at, {},
-                "invalid YAML: content outside any mapping or sequence (a stray ',' or the "
-                "like)");
-        problems.throw_if_any(source);
+            r.add(at, {},
+                  "invalid YAML: content outside any mapping or sequence (a stray ',' or the "
+                  "like)");
+        r.throw_if_any();
         documents = YAML::LoadAll(text);
     } catch (const YAML::Exception &e) {
-        problems.add(place_of(e.mark), {}, yaml_cpp_says(e.msg));
-        problems.throw_if_any(source);
+        r.add(place_of(e.mark), {}, yaml_cpp_says(e.msg));
+        r.throw_if_any();
     }
     if (documents.empty())
         return config{};
     if (documents.size() > 1)
-        problems.add(place_of(documents[1].Mark()), {},
-                     "expected one YAML document, found " + std::to_string(documents.size()));
+        r.add(place_of(documents[1].Mark()), {},
+              "expected one YAML document, found " + std::to_string(documents.size()));
     config cfg = r.read(documents.front());
-    problems.throw_if_any(source);
+    r.throw_if_any();
     return cfg;
 }
 
@@ -270,10 +462,6 @@ std::vector<std::string_view> config_problems(std::string_view message) {
 
 config load_config_file(const std::string &path) {
     return parse_config(read_regular_file(path, max_config_file_bytes, "configuration file"), path);
-}
-
-config default_config() {
-    return config{};
 }
 
 } // namespace zrelay

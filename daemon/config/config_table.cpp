@@ -1,8 +1,13 @@
 #include "config_table.hpp"
 
+#include <algorithm>
 #include <array>
 #include <limits>
 #include <utility>
+
+#include <fmt/format.h>
+
+#include "suggest.hpp"
 
 namespace zrelay {
 namespace {
@@ -145,6 +150,32 @@ std::span<const key_row> config_keys() {
     return rows;
 }
 
+const key_row *find_key(std::string_view path) {
+    const auto *row =
+        std::find_if(rows.begin(), rows.end(), [&](const key_row &r) { return r.path == path; });
+    return row == rows.end() ? nullptr : row;
+}
+
+std::vector<std::string_view> children(std::string_view section) {
+    std::vector<std::string_view> out;
+    for (const key_row &row : rows) {
+        std::string_view rest = row.path;
+        if (!section.empty()) {
+            if (!rest.starts_with(section) || !rest.substr(section.size()).starts_with('.'))
+                continue;
+            rest.remove_prefix(section.size() + 1);
+        }
+        const std::string_view name = rest.substr(0, rest.find('.'));
+        if (std::find(out.begin(), out.end(), name) == out.end())
+            out.push_back(name);
+    }
+    return out;
+}
+
+std::string child_path(std::string_view section, std::string_view name) {
+    return section.empty() ? std::string(name) : fmt::format("{}.{}", section, name);
+}
+
 std::string_view section_doc(std::string_view path) {
     for (const auto &[name, doc] : sections)
         if (name == path)
@@ -152,13 +183,33 @@ std::string_view section_doc(std::string_view path) {
     return {};
 }
 
-std::string_view key_name(std::string_view path) {
-    return path.substr(path.rfind('.') + 1); // npos + 1 == 0: a top-level key
-}
-
-std::string_view parent_of(std::string_view path) {
-    const std::size_t dot = path.rfind('.');
-    return dot == std::string_view::npos ? std::string_view{} : path.substr(0, dot);
+kind_words kind_text(const key_row &row) {
+    switch (row.kind) {
+    case key_kind::integer:
+        return {fmt::format("an integer in [{}, {}]", row.min, row.max),
+                fmt::format("{}..{}", row.min, row.max)};
+    case key_kind::boolean:
+        return {"true or false", "true or false"};
+    case key_kind::one_of:
+        return {"one of " + joined(row.choices), "one of " + joined(row.choices)};
+    case key_kind::topic:
+        return {"a string", "a topic, at most 255 bytes"};
+    case key_kind::path:
+        return {"a file path", "a file path"};
+    case key_kind::group:
+        return {"a group name", "a group name"};
+    case key_kind::file_mode:
+        return {"an octal file mode like 0660", "octal, 0600..0777"};
+    case key_kind::listen:
+        return {"\"\" (disabled) or host:port", "host:port, \"\" disables it"};
+    case key_kind::bind:
+    case key_kind::connect:
+        return {"an endpoint or a sequence of endpoints",
+                row.kind == key_kind::bind ? "endpoints to bind" : "endpoints to connect"};
+    case key_kind::bind_one:
+        return {"\"\" (none) or one endpoint to bind", "an endpoint to bind, \"\" for none"};
+    }
+    return {};
 }
 
 } // namespace zrelay

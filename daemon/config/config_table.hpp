@@ -16,26 +16,23 @@
 
 namespace zrelay {
 
+// What a key's value may be; kind_text() says each in words. An integer is in [min, max].
 enum class key_kind {
-    integer,   // decimal digits, in [min, max]
-    boolean,   // true or false (YAML 1.2's spellings only)
-    one_of,    // one of `choices`
-    topic,     // at most 255 bytes, not the relay's own $zrelay/drops
-    path,      // a file path without control characters, or ""
-    group,     // a group name, or "" for the process's own
-    file_mode, // octal permission bits, the owner's read and write kept
-    listen,    // host:port, or "" for none
-    bind,      // endpoints to bind: one, or a sequence
-    connect,   // endpoints to connect: one, or a sequence
-    bind_one,  // one endpoint to bind, or "" for none
+    integer,
+    boolean,
+    one_of,
+    topic,
+    path,
+    group,
+    file_mode,
+    listen,
+    bind,
+    connect,
+    bind_one,
 };
 
-// When a changed value takes effect.
-enum class key_applies {
-    restart,          // wired into sockets and threads at start
-    reload,           // on SIGHUP
-    reload_while_set, // on SIGHUP while it stays set; setting or clearing it is a restart
-};
+// When a changed value takes effect: at start, on SIGHUP, or on SIGHUP only while it stays set.
+enum class key_applies { restart, reload, reload_while_set };
 
 // Pointers to the types a key's field may have, mutable and not.
 template <typename... T>
@@ -63,47 +60,30 @@ struct key_row {
     field_access at;
     std::string_view doc;
     key_applies applies = key_applies::restart;
-    std::int64_t min = 0; // integer
+    std::int64_t min = 0;
     std::int64_t max = 0;
-    std::span<const std::string_view> choices{}; // one_of; an enum's in its order
+    std::span<const std::string_view> choices{}; // an enum's in its order
 };
 
 // In file order: how to_yaml() and the reference list them, and reload names changes.
 [[nodiscard]] std::span<const key_row> config_keys();
 
+// The row of a dotted path, or null if it names a section or nothing.
+[[nodiscard]] const key_row *find_key(std::string_view path);
+
+// The names under a section ("" for the top level), in table order, and the path of one.
+[[nodiscard]] std::vector<std::string_view> children(std::string_view section);
+[[nodiscard]] std::string child_path(std::string_view section, std::string_view name);
+
 // The documentation of a section ("ingress", "security.curve"); "" if it has none.
 [[nodiscard]] std::string_view section_doc(std::string_view path);
 
-// The last part of a dotted path, and the parts before it.
-[[nodiscard]] std::string_view key_name(std::string_view path);
-[[nodiscard]] std::string_view parent_of(std::string_view path);
-
-// Calls open(path, depth) as a section starts, close(depth) as it ends, and leaf(row, depth)
-// for each key, in table order: how writers nest the dotted paths.
-template <typename Open, typename Close, typename Leaf>
-void walk_table(Open &&open, Close &&close, Leaf &&leaf) {
-    std::vector<std::string_view> open_sections; // innermost last
-    const auto within = [](std::string_view path, std::string_view section) {
-        return path.size() > section.size() && path.starts_with(section) &&
-               path[section.size()] == '.';
-    };
-    for (const key_row &row : config_keys()) {
-        while (!open_sections.empty() && !within(row.path, open_sections.back())) {
-            open_sections.pop_back();
-            close(open_sections.size());
-        }
-        for (std::size_t dot =
-                 row.path.find('.', open_sections.empty() ? 0 : open_sections.back().size() + 1);
-             dot != std::string_view::npos; dot = row.path.find('.', dot + 1)) {
-            open(row.path.substr(0, dot), open_sections.size());
-            open_sections.push_back(row.path.substr(0, dot));
-        }
-        leaf(row, open_sections.size());
-    }
-    while (!open_sections.empty()) {
-        open_sections.pop_back();
-        close(open_sections.size());
-    }
-}
+// A kind of value in words, as errors expect it ("expected <expected>, got ...") and as the
+// reference bounds it.
+struct kind_words {
+    std::string expected;
+    std::string bounds;
+};
+[[nodiscard]] kind_words kind_text(const key_row &row);
 
 } // namespace zrelay

@@ -9,7 +9,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config_table.hpp"
-#include "suggest.hpp"
 
 namespace zrelay {
 namespace {
@@ -73,34 +72,6 @@ void emit_value(YAML::Emitter &out, const key_row &row, const config &cfg) {
         row.at.get(cfg));
 }
 
-std::string bounds(const key_row &row) {
-    switch (row.kind) {
-    case key_kind::integer:
-        return fmt::format("{}..{}", row.min, row.max);
-    case key_kind::boolean:
-        return "true or false";
-    case key_kind::one_of:
-        return "one of " + joined(row.choices);
-    case key_kind::topic:
-        return "a topic, at most 255 bytes";
-    case key_kind::path:
-        return "a file path";
-    case key_kind::group:
-        return "a group name";
-    case key_kind::file_mode:
-        return "octal, 0600..0777";
-    case key_kind::listen:
-        return "host:port, \"\" disables it";
-    case key_kind::bind:
-        return "endpoints to bind";
-    case key_kind::connect:
-        return "endpoints to connect";
-    case key_kind::bind_one:
-        return "an endpoint to bind, \"\" for none";
-    }
-    return {};
-}
-
 std::string_view when(key_applies applies) {
     switch (applies) {
     case key_applies::restart:
@@ -132,47 +103,56 @@ void comment(std::string &out, std::string_view text, std::size_t depth) {
         flush();
 }
 
+// The keys and sections under `section`, in table order.
+void emit_section(YAML::Emitter &out, const config &cfg, std::string_view section) {
+    for (const std::string_view name : children(section)) {
+        const std::string path = child_path(section, name);
+        out << YAML::Key << std::string(name) << YAML::Value;
+        if (const key_row *row = find_key(path)) {
+            emit_value(out, *row, cfg);
+        } else {
+            out << YAML::BeginMap;
+            emit_section(out, cfg, path);
+            out << YAML::EndMap;
+        }
+    }
+}
+
+void reference_section(std::string &out, std::string_view section, std::size_t depth) {
+    for (const std::string_view name : children(section)) {
+        const std::string path = child_path(section, name);
+        const key_row *row = find_key(path);
+        out += depth == 0 ? "\n" : "";
+        comment(
+            out,
+            row ? fmt::format("{} ({}; {})", row->doc, kind_text(*row).bounds, when(row->applies))
+                : std::string(section_doc(path)),
+            depth);
+        out += std::string(2 * depth, ' ') + std::string(name) + ":";
+        if (row) {
+            YAML::Emitter value;
+            emit_value(value, *row, config{});
+            out += " " + std::string(value.c_str()) + "\n";
+        } else {
+            out += "\n";
+            reference_section(out, path, depth + 1);
+        }
+    }
+}
+
 } // namespace
 
 std::string to_yaml(const config &cfg) {
     YAML::Emitter out;
     out << YAML::BeginMap;
-    walk_table(
-        [&](std::string_view path, std::size_t /*depth*/) {
-            out << YAML::Key << std::string(key_name(path)) << YAML::Value << YAML::BeginMap;
-        },
-        [&](std::size_t /*depth*/) { out << YAML::EndMap; },
-        [&](const key_row &row, std::size_t /*depth*/) {
-            out << YAML::Key << std::string(key_name(row.path)) << YAML::Value;
-            emit_value(out, row, cfg);
-        });
+    emit_section(out, cfg, "");
     out << YAML::EndMap;
     return std::string(out.c_str()) + "\n";
 }
 
 std::string config_reference() {
-    const config defaults;
     std::string out(reference_header);
-    const auto key = [&](std::string_view path, std::size_t depth) {
-        out += std::string(2 * depth, ' ') + std::string(key_name(path)) + ":";
-    };
-    walk_table(
-        [&](std::string_view path, std::size_t depth) {
-            out += depth == 0 ? "\n" : "";
-            comment(out, section_doc(path), depth);
-            key(path, depth);
-            out += "\n";
-        },
-        [](std::size_t /*depth*/) {},
-        [&](const key_row &row, std::size_t depth) {
-            out += depth == 0 ? "\n" : "";
-            comment(out, fmt::format("{} ({}; {})", row.doc, bounds(row), when(row.applies)),
-                    depth);
-            YAML::Emitter value;
-            emit_value(value, row, defaults);
-            key(row.path, depth);
-            out += " " + std::string(value.c_str()) + "\n";
-        });
+    reference_section(out, "", 0);
     return out;
 }
 
