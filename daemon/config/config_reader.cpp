@@ -53,17 +53,6 @@ std::optional<std::int64_t> to_integer(std::string_view text, int base = 10) {
     return value;
 }
 
-// YAML 1.2's booleans only. yaml-cpp would also take YAML 1.1's y/n/yes/no/on/off, which YAML 1.2
-// tools (linters, templating) read as strings; refusing them keeps the file meaning the same thing
-// to every tool that touches it.
-std::optional<bool> to_bool(std::string_view text) {
-    if (text == "true" || text == "True" || text == "TRUE")
-        return true;
-    if (text == "false" || text == "False" || text == "FALSE")
-        return false;
-    return std::nullopt;
-}
-
 // A key and its value as found in the file, with the dotted path that names it in errors.
 struct entry {
     std::string path;
@@ -237,9 +226,14 @@ private:
                 return mismatch("");
             return *n;
         }
+        // YAML 1.2's booleans only. yaml-cpp would also take YAML 1.1's y/n/yes/no/on/off, which
+        // YAML 1.2 tools (linters, templating) read as strings; refusing them keeps the file
+        // meaning the same thing to every tool that touches it.
         case key_kind::boolean:
-            if (const auto b = to_bool(v))
-                return *b;
+            if (v == "true" || v == "True" || v == "TRUE")
+                return true;
+            if (v == "false" || v == "False" || v == "FALSE")
+                return false;
             return mismatch("");
         case key_kind::one_of: {
             if (std::find(row.choices.begin(), row.choices.end(), v) != row.choices.end())
@@ -374,13 +368,6 @@ private:
                 "endpoint " + quote(second.endpoint) + " is also " + first.path + " (" + where +
                     ")");
         };
-        const auto pairs = [&](const std::vector<const endpoint_at *> &a,
-                               const std::vector<const endpoint_at *> &b, bool same_list) {
-            for (std::size_t i = 0; i < a.size(); ++i)
-                for (std::size_t j = same_list ? i + 1 : 0; j < b.size(); ++j)
-                    if (a[i]->endpoint == b[j]->endpoint)
-                        report(*a[i], *b[j]);
-        };
         const auto list = [&](std::initializer_list<std::string_view> paths) {
             std::vector<const endpoint_at *> out;
             for (const std::string_view path : paths)
@@ -389,12 +376,18 @@ private:
                         out.push_back(&e);
             return out;
         };
-        pairs(list({"ingress.bind", "ingress.connect"}), list({"ingress.bind", "ingress.connect"}),
-              true);
-        pairs(list({"egress.bind", "egress.connect"}), list({"egress.bind", "egress.connect"}),
-              true);
-        pairs(list({"ingress.bind"}), list({"egress.bind"}), false);
-        pairs(list({"ingress.bind", "egress.bind"}), list({"invalid.dead_letter"}), false);
+        const auto pairs = [&](const auto &a, const auto &b) {
+            for (std::size_t i = 0; i < a.size(); ++i)
+                for (std::size_t j = &a == &b ? i + 1 : 0; j < b.size(); ++j)
+                    if (a[i]->endpoint == b[j]->endpoint)
+                        report(*a[i], *b[j]);
+        };
+        const auto ingress = list({"ingress.bind", "ingress.connect"});
+        const auto egress = list({"egress.bind", "egress.connect"});
+        pairs(ingress, ingress);
+        pairs(egress, egress);
+        pairs(list({"ingress.bind"}), list({"egress.bind"}));
+        pairs(list({"ingress.bind", "egress.bind"}), list({"invalid.dead_letter"}));
     }
 
     // Half a CURVE setup is a mistake either way: a key with no allow-list would let any client

@@ -9,12 +9,8 @@
 namespace zrelay {
 namespace {
 
-bool same(const key_row &row, const config &a, const config &b) {
-    return std::visit([&](const auto *x) { return *x == *std::get<decltype(x)>(row.at.get(b)); },
-                      row.at.get(a));
-}
-
-// For a reload_while_set key (a string: a CURVE allow-list).
+// For a reload_while_set key (a string: a CURVE allow-list). Setting or clearing it turns CURVE
+// on or off, the socket's mechanism: a restart.
 bool is_set(const key_row &row, const config &cfg) {
     return !std::get<const std::string *>(row.at.get(cfg))->empty();
 }
@@ -37,17 +33,15 @@ config with_live_changes(const config &running, const config &next) {
     return applied;
 }
 
+// What a reload would leave as it is running, though the file changed it.
 std::vector<std::string> restart_only_changes(const config &running, const config &next) {
+    const config applied = with_live_changes(running, next);
     std::vector<std::string> changed;
-    for (const key_row &row : config_keys()) {
-        // Setting or clearing an allow-list turns CURVE on or off: the socket's mechanism.
-        const bool restart = row.applies == key_applies::restart
-                                 ? !same(row, running, next)
-                                 : row.applies == key_applies::reload_while_set &&
-                                       is_set(row, running) != is_set(row, next);
-        if (restart)
+    for (const key_row &row : config_keys())
+        if (std::visit(
+                [&](const auto *x) { return *x != *std::get<decltype(x)>(row.at.get(next)); },
+                row.at.get(applied)))
             changed.emplace_back(row.path);
-    }
     return changed;
 }
 

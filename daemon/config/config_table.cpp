@@ -157,16 +157,12 @@ const key_row *find_key(std::string_view path) {
 }
 
 std::vector<std::string_view> children(std::string_view section) {
+    const std::string prefix = section.empty() ? "" : std::string(section) + ".";
     std::vector<std::string_view> out;
     for (const key_row &row : rows) {
-        std::string_view rest = row.path;
-        if (!section.empty()) {
-            if (!rest.starts_with(section) || !rest.substr(section.size()).starts_with('.'))
-                continue;
-            rest.remove_prefix(section.size() + 1);
-        }
+        const std::string_view rest = row.path.substr(std::min(prefix.size(), row.path.size()));
         const std::string_view name = rest.substr(0, rest.find('.'));
-        if (std::find(out.begin(), out.end(), name) == out.end())
+        if (row.path.starts_with(prefix) && std::find(out.begin(), out.end(), name) == out.end())
             out.push_back(name);
     }
     return out;

@@ -3,6 +3,7 @@
 // walking the key table, so neither can miss a key or drift from the defaults in config.hpp.
 #include "config.hpp"
 
+#include <array>
 #include <type_traits>
 
 #include <fmt/format.h>
@@ -49,16 +50,13 @@ void emit_value(YAML::Emitter &out, const key_row &row, const config &cfg) {
     std::visit(
         [&](const auto *field) {
             using T = std::remove_cvref_t<decltype(*field)>;
-            if constexpr (std::is_same_v<T, std::string>) {
-                if (row.kind == key_kind::one_of)
-                    out << *field;
-                else
-                    out << YAML::DoubleQuoted << *field;
-            } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+            if constexpr (std::is_same_v<T, std::vector<std::string>>) {
                 out << YAML::Flow << YAML::BeginSeq;
                 for (const std::string &e : *field)
                     out << YAML::DoubleQuoted << e;
                 out << YAML::EndSeq;
+            } else if constexpr (std::is_same_v<T, std::string>) {
+                out << (row.kind == key_kind::one_of ? YAML::Auto : YAML::DoubleQuoted) << *field;
             } else if constexpr (std::is_same_v<T, log_format>) {
                 out << std::string(row.choices[static_cast<std::size_t>(*field)]);
             } else if constexpr (std::is_same_v<T, std::chrono::milliseconds>) {
@@ -72,17 +70,9 @@ void emit_value(YAML::Emitter &out, const key_row &row, const config &cfg) {
         row.at.get(cfg));
 }
 
-std::string_view when(key_applies applies) {
-    switch (applies) {
-    case key_applies::restart:
-        return "on restart";
-    case key_applies::reload:
-        return "on SIGHUP";
-    case key_applies::reload_while_set:
-        return "on SIGHUP; setting or clearing it, on restart";
-    }
-    return {};
-}
+// When a change takes effect, in key_applies' order.
+constexpr std::array<std::string_view, 3> when{"on restart", "on SIGHUP",
+                                               "on SIGHUP; setting or clearing it, on restart"};
 
 // `text` as comment lines of at most comment_width columns, indented `depth` levels.
 void comment(std::string &out, std::string_view text, std::size_t depth) {
@@ -123,11 +113,11 @@ void reference_section(std::string &out, std::string_view section, std::size_t d
         const std::string path = child_path(section, name);
         const key_row *row = find_key(path);
         out += depth == 0 ? "\n" : "";
-        comment(
-            out,
-            row ? fmt::format("{} ({}; {})", row->doc, kind_text(*row).bounds, when(row->applies))
-                : std::string(section_doc(path)),
-            depth);
+        comment(out,
+                row ? fmt::format("{} ({}; {})", row->doc, kind_text(*row).bounds,
+                                  when.at(static_cast<std::size_t>(row->applies)))
+                    : std::string(section_doc(path)),
+                depth);
         out += std::string(2 * depth, ' ') + std::string(name) + ":";
         if (row) {
             YAML::Emitter value;
