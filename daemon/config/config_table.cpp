@@ -1,8 +1,11 @@
+// The key table's rows, and what is read off them alone: lookups by path, each kind in words, and
+// what a reload (SIGHUP) applies and what waits for a restart (the `applies` column).
 #include "config_table.hpp"
 
 #include <algorithm>
 #include <array>
 #include <limits>
+#include <type_traits>
 #include <utility>
 
 #include <fmt/format.h>
@@ -144,11 +147,13 @@ constexpr std::array sections{
               "healthcheck` connects with it)."sv},
 };
 
-} // namespace
-
-std::span<const key_row> config_keys() {
-    return rows;
+// For a reload_while_set key (a string: a CURVE allow-list). Setting or clearing it turns CURVE
+// on or off, the socket's mechanism: a restart.
+bool is_set(const key_row &row, const config &cfg) {
+    return !std::get<const std::string *>(row.at.get(cfg))->empty();
 }
+
+} // namespace
 
 const key_row *find_key(std::string_view path) {
     const auto *row =
@@ -206,6 +211,34 @@ kind_words kind_text(const key_row &row) {
         return {"\"\" (none) or one endpoint to bind", "an endpoint to bind, \"\" for none"};
     }
     return {};
+}
+
+config with_live_changes(const config &running, const config &next) {
+    config applied = running;
+    for (const key_row &row : rows) {
+        const bool live =
+            row.applies == key_applies::reload || (row.applies == key_applies::reload_while_set &&
+                                                   is_set(row, running) && is_set(row, next));
+        if (live)
+            std::visit(
+                [&](auto *to) {
+                    *to = *std::get<const std::remove_pointer_t<decltype(to)> *>(row.at.get(next));
+                },
+                row.at.mut(applied));
+    }
+    return applied;
+}
+
+// What a reload would leave as it is running, though the file changed it.
+std::vector<std::string> restart_only_changes(const config &running, const config &next) {
+    const config applied = with_live_changes(running, next);
+    std::vector<std::string> changed;
+    for (const key_row &row : rows)
+        if (std::visit(
+                [&](const auto *x) { return *x != *std::get<decltype(x)>(row.at.get(next)); },
+                row.at.get(applied)))
+            changed.emplace_back(row.path);
+    return changed;
 }
 
 } // namespace zrelay

@@ -1,7 +1,7 @@
 // config_table: every configuration key, one row each: its dotted path, the kind of value and its
 // bounds, when a change takes effect, a line of documentation, and where it lives in `config`.
-// The reader, to_yaml(), the reload diff and `zrelayd config-reference` all walk these rows, so
-// adding a key is one row (config_table.cpp) and one field (config.hpp).
+// The reader, to_yaml(), the reload diff and `zrelayd config-reference` all walk these rows (in
+// file order), so adding a key is one row (config_table.cpp) and one field (config.hpp).
 #pragma once
 
 #include <chrono>
@@ -64,9 +64,6 @@ struct key_row {
     std::int64_t max = 0;
     std::span<const std::string_view> choices{}; // an enum's in its order
 };
-
-// In file order: how to_yaml() and the reference list them, and reload names changes.
-[[nodiscard]] std::span<const key_row> config_keys();
 
 // The row of a dotted path, or null if it names a section or nothing.
 [[nodiscard]] const key_row *find_key(std::string_view path);
