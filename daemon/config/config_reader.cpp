@@ -26,8 +26,6 @@
 namespace zrelay {
 namespace {
 
-constexpr std::size_t max_topic_bytes = 255;
-
 std::optional<text_place> place_of(const YAML::Mark &mark) {
     if (mark.line < 0)
         return std::nullopt;
@@ -53,7 +51,8 @@ std::optional<std::int64_t> to_integer(std::string_view text, int base = 10) {
     return value;
 }
 
-// A key and its value as found in the file, with the dotted path that names it in errors.
+// A key and its value as found in the file, with the dotted path that names it in errors; or an
+// endpoint in a list ("ingress.bind[1]"), default ones with no place.
 struct entry {
     std::string path;
     std::optional<text_place> key_at; // the key's place, or the enclosing one's
@@ -67,13 +66,6 @@ struct entry {
             return key_at;
         return own;
     }
-};
-
-// An endpoint with where it came from, to name both places when two collide.
-struct endpoint_at {
-    std::string endpoint;
-    std::string path;             // e.g. "ingress.bind[1]"
-    std::optional<text_place> at; // none: a default
 };
 
 // A value as read, for the field its row names.
@@ -242,7 +234,7 @@ private:
             return mismatch(guess ? "; did you mean '" + std::string(*guess) + "'?" : "");
         }
         case key_kind::topic:
-            if (v.size() > max_topic_bytes)
+            if (v.size() > 255)
                 return add(e, "a topic is at most 255 bytes, got " + std::to_string(v.size()));
             if (v.starts_with(reserved_topic_prefix))
                 return add(e, "topics starting with " + std::string(reserved_topic_prefix) +
@@ -303,7 +295,7 @@ private:
                               (e.value.IsNull() && !one ? " (write [] for none)" : ""));
         }
         const auto use = row.kind == key_kind::connect ? endpoint_use::connect : endpoint_use::bind;
-        std::vector<endpoint_at> read;
+        std::vector<std::string> endpoints;
         for (const entry &item : items) {
             std::optional<std::string> problem =
                 item.value.IsScalar() ? unwritable_problem(item.value.Scalar())
@@ -313,15 +305,11 @@ private:
             if (problem)
                 add(item, *problem);
             else
-                read.push_back({item.value.Scalar(), item.path, item.at()});
+                endpoints.push_back(item.value.Scalar());
         }
-        if (read.size() != items.size())
+        if (endpoints.size() != items.size())
             return std::nullopt;
-        std::vector<std::string> endpoints;
-        endpoints.reserve(read.size());
-        for (const endpoint_at &endpoint : read)
-            endpoints.push_back(endpoint.endpoint);
-        _endpoints[std::string(row.path)] = std::move(read);
+        _endpoints[std::string(row.path)] = std::move(items);
         if (one)
             return endpoints.front();
         return endpoints;
@@ -336,8 +324,8 @@ private:
             const std::string path = section + kind;
             if (!_given.contains(section)) {
                 for (std::size_t i = 0; i < list->size(); ++i)
-                    _endpoints[path].push_back(
-                        {(*list)[i], path + "[" + std::to_string(i) + "]", std::nullopt});
+                    _endpoints[path].push_back({path + "[" + std::to_string(i) + "]", std::nullopt,
+                                                YAML::Node((*list)[i])});
             } else if (!_endpoints.contains(path)) {
                 list->clear(); // not given, or refused (and reported)
                 refused = refused || _failed.contains(path);
@@ -353,33 +341,32 @@ private:
     // both places named, rather than as EADDRINUSE at run time. Each endpoint is reported once.
     void check_collisions() {
         std::set<std::string> reported;
-        const auto report = [&](const endpoint_at &a, const endpoint_at &b) {
+        const auto report = [&](const entry &a, const entry &b) {
             // Report at the later of the two in the file; a default has no place.
-            const bool a_first = !a.at || (b.at && !(*b.at < *a.at));
-            const endpoint_at &first = a_first ? a : b;
-            const endpoint_at &second = a_first ? b : a;
+            const bool a_first = !a.at() || (b.at() && !(*b.at() < *a.at()));
+            const entry &first = a_first ? a : b;
+            const entry &second = a_first ? b : a;
             if (!reported.insert(second.path).second)
                 return;
-            const std::string where = first.at ? "line " + std::to_string(first.at->line)
-                                               : "the default; set " +
-                                                     first.path.substr(0, first.path.find('[')) +
-                                                     " to move it";
-            add(second.at, second.path,
-                "endpoint " + quote(second.endpoint) + " is also " + first.path + " (" + where +
-                    ")");
+            const std::string where = first.at() ? "line " + std::to_string(first.at()->line)
+                                                 : "the default; set " +
+                                                       first.path.substr(0, first.path.find('[')) +
+                                                       " to move it";
+            add(second, "endpoint " + quote(second.value.Scalar()) + " is also " + first.path +
+                            " (" + where + ")");
         };
         const auto list = [&](std::initializer_list<std::string_view> paths) {
-            std::vector<const endpoint_at *> out;
+            std::vector<const entry *> out;
             for (const std::string_view path : paths)
                 if (const auto it = _endpoints.find(path); it != _endpoints.end())
-                    for (const endpoint_at &e : it->second)
+                    for (const entry &e : it->second)
                         out.push_back(&e);
             return out;
         };
         const auto pairs = [&](const auto &a, const auto &b) {
             for (std::size_t i = 0; i < a.size(); ++i)
                 for (std::size_t j = &a == &b ? i + 1 : 0; j < b.size(); ++j)
-                    if (a[i]->endpoint == b[j]->endpoint)
+                    if (a[i]->value.Scalar() == b[j]->value.Scalar())
                         report(*a[i], *b[j]);
         };
         const auto ingress = list({"ingress.bind", "ingress.connect"});
@@ -409,7 +396,7 @@ private:
     std::set<std::string, std::less<>> _failed; // keys whose value was refused
     std::set<std::string, std::less<>> _given;  // sections whose bind or connect was given
     std::map<std::string, std::optional<text_place>, std::less<>> _sections; // where they are
-    std::map<std::string, std::vector<endpoint_at>, std::less<>> _endpoints; // read, or defaults
+    std::map<std::string, std::vector<entry>, std::less<>> _endpoints;       // read, or defaults
 };
 
 } // namespace
