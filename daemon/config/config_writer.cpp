@@ -1,6 +1,7 @@
 // Writing a configuration back as YAML: the effective one (--check-config), and the commented
-// reference of every key (`zrelayd config-reference`, shipped as config/zrelay.yaml), both by
-// walking the key table, so neither can miss a key or drift from the defaults in config.hpp.
+// reference of every key (`zrelayd config-reference`, shipped as config/zrelay.yaml), both by one
+// walk of the key table, so neither can miss a key or drift from the defaults in config.hpp.
+// yaml-cpp's emitter writes each value (its quoting rules are the reader's); the nesting is ours.
 #include "config.hpp"
 
 #include <array>
@@ -93,39 +94,29 @@ void comment(std::string &out, std::string_view text, std::size_t depth) {
         flush();
 }
 
-// The keys and sections under `section`, in table order.
-void emit_section(YAML::Emitter &out, const config &cfg, std::string_view section) {
-    for (const std::string_view name : children(section)) {
-        const std::string path = child_path(section, name);
-        out << YAML::Key << std::string(name) << YAML::Value;
-        if (const key_row *row = find_key(path)) {
-            emit_value(out, *row, cfg);
-        } else {
-            out << YAML::BeginMap;
-            emit_section(out, cfg, path);
-            out << YAML::EndMap;
-        }
-    }
-}
-
-void reference_section(std::string &out, std::string_view section, std::size_t depth) {
+// The keys under `section` as YAML, `depth` levels in; with their docs and bounds for the
+// reference.
+void write_section(std::string &out, const config &cfg, std::string_view section, std::size_t depth,
+                   bool documented) {
     for (const std::string_view name : children(section)) {
         const std::string path = child_path(section, name);
         const key_row *row = find_key(path);
-        out += depth == 0 ? "\n" : "";
-        comment(out,
-                row ? fmt::format("{} ({}; {})", row->doc, kind_text(*row).bounds,
-                                  when.at(static_cast<std::size_t>(row->applies)))
-                    : std::string(section_doc(path)),
-                depth);
+        if (documented) {
+            out += depth == 0 ? "\n" : "";
+            comment(out,
+                    row ? fmt::format("{} ({}; {})", row->doc, kind_text(*row).bounds,
+                                      when.at(static_cast<std::size_t>(row->applies)))
+                        : std::string(section_doc(path)),
+                    depth);
+        }
         out += std::string(2 * depth, ' ') + std::string(name) + ":";
         if (row) {
             YAML::Emitter value;
-            emit_value(value, *row, config{});
+            emit_value(value, *row, cfg);
             out += " " + std::string(value.c_str()) + "\n";
         } else {
             out += "\n";
-            reference_section(out, path, depth + 1);
+            write_section(out, cfg, path, depth + 1, documented);
         }
     }
 }
@@ -133,16 +124,14 @@ void reference_section(std::string &out, std::string_view section, std::size_t d
 } // namespace
 
 std::string to_yaml(const config &cfg) {
-    YAML::Emitter out;
-    out << YAML::BeginMap;
-    emit_section(out, cfg, "");
-    out << YAML::EndMap;
-    return std::string(out.c_str()) + "\n";
+    std::string out;
+    write_section(out, cfg, "", 0, false);
+    return out;
 }
 
 std::string config_reference() {
     std::string out(reference_header);
-    reference_section(out, "", 0);
+    write_section(out, config{}, "", 0, true);
     return out;
 }
 
