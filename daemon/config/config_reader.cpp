@@ -41,16 +41,6 @@ std::string describe(const YAML::Node &node) {
     return node.IsMap() ? "a mapping" : "null";
 }
 
-// Digits only, no sign or space: "0x10", "1e3", "+5" and " 5" are not what an operator means.
-std::optional<std::int64_t> to_integer(std::string_view text, int base = 10) {
-    std::int64_t value = 0;
-    const char *const last = text.data() + text.size();
-    const auto [end, error] = std::from_chars(text.data(), last, value, base);
-    if (error != std::errc{} || end != last)
-        return std::nullopt;
-    return value;
-}
-
 // A key and its value as found in the file, with the dotted path that names it in errors; or an
 // endpoint in a list ("ingress.bind[1]"), default ones with no place.
 struct entry {
@@ -67,9 +57,6 @@ struct entry {
         return own;
     }
 };
-
-// A value as read, for the field its row names.
-using key_value = std::variant<std::int64_t, bool, std::string, std::vector<std::string>>;
 
 class reader {
 public:
@@ -205,75 +192,10 @@ private:
     // A scalar value as `row`'s kind reads it; nullopt, with the problem recorded, if it is not
     // one.
     std::optional<key_value> scalar(const key_row &row, const entry &e, const std::string &v) {
-        const auto mismatch = [&](const std::string &note) {
-            return add(e, "expected " + kind_text(row).expected + ", got " + quote(v) + note);
-        };
-        if (row.kind != key_kind::integer && row.kind != key_kind::boolean)
-            if (const auto problem = unwritable_problem(v))
-                return add(e, *problem);
-        switch (row.kind) {
-        case key_kind::integer: {
-            const auto n = to_integer(v);
-            if (!n || *n < row.min || *n > row.max)
-                return mismatch("");
-            return *n;
-        }
-        // YAML 1.2's booleans only. yaml-cpp would also take YAML 1.1's y/n/yes/no/on/off, which
-        // YAML 1.2 tools (linters, templating) read as strings; refusing them keeps the file
-        // meaning the same thing to every tool that touches it.
-        case key_kind::boolean:
-            if (v == "true" || v == "True" || v == "TRUE")
-                return true;
-            if (v == "false" || v == "False" || v == "FALSE")
-                return false;
-            return mismatch("");
-        case key_kind::one_of: {
-            if (std::find(row.choices.begin(), row.choices.end(), v) != row.choices.end())
-                return v;
-            const auto guess = closest(v, row.choices);
-            return mismatch(guess ? "; did you mean '" + std::string(*guess) + "'?" : "");
-        }
-        case key_kind::topic:
-            if (v.size() > 255)
-                return add(e, "a topic is at most 255 bytes, got " + std::to_string(v.size()));
-            if (v.starts_with(reserved_topic_prefix))
-                return add(e, "topics starting with " + std::string(reserved_topic_prefix) +
-                                  " are the relay's own, got " + quote(v));
-            return v;
-        case key_kind::path:
-            if (has_control_character(v))
-                return add(e, "a path holds a control character, got " + quote(v));
-            return v;
-        case key_kind::group:
-            if (std::all_of(v.begin(), v.end(), [](char c) {
-                    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' ||
-                           c == '-' || c == '.';
-                }))
-                return v;
-            return add(e, "expected a group name (letters, digits, _ - .) or \"\" for the "
-                          "process's own, got " +
-                              quote(v));
-        // Octal, as chmod takes it: 0660, 660 or 0o660 (YAML 1.1 and 1.2 disagree on what a
-        // bare 0660 means, so the text is read here, not by yaml-cpp). Permission bits only.
-        case key_kind::file_mode: {
-            const auto mode =
-                to_integer(std::string_view(v).substr(v.starts_with("0o") ? 2 : 0), 8);
-            if (!mode || *mode < 0 || *mode > 0777)
-                return add(e,
-                           "expected an octal file mode from 0 to 0777 like 0660, got " + quote(v));
-            if ((*mode & 0600) != 0600)
-                return add(e, "the owner (zrelayd itself) needs read and write (0600), got " +
-                                  quote(v));
-            return *mode;
-        }
-        case key_kind::listen:
-            if (const auto problem =
-                    v.empty() ? std::nullopt : host_port_problem(v, v, "host:port", false))
-                return add(e, *problem + " (\"\" disables metrics)");
-            return v;
-        default: // the endpoint kinds, read by endpoints()
-            return std::nullopt;
-        }
+        scalar_read read = read_scalar(row, v);
+        if (const auto *bad = std::get_if<bad_value>(&read))
+            return add(e, bad->what);
+        return std::get<key_value>(std::move(read));
     }
 
     // A string or a sequence of strings: one endpoint needs no brackets. A bind_one key takes a

@@ -83,4 +83,13 @@ struct kind_words {
 };
 [[nodiscard]] kind_words kind_text(const key_row &row);
 
+// A value as read, for the field its row names; or what is wrong with it.
+using key_value = std::variant<std::int64_t, bool, std::string, std::vector<std::string>>;
+struct bad_value {
+    std::string what; // the message after "KEY: "
+};
+using scalar_read = std::variant<key_value, bad_value>;
+// A scalar's text as `row`'s kind reads it (config_values.cpp); not for the endpoint kinds.
+[[nodiscard]] scalar_read read_scalar(const key_row &row, const std::string &v);
+
 } // namespace zrelay
