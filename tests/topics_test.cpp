@@ -86,6 +86,50 @@ TEST(topics, peek_tells_the_next_sequence_without_counting) {
     EXPECT_EQ(t.count("a"), 2U);
 }
 
+TEST(topics, tracked_topics_get_indexes_in_first_seen_order) {
+    topic_table t(3, 1);
+    auto c = t.count_indexed("b");
+    EXPECT_EQ(c.sequence, 1U);
+    EXPECT_EQ(c.index, 0U);
+    c = t.count_indexed("a");
+    EXPECT_EQ(c.sequence, 1U);
+    EXPECT_EQ(c.index, 1U);
+    c = t.count_indexed("b"); // the last topic found and a lookup both give the same index
+    EXPECT_EQ(c.sequence, 2U);
+    EXPECT_EQ(c.index, 0U);
+    c = t.count_indexed("a");
+    EXPECT_EQ(c.sequence, 2U);
+    EXPECT_EQ(c.index, 1U);
+    EXPECT_EQ(t.count("c"), 1U); // count() hands out indexes too
+    c = t.count_indexed("c");
+    EXPECT_EQ(c.sequence, 2U);
+    EXPECT_EQ(c.index, 2U);
+}
+
+TEST(topics, untracked_topics_have_no_index) {
+    topic_table t(1, 1, "$zrelay/health/");
+    EXPECT_EQ(t.count_indexed("a").index, 0U);
+    const auto past_the_cap = t.count_indexed("b");
+    EXPECT_EQ(past_the_cap.sequence, 0U);
+    EXPECT_EQ(past_the_cap.index, no_topic_index);
+    const auto under_the_prefix = t.count_indexed("$zrelay/health/1");
+    EXPECT_EQ(under_the_prefix.sequence, 0U);
+    EXPECT_EQ(under_the_prefix.index, no_topic_index);
+    EXPECT_EQ(t.count_indexed("a").index, 0U);
+}
+
+TEST(topics, indexes_stay_below_max_topics_however_many_topics_come) {
+    constexpr std::size_t max_topics = 100;
+    topic_table t(max_topics, 0);
+    for (int i = 0; i < 1000; ++i) {
+        const auto c = t.count_indexed("topic-" + std::to_string(i % 300));
+        if (i % 300 < static_cast<int>(max_topics))
+            EXPECT_EQ(c.index, static_cast<std::uint32_t>(i % 300));
+        else
+            EXPECT_EQ(c.index, no_topic_index);
+    }
+}
+
 TEST(topics, the_first_topics_get_labels_and_the_rest_count_as_other) {
     topic_table t(100, 2);
     t.count("x");

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 build=${2:-build/fuzz}
 mkdir -p "$build/artifacts"
-for target in envelope config; do
+for target in envelope config replay; do
   scratch=$(mktemp -d)
   cp -r "tests/fuzz/corpus/$target/." "$scratch/"
   echo "fuzz: $target for ${seconds} s"

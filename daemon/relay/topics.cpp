@@ -1,5 +1,6 @@
 #include "topics.hpp"
 
+#include <cassert>
 #include <utility>
 
 namespace zrelay {
@@ -8,9 +9,11 @@ topic_table::topic_table(std::size_t max_topics, std::size_t max_labels,
                          std::string untracked_prefix)
     : _max_topics(max_topics), _max_labels(std::min(max_labels, max_topics)),
       _untracked_prefix(std::move(untracked_prefix)),
-      _labels(std::make_unique<label[]>(_max_labels)) {}
+      _labels(std::make_unique<label[]>(_max_labels)) {
+    assert(max_topics <= no_topic_index);
+}
 
-std::uint64_t topic_table::count(std::string_view topic) {
+topic_count topic_table::count_indexed(std::string_view topic) {
     // A stream mostly repeats its topic: compare with the last one before hashing.
     if (_last == nullptr || _last->first != topic) {
         const auto found = _entries.find(topic);
@@ -19,14 +22,14 @@ std::uint64_t topic_table::count(std::string_view topic) {
     if (_last != nullptr) {
         entry &e = _last->second;
         (e.messages != nullptr ? *e.messages : _other).add();
-        return ++e.sequence;
+        return {++e.sequence, e.index};
     }
     if (_entries.size() >= _max_topics ||
         (!_untracked_prefix.empty() && topic.starts_with(_untracked_prefix))) {
         _other.add();
-        return 0;
+        return {0, no_topic_index};
     }
-    entry e{.sequence = 1};
+    entry e{.sequence = 1, .index = static_cast<std::uint32_t>(_entries.size())};
     const std::size_t used = _labels_used.load(std::memory_order_relaxed);
     if (used < _max_labels) {
         _labels[used].topic = topic;
@@ -35,7 +38,7 @@ std::uint64_t topic_table::count(std::string_view topic) {
     }
     (e.messages != nullptr ? *e.messages : _other).add();
     _last = &*_entries.emplace(std::string(topic), e).first;
-    return 1;
+    return {1, e.index};
 }
 
 std::uint64_t topic_table::peek(std::string_view topic) const {
