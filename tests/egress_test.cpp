@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <zmq.hpp>
@@ -95,7 +96,9 @@ protected:
 
 TEST_F(egress_test, publishes_topic_and_body_with_a_stamp_numbered_per_topic) {
     const auto cfg = config();
-    egress out(ctx, cfg, {}, 0, stamper(42), topics, counters, control, [this] { return totals; });
+    egress out(
+        ctx, cfg, {}, 0, stamper(42), topics, counters, control, [this] { return totals; },
+        nullptr);
     auto sub = subscriber(out);
     for (const char *topic : {"a", "b", "a", "a"}) {
         auto item = item_on(topic, 7, 1234);
@@ -117,10 +120,43 @@ TEST_F(egress_test, publishes_topic_and_body_with_a_stamp_numbered_per_topic) {
     EXPECT_EQ(out.instance(), 42U);
 }
 
+TEST_F(egress_test, with_retention_the_log_holds_what_was_published_with_its_sequence) {
+    const auto cfg = config();
+    topic_table few{2, 2}; // a third topic is untracked: sequence 0, nothing to retain
+    retention_log log(1 << 20, 2);
+    egress out(
+        ctx, cfg, {}, 0, stamper(42), few, counters, control, [this] { return totals; }, &log);
+    auto sub = subscriber(out);
+    for (const char *topic : {"a", "b", "a", "c"}) {
+        auto item = item_on(topic, 7, 1234);
+        ASSERT_TRUE(out.publish(item, no_hold));
+    }
+    std::vector<std::string> sent;
+    for (int i = 0; i < 4; ++i) {
+        zmq::message_t topic;
+        zmq::message_t body;
+        ASSERT_TRUE(sub.recv(topic));
+        ASSERT_TRUE(sub.recv(body));
+        sent.push_back(topic.to_string() + "|" + body.to_string());
+    }
+    std::vector<std::string> held;
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> numbers;
+    (void)log.scan(0, 100, [&](const retained_record &r) {
+        held.push_back(std::string(r.topic) + "|" + std::string(r.body));
+        numbers.emplace_back(r.topic_index, r.sequence);
+    });
+    // The stamped bytes exactly as subscribers got them, untracked "c" left out.
+    EXPECT_EQ(held, std::vector<std::string>(sent.begin(), sent.begin() + 3));
+    const std::vector<std::pair<std::uint32_t, std::uint64_t>> expected{{0, 1}, {1, 1}, {0, 2}};
+    EXPECT_EQ(numbers, expected);
+}
+
 TEST_F(egress_test, without_the_stamp_the_producers_bytes_go_out_unchanged) {
     auto cfg = config();
     cfg.stamp = false;
-    egress out(ctx, cfg, {}, 0, stamper(42), topics, counters, control, [this] { return totals; });
+    egress out(
+        ctx, cfg, {}, 0, stamper(42), topics, counters, control, [this] { return totals; },
+        nullptr);
     auto sub = subscriber(out);
     auto item = item_on("t", 1, 99);
     const std::string bytes = item.body.to_string();
@@ -135,10 +171,13 @@ TEST_F(egress_test, without_the_stamp_the_producers_bytes_go_out_unchanged) {
 TEST_F(egress_test, drop_notices_come_from_the_injected_source) {
     const auto cfg = config();
     int asked = 0;
-    egress out(ctx, cfg, {}, 0, stamper(42), topics, counters, control, [&] {
-        ++asked;
-        return totals;
-    });
+    egress out(
+        ctx, cfg, {}, 0, stamper(42), topics, counters, control,
+        [&] {
+            ++asked;
+            return totals;
+        },
+        nullptr);
     auto sub = subscriber(out);
     totals[static_cast<std::size_t>(invalid_reason::malformed)] = 3;
     totals[drain_deadline] = 5;
@@ -165,7 +204,9 @@ TEST_F(egress_test, a_held_up_publish_calls_back_and_stops_on_abort) {
     // nodrop, and a subscriber that reads nothing: publish() must wait, call held_up every
     // idle_poll meanwhile, and give up only when the relay aborts.
     const auto cfg = config(10);
-    egress out(ctx, cfg, {}, 0, stamper(42), topics, counters, control, [this] { return totals; });
+    egress out(
+        ctx, cfg, {}, 0, stamper(42), topics, counters, control, [this] { return totals; },
+        nullptr);
     auto sub = subscriber(out, 10);
     std::atomic<int> held{0};
     const std::function<void()> on_hold = [&] { held.fetch_add(1); };

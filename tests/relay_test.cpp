@@ -34,6 +34,7 @@ struct ports {
     int in = free_tcp_port();
     int out = free_tcp_port();
     int metrics = free_tcp_port();
+    int replay = free_tcp_port(); // the default 5557 would collide with tests running alongside
     [[nodiscard]] std::string in_ep() const { return "tcp://127.0.0.1:" + std::to_string(in); }
     [[nodiscard]] std::string out_ep() const { return "tcp://127.0.0.1:" + std::to_string(out); }
 };
@@ -44,7 +45,8 @@ std::string yaml_for(const ports &p, const std::string &extra = "", int workers 
                      const std::string &egress_extra = "") {
     return "ingress:\n  bind: [\"" + p.in_ep() + "\"]\n" + "egress:\n  bind: [\"" + p.out_ep() +
            "\"]\n" + egress_extra + "metrics:\n  listen: \"127.0.0.1:" + std::to_string(p.metrics) +
-           "\"\n" + "workers: " + std::to_string(workers) + "\n" + extra;
+           "\"\n" + "replay:\n  bind: [\"tcp://127.0.0.1:" + std::to_string(p.replay) + "\"]\n" +
+           "workers: " + std::to_string(workers) + "\n" + extra;
 }
 
 std::string make_message(const std::string &topic, const std::string &content, std::int64_t ts) {

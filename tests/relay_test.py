@@ -237,9 +237,10 @@ class Daemon:
         self.dir = tempfile.mkdtemp(prefix="zrelay-py-")
         self.config_path = os.path.join(self.dir, "zrelay.yaml")
         self.stderr_path = os.path.join(self.dir, "stderr.log")
-        if isinstance(config, dict) and "workers" not in config:
-            config = {**config, "workers": TEST_WORKERS}
-        self.config_text = config if isinstance(config, str) else to_yaml(config) + "\n"
+        # The default replay endpoint (127.0.0.1:5557) would collide between tests run side by
+        # side: a config that does not place it gets a free port of its own.
+        self.replay_endpoint = f"tcp://127.0.0.1:{free_tcp_ports(1)[0]}"
+        self.config_text = self.rendered(config)
         with open(self.config_path, "w", encoding="utf-8") as f:
             f.write(self.config_text)
         with open(self.stderr_path, "wb") as err, \
@@ -249,6 +250,20 @@ class Daemon:
                                          stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                          env={**os.environ, **(env or {})},
                                          preexec_fn=_die_with_parent)
+
+    def rendered(self, config):
+        """`config` as the YAML this daemon runs: a dict gets the test's worker count and the
+        daemon's replay endpoint unless it gives its own; text gets the endpoint when it is a
+        plain mapping of sections without a replay section."""
+        if isinstance(config, str):
+            if re.match(r"^(#.*\n|\s*\n)*[a-z_]+:", config) and not re.search(r"^replay:", config,
+                                                                            re.M):
+                config = config.rstrip("\n") + f"\nreplay:\n  bind: [\"{self.replay_endpoint}\"]\n"
+            return config
+        config = dict(config)
+        config.setdefault("workers", TEST_WORKERS)
+        config.setdefault("replay", {"bind": [self.replay_endpoint]})
+        return to_yaml(config) + "\n"
 
     def stderr_text(self):
         """Everything zrelayd has written to stderr so far."""
@@ -357,6 +372,12 @@ class RelayFixture(unittest.TestCase):
         return subprocess.run([ZRELAYD, "--check-config", "--config", path],
                               stdin=subprocess.DEVNULL, capture_output=True, text=True,
                               timeout=10, check=False)
+
+    def rewrite_config(self, daemon, config):
+        """Replaces the daemon's configuration file (as an operator editing it would), keeping
+        the replay endpoint the daemon was given."""
+        with open(daemon.config_path, "w", encoding="utf-8") as f:
+            f.write(daemon.rendered(config))
 
     def socket(self, kind):
         """A zmq socket that tearDown closes."""
@@ -646,11 +667,6 @@ class RelayTest(RelayFixture):
         self.assertNotIn("invalid UTF-8", log)
 
     # --- reload (SIGHUP) ----------------------------------------------------------------------
-
-    def rewrite_config(self, daemon, config):
-        """Replaces the daemon's configuration file (as an operator editing it would)."""
-        with open(daemon.config_path, "w", encoding="utf-8") as f:
-            f.write(config if isinstance(config, str) else to_yaml(config) + "\n")
 
     def relays_one(self, sub, push, timestamp):
         push.send(v1_message(topic="r", timestamp=timestamp))

@@ -47,6 +47,17 @@ struct invalid_config {
     bool operator==(const invalid_config &) const = default;
 };
 
+struct retention_config {
+    std::size_t max_bytes = std::size_t{64} << 20U; // 0: retention and replay off
+    bool last_values = true;
+    bool operator==(const retention_config &) const = default;
+};
+
+struct replay_config {
+    std::vector<std::string> bind{"tcp://127.0.0.1:5557"};
+    bool operator==(const replay_config &) const = default;
+};
+
 struct metrics_config {
     std::string listen = "127.0.0.1:9464"; // "" = disabled
     std::size_t max_topic_labels = 100;
@@ -91,6 +102,8 @@ struct config {
     pipeline_config pipeline;
     routing_config routing;
     invalid_config invalid;
+    retention_config retention;
+    replay_config replay;
     metrics_config metrics;
     log_config log;
     shutdown_config shutdown;

@@ -101,6 +101,8 @@ public:
         section(entry{{}, place_of(root.Mark()), root}, cfg);
         settle("ingress", cfg.ingress.bind, cfg.ingress.connect);
         settle("egress", cfg.egress.bind, cfg.egress.connect);
+        if (cfg.retention.max_bytes > 0 && !_given.contains("replay"))
+            add_defaults("replay.bind", cfg.replay.bind);
         check_collisions();
         check_curve("security.curve.ingress", cfg.security.ingress_curve);
         check_curve("security.curve.egress", cfg.security.egress_curve);
@@ -237,6 +239,12 @@ private:
         return endpoints;
     }
 
+    void add_defaults(const std::string &path, const std::vector<std::string> &list) {
+        for (std::size_t i = 0; i < list.size(); ++i)
+            _endpoints[path].push_back(
+                {path + "[" + std::to_string(i) + "]", std::nullopt, YAML::Node(list[i])});
+    }
+
     // Giving either list replaces both defaults: "connect to the producers' broker" must not
     // also open the default listening port nobody asked for.
     void settle(const std::string &section, std::vector<std::string> &bind,
@@ -245,9 +253,7 @@ private:
         for (auto [kind, list] : {std::pair{".bind", &bind}, std::pair{".connect", &connect}}) {
             const std::string path = section + kind;
             if (!_given.contains(section)) {
-                for (std::size_t i = 0; i < list->size(); ++i)
-                    _endpoints[path].push_back({path + "[" + std::to_string(i) + "]", std::nullopt,
-                                                YAML::Node((*list)[i])});
+                add_defaults(path, *list);
             } else if (!_endpoints.contains(path)) {
                 list->clear(); // not given, or refused (and reported)
                 refused = refused || _failed.contains(path);
@@ -297,6 +303,9 @@ private:
         pairs(egress, egress);
         pairs(list({"ingress.bind"}), list({"egress.bind"}));
         pairs(list({"ingress.bind", "egress.bind"}), list({"invalid.dead_letter"}));
+        const auto replay = list({"replay.bind"});
+        pairs(replay, replay);
+        pairs(list({"ingress.bind", "egress.bind", "invalid.dead_letter"}), replay);
     }
 
     // Half a CURVE setup is a mistake either way: a key with no allow-list would let any client

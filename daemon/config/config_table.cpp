@@ -85,6 +85,17 @@ constexpr std::array rows{
     integer("invalid.dead_letter_hwm", field<&config::invalid, &invalid_config::dead_letter_hwm>,
             0, max_hwm,
             "Dead letters queued per consumer; past it they are dropped, never waited on."),
+    integer("retention.max_bytes", field<&config::retention, &retention_config::max_bytes>, 0,
+            std::int64_t{1} << 40,
+            "Memory for the most recently published messages, kept for replay (oldest evicted "
+            "first); 0 turns retention and the replay endpoint off."),
+    key_row{"retention.last_values", k::boolean,
+            field<&config::retention, &retention_config::last_values>,
+            "Also keep the newest message of each tracked topic (egress.max_topics) after its "
+            "older ones are evicted: what a replay snapshot returns."},
+    key_row{"replay.bind", k::bind, field<&config::replay, &replay_config::bind>,
+            "A ROUTER where clients ask for retained messages (proto/zrelay/v1/replay.proto); [] "
+            "for none. Secured as egress is: who may not subscribe may not replay."},
     key_row{"metrics.listen", k::listen, field<&config::metrics, &metrics_config::listen>,
             "HTTP endpoint for Prometheus metrics, e.g. 0.0.0.0:9464 or [::1]:9464."},
     integer("metrics.max_topic_labels",
@@ -138,6 +149,8 @@ constexpr std::array sections{
                           "subscribe by topic prefix). As for ingress, bind or connect replaces "
                           "both default lists; an endpoint may not be both an ingress and an "
                           "egress bind."sv},
+    std::pair{"retention"sv, "Recent messages kept in memory, so that subscribers can get back "
+                             "what they missed (README, \"Repairing loss\")."sv},
     std::pair{"security"sv, "Limits on who may connect."sv},
     std::pair{"security.curve"sv,
               "CURVE (encryption and authentication) on each side separately, off while its "

@@ -136,13 +136,16 @@ int serve(config cfg, const cli_options &options) {
 
     relay.start();
     spdlog::info("zrelayd {} ready: ingress {}, egress {}, workers {}, io threads {}, metrics {}, "
-                 "dead letters {}, instance {:016x}",
+                 "dead letters {}, replay {}, instance {:016x}",
                  version, fmt::join(relay.ingress_endpoints(), " "),
                  fmt::join(relay.egress_endpoints(), " "), cfg.workers, cfg.io_threads,
                  cfg.metrics.listen.empty() ? "off" : "http://" + cfg.metrics.listen,
                  cfg.invalid.dead_letter.empty()
                      ? std::string("off")
                      : fmt::format("{}", fmt::join(relay.dead_letter_endpoints(), " ")),
+                 relay.replay_endpoints().empty()
+                     ? std::string("off")
+                     : fmt::format("{}", fmt::join(relay.replay_endpoints(), " ")),
                  relay.instance());
 
     // Every endpoint is bound and every thread runs: only now is the relay ready.

@@ -21,6 +21,7 @@
 
 #include "handshake_refusal.hpp"
 #include "invalid_reason.hpp"
+#include "replay_protocol.hpp"
 
 namespace zrelay {
 
@@ -51,6 +52,10 @@ struct alignas(64) thread_counters {
     std::array<std::array<counter, refusal_reason_count>, relay_side_count> auth_failures;
     counter dead_letters; // refused messages sent to the dead-letter socket
     counter notices;      // drop notices published on $zrelay/drops
+    // Replay requests answered, by the status of their ReplayEnd (replay_status), and the
+    // messages replayed: written by the replay server.
+    std::array<counter, replay_status_count> replay_requests;
+    counter replayed;
     // Turns of the thread's loop, waiting ones included (every stage wakes at least every
     // idle_poll): liveness for the systemd watchdog, not exported.
     counter beats;
@@ -80,6 +85,13 @@ struct metrics_snapshot {
     std::int64_t max_inflight = 0;
     std::int64_t subscriptions = 0;
     bool draining = false;
+    // Retention (when on): what the retention log holds, and what it has evicted.
+    bool retention = false;
+    std::uint64_t retained_bytes = 0;
+    std::uint64_t retained_messages = 0;
+    std::uint64_t evicted = 0;
+    std::array<std::uint64_t, replay_status_count> replay_requests{}; // by replay_status
+    std::uint64_t replayed = 0;
 
     void add(const thread_counters &c) noexcept;
     [[nodiscard]] std::uint64_t invalid_total() const noexcept;

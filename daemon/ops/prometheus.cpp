@@ -35,6 +35,27 @@ std::string label_value(std::string_view value) {
     return out;
 }
 
+void render_retention(std::string &out, const metrics_snapshot &s) {
+    family(out, "zrelay_retained_bytes", "gauge",
+           "Bytes of the messages held for replay (retention.max_bytes bounds them).");
+    sample(out, "zrelay_retained_bytes", s.retained_bytes);
+    family(out, "zrelay_retained_messages", "gauge", "Messages held for replay.");
+    sample(out, "zrelay_retained_messages", s.retained_messages);
+    family(out, "zrelay_retention_evictions_total", "counter",
+           "Messages evicted from retention to stay within retention.max_bytes.");
+    sample(out, "zrelay_retention_evictions_total", s.evicted);
+    family(out, "zrelay_replay_requests_total", "counter",
+           "Replay requests answered, by result (the ReplayEnd status).");
+    // Every result is always present, as for zrelay_messages_invalid_total.
+    for (std::size_t i = 1; i < replay_status_count; ++i)
+        sample(out, "zrelay_replay_requests_total", s.replay_requests.at(i),
+               std::string("result=\"") +
+                   std::string(replay_status_name(static_cast<replay_status>(i))) + "\"");
+    family(out, "zrelay_replayed_messages_total", "counter",
+           "Messages sent to replay clients (a replayed message counts each time it is sent).");
+    sample(out, "zrelay_replayed_messages_total", s.replayed);
+}
+
 } // namespace
 
 std::string render_prometheus(const metrics_snapshot &s) {
@@ -98,6 +119,8 @@ std::string render_prometheus(const metrics_snapshot &s) {
     sample(out, "zrelay_subscriptions", s.subscriptions);
     family(out, "zrelay_draining", "gauge", "1 while the relay drains before exiting.");
     sample(out, "zrelay_draining", s.draining ? 1 : 0);
+    if (s.retention)
+        render_retention(out, s);
     return out;
 }
 

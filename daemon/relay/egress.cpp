@@ -15,10 +15,11 @@ constexpr std::chrono::milliseconds notice_linger{200};
 
 egress::egress(zmq::context_t &context, const egress_config &cfg, const socket_security &security,
                std::uint64_t affinity, stamper stamp_with, topic_table &topics,
-               thread_counters &counters, const pipeline_control &control, drop_source drops)
+               thread_counters &counters, const pipeline_control &control, drop_source drops,
+               retention_log *retention)
     : _socket(context, zmq::socket_type::xpub), _topics(topics), _counters(counters),
       _control(control), _stamper(stamp_with), _stamp(cfg.stamp), _nodrop(cfg.nodrop),
-      _drops(std::move(drops)) {
+      _drops(std::move(drops)), _retention(retention) {
     if (cfg.drop_notices)
         _notices.emplace();
     _socket.set(zmq::sockopt::sndhwm, cfg.sndhwm);
@@ -52,14 +53,22 @@ void egress::read_subscriptions() {
 
 bool egress::publish(pipeline_item &item, const std::function<void()> &held_up) {
     const std::string_view topic(static_cast<const char *>(item.topic.data()), item.topic.size());
-    const std::uint64_t sequence = _topics.count(topic);
+    const topic_count counted = _topics.count_indexed(topic);
     // The stamped copy (or the producer's frame itself when not stamping).
     zmq::message_t stamped;
     zmq::message_t &body = _stamp ? stamped : item.body;
     if (_stamp)
-        stamped = _stamper.stamp(item.body, sequence, item.received_ns);
+        stamped = _stamper.stamp(item.body, counted.sequence, item.received_ns);
     const std::size_t bytes = body.size();
-    while (!_socket.send(item.topic, zmq::send_flags::sndmore)) {
+    // Sending a message_t hands its bytes to zmq; with retention the topic is still needed
+    // after the send, so the XPUB gets a copy (held inline by zmq for topics up to 33 bytes).
+    const auto send_topic = [&] {
+        if (_retention == nullptr)
+            return _socket.send(item.topic, zmq::send_flags::sndmore).has_value();
+        return _socket.send(zmq::const_buffer(topic.data(), topic.size()), zmq::send_flags::sndmore)
+            .has_value();
+    };
+    while (!send_topic()) {
         // SNDTIMEO passed with a subscriber still at its HWM (nodrop).
         _counters.beats.add();
         if (_control.aborted())
@@ -68,6 +77,10 @@ bool egress::publish(pipeline_item &item, const std::function<void()> &held_up) 
             held_up();
         tick();
     }
+    // Untracked topics (sequence 0) cannot be asked for by sequence, nor have a last value.
+    if (_retention != nullptr && counted.sequence != 0)
+        _retention->append(counted.index, topic, counted.sequence,
+                           {static_cast<const char *>(body.data()), bytes});
     // zmq checks the HWM on a message's first frame only, so this one does not wait; the loop
     // is for safety.
     while (!_socket.send(body, zmq::send_flags::none)) {

@@ -10,6 +10,10 @@
 // a short ZMQ_SNDTIMEO rather than DONTWAIT and a poll: an XPUB always polls writable (its
 // distributor reports room even when a subscriber has none), but a blocking send is woken by the
 // subscriber's pipe draining. The timeout lets it look at the shutdown state and subscriptions.
+//
+// With retention, each message goes into the retention log once its topic frame has been taken
+// by the XPUB (from then on it is published: the body frame never waits), so the log holds
+// exactly what subscribers were sent, with the sequences they saw.
 #pragma once
 
 #include <atomic>
@@ -28,6 +32,7 @@
 #include "metrics.hpp"
 #include "pipeline.hpp"
 #include "pipeline_control.hpp"
+#include "retention_log.hpp"
 #include "security.hpp"
 #include "stamper.hpp"
 #include "topics.hpp"
@@ -43,10 +48,12 @@ public:
     // Creates the XPUB socket and binds/connects every endpoint on the caller's thread; throws
     // endpoint_error naming the endpoint. `counters` is the block of the thread that will run
     // egress; `affinity` is ZMQ_AFFINITY (0 = any I/O thread). Stamps with `stamp_with` when
-    // cfg.stamp; publishes notices from `drops` when cfg.drop_notices.
+    // cfg.stamp; publishes notices from `drops` when cfg.drop_notices. Appends what it
+    // publishes to `retention` when given (it must outlive egress).
     egress(zmq::context_t &context, const egress_config &cfg, const socket_security &security,
            std::uint64_t affinity, stamper stamp_with, topic_table &topics,
-           thread_counters &counters, const pipeline_control &control, drop_source drops);
+           thread_counters &counters, const pipeline_control &control, drop_source drops,
+           retention_log *retention);
 
     // Sends [topic][body], stamped. False if the relay aborted while a slow subscriber held it
     // up. While held up it calls `held_up` (if set) every idle_poll, and keeps reading
@@ -86,6 +93,7 @@ private:
     bool _nodrop;
     std::optional<drop_notices> _notices; // when egress.drop_notices
     drop_source _drops;
+    retention_log *_retention;                 // null: retention off
     std::unordered_set<std::string> _prefixes; // subscribed to; the egress thread's
     // _prefixes.size(): written by the egress thread, read by the metrics server's.
     std::atomic<std::int64_t> _subscriptions{0};

@@ -58,9 +58,17 @@ relay::relay(const config &cfg)
     const std::uint64_t all_io = (std::uint64_t{1} << cfg.io_threads) - 1;
     const std::uint64_t ingress_io = cfg.io_threads >= 2 ? 1 : 0;
     const std::uint64_t egress_io = cfg.io_threads >= 2 ? all_io & ~ingress_io : 0;
+    if (cfg.retention.max_bytes > 0)
+        _retention = std::make_unique<retention_log>(
+            cfg.retention.max_bytes, cfg.retention.last_values ? cfg.egress.max_topics : 0);
     // Egress first: a relay that cannot publish must not start taking messages.
-    _egress = std::make_unique<egress>(_context, cfg.egress, out, egress_io, stamper(), _topics,
-                                       _counters.egress, _control, [this] { return drops(); });
+    _egress = std::make_unique<egress>(
+        _context, cfg.egress, out, egress_io, stamper(), _topics, _counters.egress, _control,
+        [this] { return drops(); }, _retention.get());
+    // Who may not subscribe may not replay: the replay socket is secured as egress is.
+    if (_retention && !cfg.replay.bind.empty())
+        _replay = std::make_unique<replay_server>(_context, cfg.replay.bind, out, *_retention,
+                                                  _egress->instance(), _counters.replay);
     if (!cfg.invalid.dead_letter.empty())
         _dead_letters =
             std::make_unique<dead_letters>(_context, cfg.invalid, out, _counters.egress);
@@ -139,7 +147,7 @@ void relay::reload_allow_lists(const config &cfg) {
 
 relay::~relay() {
     if (!_threads.empty() || _authenticator_thread.joinable() ||
-        _handshake_watch_thread.joinable()) {
+        _handshake_watch_thread.joinable() || _replay_thread.joinable()) {
         abort();
         join();
     }
@@ -190,6 +198,10 @@ void relay::start() {
     // Not counted in _running either: it counts refusals until join().
     _handshake_watch_thread =
         std::thread(guarded("zrelay-watch", [this] { _handshake_watch->run(); }));
+    if (_replay) {
+        _beat_blocks.push_back({&_counters.replay, nullptr});
+        _replay_thread = std::thread(guarded("zrelay-replay", [this] { _replay->run(); }));
+    }
     if (_direct) {
         _thread_count = 1;
         _beat_blocks.push_back({&_counters.ingress, &_counters.egress});
@@ -236,6 +248,10 @@ void relay::join() {
     for (auto &t : _threads)
         if (t.joinable())
             t.join();
+    if (_replay_thread.joinable()) {
+        _replay->stop();
+        _replay_thread.join();
+    }
     if (_authenticator_thread.joinable()) {
         _authenticator->stop();
         _authenticator_thread.join();
@@ -261,6 +277,13 @@ metrics_snapshot relay::snapshot() const {
     s.topics_other = _topics.other();
     s.draining = _control.draining();
     s.connections_dropped = frame_guard_cuts();
+    if (_retention) {
+        const retention_totals t = _retention->totals();
+        s.retention = true;
+        s.retained_bytes = t.bytes;
+        s.retained_messages = t.messages;
+        s.evicted = t.evicted;
+    }
     return s;
 }
 
@@ -287,6 +310,10 @@ std::vector<std::string> relay::ingress_endpoints() const {
 
 std::vector<std::string> relay::egress_endpoints() const {
     return _egress->bound();
+}
+
+std::vector<std::string> relay::replay_endpoints() const {
+    return _replay ? _replay->bound() : std::vector<std::string>{};
 }
 
 std::vector<std::string> relay::dead_letter_endpoints() const {

@@ -36,6 +36,8 @@
 #include "pipeline.hpp"
 #include "pipeline_control.hpp"
 #include "relay_counters.hpp"
+#include "replay_server.hpp"
+#include "retention_log.hpp"
 #include "signaler.hpp"
 #include "topics.hpp"
 #include "validator.hpp"
@@ -100,6 +102,8 @@ public:
     [[nodiscard]] std::vector<std::string> ingress_endpoints() const;
     [[nodiscard]] std::vector<std::string> egress_endpoints() const;
     [[nodiscard]] std::vector<std::string> dead_letter_endpoints() const;
+    // The replay endpoints as bound; none while retention or replay is off.
+    [[nodiscard]] std::vector<std::string> replay_endpoints() const;
     // The id in this relay's stamps (relay_instance).
     [[nodiscard]] std::uint64_t instance() const noexcept { return _egress->instance(); }
 
@@ -130,6 +134,9 @@ private:
     std::thread _handshake_watch_thread;
 
     // The stages.
+    // What egress publishes, kept for replay (retention.max_bytes > 0); built before egress,
+    // which appends to it, and the replay server, which reads it.
+    std::unique_ptr<retention_log> _retention;
     std::unique_ptr<egress> _egress;
     std::unique_ptr<dead_letters> _dead_letters; // when invalid.dead_letter is set
     std::unique_ptr<ingress> _ingress;
@@ -142,6 +149,10 @@ private:
     std::vector<std::unique_ptr<worker>> _workers;
     std::unique_ptr<dispatcher> _dispatcher;
     std::unique_ptr<collector> _collector;
+    // The replay endpoint (retention on and replay.bind set). Its thread is not counted in
+    // _running: it serves until join(), after the stages end.
+    std::unique_ptr<replay_server> _replay;
+    std::thread _replay_thread;
 
     std::vector<std::thread> _threads;
     std::size_t _thread_count = 0; // set before any thread starts

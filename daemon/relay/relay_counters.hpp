@@ -5,7 +5,7 @@
 // whose validator counts there too), the egress block by the thread that runs egress and dead
 // letters (the collector, or that same direct-path thread), each worker's block by that worker
 // (its validator included), the authenticator's by the ZAP handler and the handshakes block by
-// the handshake watch. A scrape sums them all; relay::all_threads_beating() reads, per thread,
+// the handshake watch, the replay block by the replay server. A scrape sums them all; relay::all_threads_beating() reads, per thread,
 // the beats of the blocks it writes.
 #pragma once
 
@@ -24,6 +24,7 @@ struct relay_counters {
     thread_counters egress;
     thread_counters authenticator;
     thread_counters handshakes;
+    thread_counters replay;
     std::vector<thread_counters> workers; // sized once: blocks never move
 
     template <typename F>
@@ -32,6 +33,7 @@ struct relay_counters {
         f(egress);
         f(authenticator);
         f(handshakes);
+        f(replay);
         for (const thread_counters &w : workers)
             f(w);
     }

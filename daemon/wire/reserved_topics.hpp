@@ -8,6 +8,9 @@
 
 namespace zrelay {
 
+// Every topic of the relay's own (notices, canaries) starts with this.
+inline constexpr std::string_view own_topic_prefix = "$zrelay/";
+
 // Where the relay says what it dropped and why (see drop_notices.hpp). A client's message on a
 // topic starting with it is refused (reserved_topic): subscribers filter by prefix, so nobody
 // may forge a notice or slip into their stream. (The rest of $zrelay/ is free: the

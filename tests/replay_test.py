@@ -1,0 +1,320 @@
+"""Retention and the replay endpoint (daemon/relay/retention_log.*, replay_session.*,
+replay_server.*), against the real zrelayd over real sockets.
+
+A producer pushes; the relay keeps what it publishes; a DEALER asks its replay endpoint for a
+range of one topic or a snapshot of last values (proto/zrelay/v1/replay.proto) and gets back the
+stamped messages exactly as subscribers got them, then a ReplayEnd saying how it went. Also: what
+is evicted is reported (PARTIAL, with counts), a restarted relay refuses old sequences
+(WRONG_INSTANCE), credit bounds what the relay sends ahead, bad requests get an error or nothing,
+a thousand clients at once get BUSY past the session limit, and the metrics count it all. Run by
+CTest like relay_test.py (ZRELAYD, PYTHONPATH).
+"""
+
+import os
+import signal
+import time
+import unittest
+
+import zmq
+
+from relay_test import (EXIT_OK, Daemon, RelayFixture, free_tcp_ports, scrape, v1_message,
+                        wait_for)
+from zrelay.v1 import data_message_pb2 as v1_pb2
+from zrelay.v1 import replay_pb2
+
+Status = replay_pb2.ReplayEnd
+REPLY_TIMEOUT = 20.0  # seconds for a reply to arrive (a failure bound only)
+
+
+def range_request(topic, first=1, last=0, instance=0, window=0, request_id=1):
+    r = replay_pb2.ReplayRequest(request_id=request_id, instance=instance, window=window)
+    r.range.topic = topic
+    r.range.from_sequence = first
+    r.range.to_sequence = last
+    return r.SerializeToString()
+
+
+def snapshot_request(prefix, instance=0, request_id=1):
+    r = replay_pb2.ReplayRequest(request_id=request_id, instance=instance)
+    r.snapshot.prefix = prefix
+    return r.SerializeToString()
+
+
+def credit_request(messages, request_id=1):
+    r = replay_pb2.ReplayRequest(request_id=request_id)
+    r.credit.messages = messages
+    return r.SerializeToString()
+
+
+class ReplayFixture(RelayFixture):
+    """A relay with retention, a producer, and DEALERs on its replay endpoint."""
+
+    def start_relay(self, retention=None, **sections):
+        config = self.config(**sections)
+        if retention is not None:
+            config["retention"] = retention
+        self.daemon = self.start(config)
+        self.replay_endpoint = self.daemon.replay_endpoint
+        return self.daemon
+
+    def dealer(self):
+        sock = self.socket(zmq.DEALER)
+        sock.setsockopt(zmq.RCVTIMEO, int(REPLY_TIMEOUT * 1000))
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.connect(self.replay_endpoint)
+        return sock
+
+    def publish(self, messages):
+        """Pushes [(topic, content)] and waits until the relay has published them all."""
+        before = scrape(self.metrics_port).get("zrelay_messages_published_total", 0)
+        push = self.push()
+        for topic, content in messages:
+            push.send(v1_message(topic=topic, content=content))
+        reached = wait_for(lambda: scrape(self.metrics_port).get(
+            "zrelay_messages_published_total", 0) >= before + len(messages), 60)
+        self.assertTrue(reached, "the relay did not publish every message")
+
+    def ask(self, dealer, request, credit_every=None):
+        """Sends `request` and reads the reply: ([(topic, DataMessage)], ReplayEnd). With
+        credit_every, credits that many messages each time that many have arrived."""
+        dealer.send(request)
+        messages = []
+        taken = 0
+        while True:
+            frames = dealer.recv_multipart()
+            if len(frames) == 1:
+                end = Status.FromString(frames[0])
+                return messages, end
+            self.assertEqual(len(frames), 2, "a replayed message is [topic][DataMessage]")
+            messages.append((frames[0].decode(), v1_pb2.DataMessage.FromString(frames[1])))
+            taken += 1
+            if credit_every and taken == credit_every:
+                dealer.send(credit_request(taken))
+                taken = 0
+
+    def instance(self):
+        """The relay's instance, from a reply that names it."""
+        _, end = self.ask(self.dealer(), range_request("$nothing", 1, 1))
+        return end.instance
+
+
+class ReplayTest(ReplayFixture):
+
+    def test_a_range_replays_the_published_bytes_in_order(self):
+        self.start_relay()
+        sub = self.sub([b"a"])
+        self.await_subscriptions(1)
+        self.publish([("a" if i % 3 else "b", f"m{i}") for i in range(300)])
+        live = []
+        for _ in range(200):
+            topic, body = sub.recv_multipart()
+            live.append((topic.decode(), body))
+
+        messages, end = self.ask(self.dealer(), range_request("a", 10, 30))
+        self.assertEqual(end.status, Status.COMPLETE, end)
+        self.assertEqual([m.relay_sequence for _, m in messages], list(range(10, 31)))
+        # Byte for byte what the subscriber got, stamp included.
+        self.assertEqual([(t, m.SerializeToString()) for t, m in messages],
+                         [(t, v1_pb2.DataMessage.FromString(b).SerializeToString())
+                          for t, b in live[9:30]])
+        self.assertEqual((end.messages, end.missing, end.first_held, end.newest_sequence),
+                         (21, 0, 1, 200))
+        self.assertEqual(end.instance, messages[0][1].relay_instance)
+        self.assertEqual(end.request_id, 1)
+
+        # to_sequence 0, or past the newest: up to the newest.
+        for last in (0, 10**12):
+            messages, end = self.ask(self.dealer(), range_request("b", 95, last))
+            self.assertEqual(end.status, Status.COMPLETE)
+            self.assertEqual([m.relay_sequence for _, m in messages], [95, 96, 97, 98, 99, 100])
+
+    def test_what_was_evicted_is_reported_missing_and_the_rest_replayed(self):
+        # A small log without last values: most of 4,000 messages of ~150 bytes are evicted.
+        self.start_relay(retention={"max_bytes": 65536, "last_values": False})
+        self.publish([("e", f"{i:0100d}") for i in range(4000)])
+        messages, end = self.ask(self.dealer(), range_request("e", 1, 4000))
+        self.assertEqual(end.status, Status.PARTIAL, end)
+        held = [m.relay_sequence for _, m in messages]
+        self.assertGreater(len(held), 100)
+        self.assertEqual(held, list(range(end.first_held, 4001)), "the newest, in order")
+        self.assertEqual(end.missing, end.first_held - 1)
+        self.assertEqual(end.messages + end.missing, 4000)
+
+        samples = scrape(self.metrics_port)
+        self.assertEqual(samples["zrelay_retained_messages"], len(held))
+        self.assertEqual(samples["zrelay_retention_evictions_total"], 4000 - len(held))
+        self.assertLessEqual(samples["zrelay_retained_bytes"], 65536)
+        self.assertEqual(samples['zrelay_replay_requests_total{result="partial"}'], 1)
+        self.assertEqual(samples["zrelay_replayed_messages_total"], len(held))
+
+    def test_a_request_for_another_instance_gets_wrong_instance_and_nothing(self):
+        self.start_relay()
+        self.publish([("w", "x")] * 5)
+        ours = self.instance()
+        messages, end = self.ask(self.dealer(), range_request("w", 1, 5, instance=ours ^ 1))
+        self.assertEqual((messages, end.status, end.instance), ([], Status.WRONG_INSTANCE, ours))
+        messages, end = self.ask(self.dealer(), range_request("w", 1, 5, instance=ours))
+        self.assertEqual((len(messages), end.status), (5, Status.COMPLETE))
+
+    def test_a_snapshot_gives_each_topics_last_value_even_after_eviction(self):
+        self.start_relay(retention={"max_bytes": 65536})
+        self.publish([("s.one", "1a"), ("s.two", "2a"), ("t.other", "x"), ("s.one", "1b")])
+        # Enough traffic on another topic to evict everything above, twice over.
+        self.publish([("noise", f"{i:0100d}") for i in range(3000)])
+        messages, end = self.ask(self.dealer(), snapshot_request("s."))
+        self.assertEqual(end.status, Status.COMPLETE, end)
+        self.assertEqual([(t, m.content, m.relay_sequence) for t, m in messages],
+                         [("s.one", "1b", 2), ("s.two", "2a", 1)])
+        everything, _ = self.ask(self.dealer(), snapshot_request(""))
+        self.assertEqual(sorted(t for t, _ in everything), ["noise", "s.one", "s.two", "t.other"])
+
+    def test_credit_bounds_what_the_relay_sends_ahead(self):
+        self.start_relay()
+        self.publish([("c", str(i)) for i in range(100)])
+        dealer = self.dealer()
+        dealer.send(range_request("c", window=10))
+        first = [dealer.recv_multipart() for _ in range(10)]
+        self.assertTrue(all(len(f) == 2 for f in first))
+        # Without credit nothing more comes, however long we wait...
+        self.assertEqual(dealer.poll(1000), 0, "the relay sent past the window")
+        self.assertEqual(scrape(self.metrics_port)["zrelay_replayed_messages_total"], 10)
+        # ...and credit for 25 (more than was sent counts as all of it) lets the rest flow.
+        dealer.send(credit_request(5))
+        more = [dealer.recv_multipart() for _ in range(5)]
+        self.assertEqual(dealer.poll(500), 0)
+        dealer.send(credit_request(15))
+        rest = []
+        while True:
+            frames = dealer.recv_multipart()
+            if len(frames) == 1:
+                break
+            rest.append(frames)
+            if len(rest) % 10 == 0:
+                dealer.send(credit_request(10))
+        sequences = [v1_pb2.DataMessage.FromString(f[1]).relay_sequence
+                     for f in first + more + rest]
+        self.assertEqual(sequences, list(range(1, 101)))
+        self.assertEqual(Status.FromString(frames[0]).status, Status.COMPLETE)
+
+    def test_a_long_replay_to_a_crediting_client_is_complete(self):
+        self.start_relay()
+        count = 50_000
+        self.publish([("long", str(i)) for i in range(count)])
+        messages, end = self.ask(self.dealer(), range_request("long", window=1000),
+                                 credit_every=500)
+        self.assertEqual(end.status, Status.COMPLETE)
+        self.assertEqual([m.relay_sequence for _, m in messages], list(range(1, count + 1)))
+
+    def test_bad_requests_get_an_error_and_the_relay_serves_on(self):
+        self.start_relay()
+        self.publish([("ok", "1")])
+        cases = [
+            ([b"\xff\xff\xff garbage"], "not a replayrequest"),
+            ([range_request("ok"), b"second frame"], "one frame"),
+            ([range_request("ok", window=20000)], "window"),
+            ([range_request("ok", first=0)], "from_sequence"),
+            ([range_request("ok", first=9, last=3)], "to_sequence"),
+            ([replay_pb2.ReplayRequest(request_id=4).SerializeToString()], "needs a range"),
+        ]
+        for frames, words in cases:
+            dealer = self.dealer()
+            dealer.send_multipart(frames)
+            end = Status.FromString(dealer.recv())
+            self.assertEqual(end.status, Status.BAD_REQUEST, frames)
+            self.assertIn(words, end.error.lower(), frames)
+        # An unknown topic: nothing to send; with a range named, all of it missing.
+        messages, end = self.ask(self.dealer(), range_request("nobody"))
+        self.assertEqual((messages, end.status, end.newest_sequence), ([], Status.COMPLETE, 0))
+        _, end = self.ask(self.dealer(), range_request("nobody", 1, 2**63))
+        self.assertEqual((end.status, end.missing), (Status.PARTIAL, 2**63))
+        # A frame of 8 KiB and more drops the connection rather than being read.
+        big = self.dealer()
+        big.send(b"x" * 100_000)
+        self.assertEqual(big.poll(500), 0)
+        messages, end = self.ask(self.dealer(), range_request("ok"))
+        self.assertEqual((len(messages), end.status), (1, Status.COMPLETE))
+        samples = scrape(self.metrics_port)
+        self.assertEqual(samples['zrelay_replay_requests_total{result="bad_request"}'], 6)
+
+    def test_snapshots_need_last_values(self):
+        self.start_relay(retention={"last_values": False})
+        _, end = self.ask(self.dealer(), snapshot_request(""))
+        self.assertEqual(end.status, Status.DISABLED)
+        self.assertIn("last_values", end.error)
+
+    def test_a_thousand_clients_at_once_get_served_or_busy_within_bounded_memory(self):
+        self.start_relay()
+        self.publish([(f"k{i % 4}", f"{i:064d}") for i in range(20_000)])
+        rss_before = rss_kib(self.daemon.proc.pid)
+        dealers = [self.dealer() for _ in range(1000)]
+        for d in dealers:
+            d.send(range_request("k1", window=1000))  # 5,000 messages each, never credited
+        served = busy = 0
+        for d in dealers:
+            frames = d.recv_multipart()
+            if len(frames) == 1:
+                end = Status.FromString(frames[0])
+                self.assertEqual(end.status, Status.BUSY, end)
+                busy += 1
+            else:
+                served += 1
+        self.assertEqual((served, busy), (256, 744))
+        # Each served client holds at most a window (1,000 messages of ~120 bytes) in flight.
+        grown_mib = (rss_kib(self.daemon.proc.pid) - rss_before) / 1024
+        self.assertLess(grown_mib, 160, "the relay's memory grew past the windows")
+        self.assertIsNone(self.daemon.proc.poll())
+        for d in dealers:
+            d.close(linger=0)
+        self.sockets = [s for s in self.sockets if not s.closed]
+
+    def test_with_retention_off_there_is_no_replay_endpoint_and_no_metric(self):
+        daemon = self.start_relay(retention={"max_bytes": 0})
+        self.assertIn(", replay off,", daemon.stderr_text())
+        samples = scrape(self.metrics_port)
+        self.assertNotIn("zrelay_retained_bytes", samples)
+        dealer = self.dealer()
+        dealer.send(range_request("a"))
+        self.assertEqual(dealer.poll(500), 0)
+        self.assertTrue(port_closed(self.replay_endpoint))
+
+    def test_check_config_and_reload_name_the_keys(self):
+        result = self.check_config("retention:\n  max_bytes: 1000000\nreplay:\n  bind: []\n")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("retention:\n  max_bytes: 1000000\n  last_values: true\n", result.stdout)
+        self.assertIn("replay:\n  bind: []\n", result.stdout)
+        result = self.check_config("retention:\n  max_bytes: -1\n")
+        self.assertIn("retention.max_bytes: expected an integer in [0, 1099511627776]",
+                      result.stderr)
+        result = self.check_config("egress:\n  bind: tcp://127.0.0.1:5557\n")
+        self.assertIn('endpoint "tcp://127.0.0.1:5557" is also replay.bind[0] (the default',
+                      result.stderr)
+
+        daemon = self.start_relay()
+        self.rewrite_config(daemon, self.config(retention={"max_bytes": 1 << 20,
+                                                           "last_values": False}))
+        daemon.signal(signal.SIGHUP)
+        line = wait_for(lambda: next((l for l in daemon.stderr_text().splitlines()
+                                      if "take effect only on restart" in l), None), 10)
+        self.assertIsNotNone(line, daemon.stderr_text())
+        self.assertIn("retention.max_bytes, retention.last_values changed", line)
+        daemon.signal(signal.SIGTERM)
+        self.assertEqual(daemon.wait_exit(30), EXIT_OK)
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def port_closed(endpoint):
+    import socket
+    host, port = endpoint.removeprefix("tcp://").rsplit(":", 1)
+    with socket.socket() as s:
+        return s.connect_ex((host, int(port))) != 0
+
+
+if __name__ == "__main__":
+    unittest.main()
