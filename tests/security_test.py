@@ -200,6 +200,41 @@ class CurveTest(unittest.TestCase):
                              capture_output=True, text=True, check=True).stdout
         return len(out.splitlines())
 
+    def test_who_may_not_subscribe_may_not_replay(self):
+        from zrelay.v1 import replay_pb2
+        d = self.start()
+        push, sub = self.allowed_pair(b"r")
+        self.assert_delivers(push, sub, b"r")
+        request = replay_pb2.ReplayRequest(request_id=3)
+        request.range.topic = "r"
+        request.range.from_sequence = 1
+
+        def replay_as(client):
+            dealer = self.curve_socket(zmq.DEALER, self.server_out, client)
+            dealer.connect(d.replay_endpoint)
+            dealer.send(request.SerializeToString())
+            frames = [] if dealer.poll(2000 if client is self.stranger else 20000) == 0 \
+                else dealer.recv_multipart()
+            dealer.close()
+            return frames
+
+        # The egress allow-list's subscriber gets the message back, then the end.
+        frames = replay_as(self.subscriber)
+        self.assertEqual(len(frames), 2, frames)
+        self.assertEqual(frames[0], b"r")
+        # A key the egress allow-list lacks (here a stranger) is refused at the handshake, and
+        # counted on the egress side.
+        before = auth_failures(self.metrics_port, "egress")
+        self.assertEqual(replay_as(self.stranger), [])
+        self.assertTrue(wait_for(lambda: auth_failures(self.metrics_port, "egress") > before, 10))
+        # Without CURVE at all: no handshake, no reply.
+        plain = self.ctx.socket(zmq.DEALER)
+        plain.setsockopt(zmq.LINGER, 0)
+        plain.connect(d.replay_endpoint)
+        plain.send(request.SerializeToString())
+        self.assertEqual(plain.poll(1000), 0)
+        plain.close()
+
     def test_idle_half_open_connections_are_closed_and_good_clients_go_on(self):
         """The handshake deadline applies where CURVE is on (zmtp2_test.py: without CURVE there
         is none, and ZMTP 2.0 clients are never cut)."""
