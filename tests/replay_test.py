@@ -10,12 +10,14 @@ a thousand clients at once get BUSY past the session limit, and the metrics coun
 CTest like relay_test.py (ZRELAYD, PYTHONPATH).
 """
 
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
 import threading
+import time
 import unittest
 
 import zmq
@@ -302,6 +304,231 @@ class ReplayTest(ReplayFixture):
         self.assertIn("retention.max_bytes, retention.last_values changed", line)
         daemon.signal(signal.SIGTERM)
         self.assertEqual(daemon.wait_exit(30), EXIT_OK)
+
+
+ZRELAY = os.environ.get("ZRELAY")
+TOPICS = [f"t{i}" for i in range(4)]
+
+
+class ToolProcess:
+    """`zrelay sub` running, its stdout and stderr lines collected by threads as they come."""
+
+    def __init__(self, test, args):
+        self.proc = subprocess.Popen([ZRELAY, "sub", *args], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        test.addCleanup(self.stop)
+        self.out, self.err = [], []
+        self.parsed, self.seen = 0, {}
+        self.threads = [threading.Thread(target=lambda: self.out.extend(self.proc.stdout),
+                                         daemon=True),
+                        threading.Thread(target=lambda: self.err.extend(self.proc.stderr),
+                                         daemon=True)]
+        for t in self.threads:
+            t.start()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for t in self.threads:
+            t.join(10)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
+    def interrupt(self, timeout=60):
+        """SIGINT (the summary), then waits for the exit and the last lines."""
+        self.proc.send_signal(signal.SIGINT)
+        code = self.proc.wait(timeout)
+        for t in self.threads:
+            t.join(10)
+        return code
+
+    def sequences(self):
+        """{topic: [sequence, ...]} in the order printed ("topic #sequence content" lines), read
+        on from where the previous call stopped."""
+        lines = self.out[self.parsed:]
+        self.parsed += len(lines)
+        for line in lines:
+            topic, sequence = line.split(" ", 2)[:2]
+            self.seen.setdefault(topic, []).append(int(sequence.removeprefix("#")))
+        return self.seen
+
+    def stderr(self):
+        return "".join(self.err)
+
+
+class RecoverToolTest(ReplayFixture):
+    """`zrelay sub --recover` and `--snapshot` (tools/zrelay_recovery.*) against the real relay:
+    the issue's goals 1 to 3."""
+
+    def setUp(self):
+        super().setUp()
+        self.assertTrue(ZRELAY and os.access(ZRELAY, os.X_OK), "ZRELAY must name the tool")
+
+    def lossy_relay(self, **retention):
+        # No nodrop: a stalled subscriber loses what does not fit its pipe and socket buffers.
+        return self.start_relay(retention=retention or None,
+                                egress={"bind": [self.out_endpoint], "nodrop": False,
+                                        "sndhwm": 100})
+
+    def stalled_run(self, tool, total, stall_from, stall_to):
+        """Publishes `total` messages round-robin on TOPICS, the tool stopped (SIGSTOP) while
+        messages stall_from..stall_to pass. A loss at the very end of a topic shows only when a
+        later message comes, so then one more per topic until the tool has printed one of those
+        on each. Returns {topic: messages published on it}."""
+        self.await_subscriptions(1)
+        batch = lambda a, b: [(TOPICS[i % 4], f"{i:064d}") for i in range(a, b)]
+        self.publish(batch(0, stall_from))
+        os.kill(tool.proc.pid, signal.SIGSTOP)
+        self.publish(batch(stall_from, stall_to))
+        os.kill(tool.proc.pid, signal.SIGCONT)
+        self.publish(batch(stall_to, total))
+        published = {t: total // 4 for t in TOPICS}
+
+        def shown_past_the_end():
+            printed = tool.sequences()
+            if all(printed.get(t, [0])[-1] > total // 4 for t in TOPICS):
+                return True
+            self.publish([(t, "end") for t in TOPICS])
+            for t in TOPICS:
+                published[t] += 1
+            return False
+
+        self.assertTrue(wait_for(shown_past_the_end, 120, interval=0.5), tool.stderr())
+        # The last of those, published to an idle subscriber, arrive too.
+        self.assertTrue(wait_for(lambda: all(tool.sequences()[t][-1] == published[t]
+                                             for t in TOPICS), 60), tool.stderr())
+        return published
+
+    def test_goal_1_a_stalled_subscriber_recovers_every_message(self):
+        self.lossy_relay()
+        tool = ToolProcess(self, ["--from", self.out_endpoint, "--replay", self.replay_endpoint,
+                                  "--recover"])
+        published = self.stalled_run(tool, 200_000, 20_000, 170_000)
+        self.assertEqual(tool.interrupt(), 0)
+        # All 200,000 (and the few after), in order per topic, none twice...
+        self.assertEqual(tool.sequences(), {t: list(range(1, published[t] + 1)) for t in TOPICS})
+        # ...and not because nothing was lost: the stall lost at least 50,000, all recovered.
+        summary = re.search(r"^zrelay sub: received .*, recovered (\d+), lost (\d+)$",
+                            tool.stderr(), re.M)
+        self.assertTrue(summary, tool.stderr())
+        self.assertGreaterEqual(int(summary[1]), 50_000, tool.stderr())
+        self.assertEqual(int(summary[2]), 0, tool.stderr())
+        self.assertEqual(scrape(self.metrics_port)["zrelay_replayed_messages_total"],
+                         int(summary[1]))
+
+    def test_goal_1_when_retention_does_not_cover_the_gap_the_loss_is_counted_exactly(self):
+        # 1 MiB holds some 7,000 of these messages: most of the stall is gone.
+        self.lossy_relay(max_bytes=1 << 20, last_values=False)
+        tool = ToolProcess(self, ["--from", self.out_endpoint, "--replay", self.replay_endpoint,
+                                  "--recover"])
+        published = self.stalled_run(tool, 200_000, 20_000, 170_000)
+        self.assertEqual(tool.interrupt(), 0)
+        printed = tool.sequences()
+        reports = dict((m[1], (int(m[2]), int(m[3]))) for m in re.finditer(
+            r'^recovery on topic "(\w+)": recovered (\d+), lost (\d+)$', tool.stderr(), re.M))
+        self.assertEqual(sorted(reports), TOPICS, tool.stderr())
+        total_lost = 0
+        for topic in TOPICS:
+            sequences = printed[topic]
+            self.assertEqual(sequences, sorted(set(sequences)), "in order, none twice")
+            recovered, lost = reports[topic]
+            self.assertGreater(lost, 0)
+            # What was printed plus what is reported lost is exactly what was published.
+            self.assertEqual(len(sequences) + lost, published[topic], topic)
+            total_lost += lost
+        self.assertRegex(tool.stderr(), rf"zrelay sub: received .*, lost {total_lost}\n")
+
+    def test_goal_2_a_late_joiner_gets_last_values_then_the_live_stream_without_a_seam(self):
+        self.start_relay()
+        topics = [f"s.{i}" for i in range(10)]
+        stop = threading.Event()
+        sent = {t: 0 for t in topics}
+
+        def produce():
+            push = self.ctx.socket(zmq.PUSH)
+            push.connect(self.in_endpoint)
+            i = 0
+            while not stop.is_set():
+                topic = topics[i % len(topics)]
+                push.send(v1_message(topic=topic, content=str(i)))
+                sent[topic] += 1
+                i += 1
+                if i % 50 == 0:
+                    time.sleep(0.005)  # some thousands a second: a stream, not a flood
+            push.close(linger=-1)
+
+        producer = threading.Thread(target=produce)
+        producer.start()
+        try:
+            self.assertTrue(wait_for(lambda: scrape(self.metrics_port).get(
+                "zrelay_messages_published_total", 0) >= 2000, 30))
+            tool = ToolProcess(self, ["--from", self.out_endpoint, "--replay",
+                                      self.replay_endpoint, "--snapshot", "--topic", "s."])
+            self.assertTrue(wait_for(lambda: len(tool.out) >= 3000, 60), tool.stderr())
+        finally:
+            stop.set()
+            producer.join()
+        total = sum(sent.values())
+        self.assertTrue(wait_for(lambda: scrape(self.metrics_port).get(
+            "zrelay_messages_published_total", 0) >= total, 30))
+        self.assertTrue(wait_for(lambda: all(
+            tool.sequences().get(t, [0])[-1] == sent[t] for t in topics), 60), tool.stderr())
+        self.assertEqual(tool.interrupt(), 0)
+        for topic, sequences in tool.sequences().items():
+            # The first is the topic's last value when the tool joined (not sequence 1: the
+            # producer ran long before), then every later one once, with no gap at the seam.
+            self.assertGreater(sequences[0], 1, topic)
+            self.assertEqual(sequences, list(range(sequences[0], sent[topic] + 1)), topic)
+        self.assertEqual(sorted(tool.sequences()), topics)
+        self.assertEqual(scrape(self.metrics_port)['zrelay_replay_requests_total{result="complete"}']
+                         >= 1, True)
+
+    def test_goal_3_a_relay_restarted_before_the_replay_recovers_nothing(self):
+        # The tool asks a replay endpoint that only the restarted relay binds, so its request
+        # for the old instance's gap can only reach the new instance.
+        later_replay = f"tcp://127.0.0.1:{free_tcp_ports(1)[0]}"
+        first = self.lossy_relay()
+        tool = ToolProcess(self, ["--from", self.out_endpoint, "--replay", later_replay,
+                                  "--recover", "--replay-timeout", "120", "--json"])
+        self.await_subscriptions(1)
+        self.publish([("r", "first")])
+        self.assertTrue(wait_for(lambda: len(tool.out) == 1, 20), tool.stderr())
+        os.kill(tool.proc.pid, signal.SIGSTOP)
+        self.publish([("r", f"{i:064d}") for i in range(150_000)])
+        os.kill(tool.proc.pid, signal.SIGCONT)
+        self.publish([("r", "shows the gap")])
+        gap = wait_for(lambda: re.search(r'^gap on topic "r"', tool.stderr(), re.M), 60)
+        self.assertTrue(gap, tool.stderr())
+        old_instance = json.loads(tool.out[0])["relay_instance"]
+
+        first.proc.kill()
+        first.proc.wait()
+        config = self.config(egress={"bind": [self.out_endpoint], "nodrop": False},
+                             replay={"bind": [later_replay]})
+        self.start(config)
+        said = wait_for(lambda: "the relay restarted" in tool.stderr(), 60)
+        self.assertTrue(said, tool.stderr())
+        self.await_subscriptions(1)
+        self.publish([("r", "from the new relay")])
+        self.assertTrue(wait_for(lambda: any('"from the new relay"' in l for l in tool.out), 30))
+        self.assertEqual(tool.interrupt(), 0)
+
+        printed = [json.loads(l) for l in tool.out]
+        old = [int(m["relay_sequence"]) for m in printed if m["relay_instance"] == old_instance]
+        new = [m for m in printed if m["relay_instance"] != old_instance]
+        # Nothing of the old instance came from the new relay: what was printed of it is what
+        # the subscriber received live, in order, the gap left open and reported lost.
+        self.assertEqual(old, sorted(set(old)))
+        summary = re.search(r"^zrelay sub: received .*, recovered (\d+), lost (\d+)$",
+                            tool.stderr(), re.M)
+        self.assertTrue(summary, tool.stderr())
+        self.assertEqual(int(summary[1]), 0)
+        # Every gap up to the last old message it saw is counted lost (a loss at the very end
+        # of the old instance's stream shows in no later message, so nobody can count it).
+        self.assertEqual(len(old) + int(summary[2]), old[-1])
+        self.assertGreater(int(summary[2]), 0)
+        self.assertEqual([m["content"] for m in new], ["from the new relay"])
 
 
 EXAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples",

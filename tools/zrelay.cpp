@@ -53,9 +53,26 @@ void add_sub(CLI::App &app, sub_options &o) {
     sub->add_option("--from", o.from, "The relay's egress endpoint (tcp:// or ipc://)")->required();
     sub->add_option("--topic", o.topics, "Subscribe to this topic prefix (repeatable; none: all)");
     sub->add_flag("--json", o.json, "One JSON object per line; the summary also as JSON");
-    sub->add_option("--count", o.count, "Stop after this many messages (0: never)")
+    sub->add_option("--count", o.count,
+                    "Stop after this many messages (with --recover or --snapshot: printed ones, "
+                    "replayed included; 0: never)")
         ->capture_default_str();
     sub->add_flag("-q,--quiet", o.quiet, "Print no messages: only gaps and the summary");
+    sub->add_flag("--recover", o.recover,
+                  "On a gap, ask the relay's replay endpoint for the missing messages and print "
+                  "them in order before going on (live ones are held meanwhile); report per "
+                  "topic what was recovered and what was lost (evicted, or the relay restarted)");
+    sub->add_flag("--snapshot", o.snapshot,
+                  "Start with the last value of every topic under the subscribed prefixes, then "
+                  "the live messages newer than it: none twice, none missing at the seam");
+    sub->add_option("--replay", o.replay,
+                    "The relay's replay endpoint, for --recover and --snapshot (tcp:// or ipc://)")
+        ->capture_default_str();
+    sub->add_option("--replay-timeout", o.replay_timeout_s,
+                    "Seconds the replay endpoint may stay silent while a request is out; then "
+                    "what was asked for counts as lost and live messages go on")
+        ->check(CLI::Range(1U, 3600U))
+        ->capture_default_str();
 }
 
 void add_stats(CLI::App &app, stats_options &o) {

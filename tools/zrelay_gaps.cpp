@@ -48,4 +48,17 @@ gap_event gap_tracker::observe(std::string_view topic, std::uint64_t instance,
     return event;
 }
 
+void gap_tracker::start(std::string_view topic, std::uint64_t instance, std::uint64_t sequence) {
+    if (sequence == 0)
+        return;
+    if (auto found = _topics.find(topic); found != _topics.end()) {
+        found->second = {instance, sequence};
+    } else if (_topics.size() < _max_topics) {
+        _topics.emplace(topic, topic_state{instance, sequence});
+    } else {
+        return;
+    }
+    (void)note_instance(instance);
+}
+
 } // namespace zrelay::tool

@@ -43,6 +43,9 @@ public:
     explicit gap_tracker(std::size_t max_topics) : _max_topics(max_topics) {}
 
     gap_event observe(std::string_view topic, std::uint64_t instance, std::uint64_t sequence);
+    // Starts (or starts again) `topic`'s count at `sequence` without judging it: what a snapshot
+    // delivered, or the first message past a snapshot's seam once the seam is being repaired.
+    void start(std::string_view topic, std::uint64_t instance, std::uint64_t sequence);
 
     [[nodiscard]] const gap_totals &totals() const noexcept { return _totals; }
     [[nodiscard]] std::size_t topics() const noexcept { return _topics.size(); }

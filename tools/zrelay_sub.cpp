@@ -9,6 +9,7 @@
 #include <optional>
 #include <system_error>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <fmt/format.h>
@@ -17,11 +18,12 @@
 #include <zmq_addon.hpp>
 
 #include "endpoint.hpp"
+#include "replay_protocol.hpp"
 #include "signals.hpp"
 #include "zrelay/v1/data_message.pb.h"
 #include "zrelay_common.hpp"
 #include "zrelay_connection.hpp"
-#include "zrelay_gaps.hpp"
+#include "zrelay_recovery.hpp"
 #include "zrelay_text.hpp"
 
 namespace zrelay::tool {
@@ -30,29 +32,6 @@ namespace {
 
 std::string hex_instance(std::uint64_t instance) {
     return fmt::format("{:016x}", instance);
-}
-
-// Says on stderr, at once, what `event` found on `topic`.
-void report(std::string_view topic, const gap_event &event, std::uint64_t instance) {
-    switch (event.what) {
-    case gap_event::kind::none:
-        return;
-    case gap_event::kind::gap:
-        std::cerr << fmt::format(
-            "gap on topic \"{}\": {} missing ({})\n", one_line(topic), event.last - event.first + 1,
-            event.first == event.last ? fmt::format("sequence {}", event.first)
-                                      : fmt::format("sequences {}..{}", event.first, event.last));
-        return;
-    case gap_event::kind::duplicate:
-        std::cerr << fmt::format(
-            "duplicate or out-of-order on topic \"{}\": sequence {} after {}\n", one_line(topic),
-            event.first, event.last);
-        return;
-    case gap_event::kind::restart:
-        std::cerr << fmt::format("relay restart seen on topic \"{}\": new instance {}\n",
-                                 one_line(topic), hex_instance(instance));
-        return;
-    }
 }
 
 // Writes `text` to stdout; a failure (a full disk, a closed pipe) ends the command.
@@ -66,54 +45,141 @@ void flush_out() {
         throw std::system_error(errno, std::generic_category(), "writing to stdout");
 }
 
-class subscriber {
+class subscriber final : public recovery_sink {
 public:
     explicit subscriber(const sub_options &options)
-        : _options(options), _tracker(options.max_topics) {}
+        : _options(options), _recovering(options.recover || options.snapshot),
+          _machine(
+              recovery_options{
+                  .recover = options.recover,
+                  .dedupe = _recovering,
+                  .max_topics = options.max_topics,
+                  .reply_timeout_text = fmt::format("{} s", options.replay_timeout_s),
+              },
+              *this) {}
 
-    // One message as received (all its frames); returns after printing it and any problem.
+    // One message from the SUB socket (all its frames).
     void handle(const std::vector<zmq::message_t> &frames);
-    void print_summary() const;
+    // One message from the replay endpoint: a replayed [topic][DataMessage] or a ReplayEnd.
+    void handle_reply(const std::vector<zmq::message_t> &frames);
+    // Where requests go; null: nowhere (without --recover and --snapshot).
+    void set_replay(zmq::socket_t *replay) noexcept { _replay = replay; }
+
+    [[nodiscard]] recovery &machine() noexcept { return _machine; }
+    // When the replay endpoint was last heard from, or a request sent to it.
+    [[nodiscard]] std::chrono::steady_clock::time_point last_heard() const noexcept {
+        return _last_heard;
+    }
+    // --count is reached: with recovery, messages printed (replayed and snapshot ones too);
+    // without, messages received.
+    [[nodiscard]] bool done() const noexcept {
+        return _options.count > 0 && (_recovering ? _delivered : _received) >= _options.count;
+    }
     [[nodiscard]] std::uint64_t received() const noexcept { return _received; }
+    void print_summary() const;
+
+    void deliver(const stamped_message &message, message_origin origin) override;
+    void send(const replay_request &request) override;
+    void say(const std::string &line) override { std::cerr << line << '\n'; }
 
 private:
+    // Reads the stamp of [topic][DataMessage] into `out` (views into `frames`); false, having
+    // said why, if it is not one.
+    bool decode(const std::vector<zmq::message_t> &frames, stamped_message &out,
+                std::string_view what);
     void print_text(std::string_view topic, const zrelay::v1::DataMessage &message);
     void print_json(std::string_view topic, const zrelay::v1::DataMessage &message);
 
     const sub_options &_options;
-    gap_tracker _tracker;
+    const bool _recovering;
+    recovery _machine;
+    zmq::socket_t *_replay = nullptr;
     zrelay::v1::DataMessage _message;
+    std::string_view _parsed; // the bytes _message holds, so a message is parsed once
     std::string _line;
+    std::chrono::steady_clock::time_point _last_heard;
     std::uint64_t _received = 0;
+    std::uint64_t _delivered = 0;
     std::uint64_t _undecodable = 0;
 };
 
-void subscriber::handle(const std::vector<zmq::message_t> &frames) {
-    ++_received;
+bool subscriber::decode(const std::vector<zmq::message_t> &frames, stamped_message &out,
+                        std::string_view what) {
     // The relay publishes [topic][DataMessage]; anything else did not come from a relay.
     if (frames.size() != 2 ||
         !_message.ParseFromArray(frames[1].data(), static_cast<int>(frames[1].size()))) {
+        _parsed = {};
         ++_undecodable;
         std::cerr << (frames.size() != 2
-                          ? fmt::format("undecodable message: {} frames, expected 2 "
+                          ? fmt::format("undecodable {}: {} frames, expected 2 "
                                         "([topic][DataMessage])\n",
-                                        frames.size())
-                          : fmt::format("undecodable message on topic \"{}\": not a DataMessage "
+                                        what, frames.size())
+                          : fmt::format("undecodable {} on topic \"{}\": not a DataMessage "
                                         "({} bytes)\n",
-                                        one_line(frames[0].to_string_view()), frames[1].size()));
-        return;
+                                        what, one_line(frames[0].to_string_view()),
+                                        frames[1].size()));
+        return false;
     }
+    _parsed = frames[1].to_string_view();
     // The topic frame, not the message's topic field: the relay routes (and numbers) a message
     // with an empty topic under its default topic.
-    const std::string_view topic = frames[0].to_string_view();
-    report(topic, _tracker.observe(topic, _message.relay_instance(), _message.relay_sequence()),
-           _message.relay_instance());
+    out = {frames[0].to_string_view(), _parsed, _message.relay_instance(),
+           _message.relay_sequence()};
+    return true;
+}
+
+void subscriber::handle(const std::vector<zmq::message_t> &frames) {
+    ++_received;
+    stamped_message message;
+    if (decode(frames, message, "message"))
+        _machine.on_live(message);
+    _parsed = {}; // the frames go: a later message may be given their address
+}
+
+void subscriber::handle_reply(const std::vector<zmq::message_t> &frames) {
+    _last_heard = std::chrono::steady_clock::now();
+    if (frames.size() == 1) {
+        auto end = decode_replay_end(frames[0].data(), frames[0].size());
+        if (auto *problem = std::get_if<std::string>(&end))
+            _machine.on_bad_reply(*problem);
+        else
+            _machine.on_end(std::get<replay_end>(end));
+        return;
+    }
+    stamped_message message;
+    if (decode(frames, message, "replayed message"))
+        _machine.on_replayed(message);
+    _parsed = {};
+}
+
+void subscriber::deliver(const stamped_message &message, message_origin /*origin*/) {
+    if (_recovering && done())
+        return; // --count printed already: what a stop releases is not printed
+    ++_delivered;
     if (_options.quiet)
         return;
+    // The frame just decoded is in _message already; a held copy is parsed again, and then
+    // _message no longer holds that frame.
+    if (message.body.data() != _parsed.data() || message.body.size() != _parsed.size()) {
+        _parsed = {};
+        if (!_message.ParseFromArray(message.body.data(), static_cast<int>(message.body.size())))
+            return; // cannot happen: it parsed when it came
+    }
     if (_options.json)
-        print_json(topic, _message);
+        print_json(message.topic, _message);
     else
-        print_text(topic, _message);
+        print_text(message.topic, _message);
+}
+
+void subscriber::send(const replay_request &request) {
+    if (_replay == nullptr)
+        return;
+    if (!std::holds_alternative<replay_credit>(request.what))
+        _last_heard = std::chrono::steady_clock::now(); // the reply's wait starts now
+    const std::string bytes = encode_replay_request(request);
+    // A DEALER queues while it connects; a full queue (a relay long gone) only means no reply,
+    // which the reply timeout handles.
+    (void)_replay->send(zmq::buffer(bytes), zmq::send_flags::dontwait);
 }
 
 void subscriber::print_text(std::string_view topic, const zrelay::v1::DataMessage &message) {
@@ -151,29 +217,68 @@ void subscriber::print_json(std::string_view topic, const zrelay::v1::DataMessag
 }
 
 void subscriber::print_summary() const {
-    const gap_totals &t = _tracker.totals();
+    const gap_tracker &tracker = _machine.tracker();
+    const gap_totals &t = tracker.totals();
+    const recovery_totals &r = _machine.totals();
     std::string text = fmt::format(
         "zrelay sub: received {}, topics {}, gaps {}, missing {}, restarts {}, duplicates {}, "
         "undecodable {}, untracked {}",
-        _received, _tracker.topics(), t.gaps, t.missing, t.restarts, t.duplicates, _undecodable,
+        _received, tracker.topics(), t.gaps, t.missing, t.restarts, t.duplicates, _undecodable,
         t.untracked);
+    // Only with recovery on, so the summary without it reads as it always did.
+    if (_recovering)
+        text += fmt::format(", recovered {}, lost {}", r.recovered, r.lost);
     if (t.overflow > 0)
         text += fmt::format("; {} messages on topics past the first {} were not checked for gaps",
-                            t.overflow, _tracker.max_topics());
+                            t.overflow, tracker.max_topics());
     std::cerr << text << '\n';
     if (_options.json)
         std::cerr << fmt::format(
             "{{\"summary\":{{\"received\":{},\"topics\":{},\"gaps\":{},\"missing\":{},"
             "\"restarts\":{},\"duplicates\":{},\"undecodable\":{},\"untracked\":{},"
-            "\"unchecked\":{}}}}}\n",
-            _received, _tracker.topics(), t.gaps, t.missing, t.restarts, t.duplicates, _undecodable,
-            t.untracked, t.overflow);
+            "\"unchecked\":{}{}}}}}\n",
+            _received, tracker.topics(), t.gaps, t.missing, t.restarts, t.duplicates, _undecodable,
+            t.untracked, t.overflow,
+            _recovering ? fmt::format(R"(,"recovered":{},"lost":{})", r.recovered, r.lost)
+                        : std::string());
+}
+
+// The replay endpoint's DEALER: opened at start and again after a reply timeout, so that the late
+// replies of a request given up on are dropped with the old socket (the Guide's Lazy Pirate).
+zmq::socket_t open_replay(zmq::context_t &context, const std::string &endpoint) {
+    zmq::socket_t dealer(context, zmq::socket_type::dealer);
+    dealer.set(zmq::sockopt::linger, 0);
+    dealer.set(zmq::sockopt::ipv6, wants_ipv6(endpoint));
+    try {
+        dealer.connect(endpoint);
+    } catch (const zmq::error_t &e) {
+        throw tool_error(e.num() == EINVAL ? exit_usage : exit_unavailable,
+                         fmt::format("sub: cannot connect to {}: {}", endpoint, e.what()));
+    }
+    return dealer;
+}
+
+// Reads up to a batch of messages from `socket` into `handle`; false once none is left.
+template <typename More, typename Handle>
+bool read_batch(zmq::socket_t &socket, std::vector<zmq::message_t> &frames, const More &more,
+                const Handle &handle) {
+    // A bounded batch, so a signal is seen within a batch even under a flood.
+    for (int i = 0; i < 1024 && more(); ++i) {
+        frames.clear();
+        if (!zmq::recv_multipart(socket, std::back_inserter(frames), zmq::recv_flags::dontwait))
+            return false;
+        handle(frames);
+    }
+    return true;
 }
 
 } // namespace
 
 int run_sub(const sub_options &options) {
     check_endpoint("sub: --from", options.from);
+    const bool recovering = options.recover || options.snapshot;
+    if (recovering)
+        check_endpoint("sub: --replay", options.replay);
     // Its own parse errors are what this tool reports (as undecodable); protobuf's log lines
     // would only repeat them, once per bad message.
     google::protobuf::SetLogHandler(nullptr);
@@ -198,27 +303,60 @@ int run_sub(const sub_options &options) {
     }
 
     subscriber state(options);
+    std::optional<zmq::socket_t> replay;
+    if (recovering) {
+        replay = open_replay(context, options.replay);
+        state.set_replay(&*replay);
+    }
+    // Subscribed first, then the snapshot: what is published meanwhile arrives live (held until
+    // the snapshot is in), so nothing falls between the two; the seam is checked per topic.
+    if (options.snapshot)
+        state.machine().start_snapshot(options.topics);
+
     std::vector<zmq::message_t> frames;
-    std::array<zmq::pollitem_t, 3> items{{{sub.handle(), 0, ZMQ_POLLIN, 0},
+    std::array<zmq::pollitem_t, 4> items{{{sub.handle(), 0, ZMQ_POLLIN, 0},
                                           {nullptr, signals.fd(), ZMQ_POLLIN, 0},
-                                          {watch.events().handle(), 0, ZMQ_POLLIN, 0}}};
-    const auto done = [&] { return options.count > 0 && state.received() >= options.count; };
-    while (!done()) {
+                                          {watch.events().handle(), 0, ZMQ_POLLIN, 0},
+                                          {nullptr, -1, 0, 0}}};
+    const std::size_t polled = replay ? items.size() : items.size() - 1;
+    const std::chrono::seconds reply_timeout{options.replay_timeout_s};
+    const auto wants_live = [&] { return !state.done() && state.machine().wants_live(); };
+    const auto not_done = [&] { return !state.done(); };
+    while (!state.done()) {
         // Flushed only before waiting: lines come out as soon as nothing more is queued, without
         // a write per message under load.
         flush_out();
-        zmq::poll(items.data(), items.size(), std::chrono::milliseconds(-1));
+        // Live messages wait in zmq's queue while too many are held for a recovery.
+        items[0].events = state.machine().wants_live() ? ZMQ_POLLIN : 0;
+        if (replay)
+            items[3] = {replay->handle(), 0, ZMQ_POLLIN, 0};
+        auto wait = std::chrono::milliseconds(-1);
+        if (state.machine().awaiting_reply())
+            wait = std::max(
+                std::chrono::milliseconds(0),
+                std::chrono::ceil<std::chrono::milliseconds>(state.last_heard() + reply_timeout -
+                                                             std::chrono::steady_clock::now()));
+        zmq::poll(items.data(), polled, wait);
         if ((items[1].revents & ZMQ_POLLIN) != 0)
             break; // SIGINT or SIGTERM: summary, exit 0
         if ((items[2].revents & ZMQ_POLLIN) != 0)
             watch.read_events();
-        // A bounded batch, so a signal is seen within a batch even under a flood.
-        for (int i = 0; i < 1024 && !done(); ++i) {
-            frames.clear();
-            if (!zmq::recv_multipart(sub, std::back_inserter(frames), zmq::recv_flags::dontwait))
-                break;
-            state.handle(frames);
+        if (replay && (items[3].revents & ZMQ_POLLIN) != 0)
+            (void)read_batch(*replay, frames, not_done,
+                             [&](const auto &f) { state.handle_reply(f); });
+        if ((items[0].revents & ZMQ_POLLIN) != 0)
+            (void)read_batch(sub, frames, wants_live, [&](const auto &f) { state.handle(f); });
+        if (replay && state.machine().awaiting_reply() &&
+            std::chrono::steady_clock::now() - state.last_heard() >= reply_timeout) {
+            replay = open_replay(context, options.replay);
+            state.set_replay(&*replay);
+            state.machine().on_timeout();
         }
+    }
+    if (recovering) {
+        // What is held is printed; what was still being asked for counts as lost.
+        state.machine().finish();
+        state.machine().report_topics();
     }
     flush_out();
     watch.read_events();

@@ -1,5 +1,6 @@
 // `zrelay sub`: subscribes to a relay's egress, prints what arrives and checks the relay's stamps
-// for gaps (zrelay_gaps.hpp).
+// for gaps (zrelay_gaps.hpp); with --recover and --snapshot it also asks the relay's replay
+// endpoint for what it missed and for last values (zrelay_recovery.hpp).
 #pragma once
 
 #include <cstddef>
@@ -16,6 +17,12 @@ struct sub_options {
     std::uint64_t count = 0;         // stop after this many messages; 0: until SIGINT/SIGTERM
     bool quiet = false;              // print no messages, only problems and the summary
     std::size_t max_topics = 100000; // topics checked for gaps; later ones are not
+    bool recover = false;            // ask the replay endpoint for every gap
+    bool snapshot = false;           // start with the last values of the subscribed prefixes
+    std::string replay = "tcp://127.0.0.1:5557"; // the relay's replay endpoint (DEALER connects)
+    // How long the replay endpoint may stay silent while a request is out: long enough for a
+    // busy relay, short enough that held live messages do not wait on one that never answers.
+    unsigned replay_timeout_s = 5;
 };
 
 // Returns the exit code once stopped (by --count or a signal), after printing the summary.
