@@ -13,6 +13,8 @@
 #include <type_traits>
 #include <utility>
 
+#include <sys/mman.h>
+
 #include "retention_log.hpp"
 
 namespace zrelay::retention_layout {
@@ -75,6 +77,24 @@ struct retention_log::chunk {
     }
     // NOLINTEND(cppcoreguidelines-pro-type-reinterpret-cast)
 
+    // Faults the chunk's pages in with one call (Linux 5.14's MADV_POPULATE_WRITE) rather than
+    // one page fault each as records reach them: in a VM a fault costs microseconds, a few
+    // hundred per chunk, which is most of what retention costs a young relay (one that has not
+    // yet filled max_bytes once). Pages already there (a reused allocation) cost a page-table
+    // walk. Where the kernel lacks it, the pages fault in as before.
+    static void populate(std::byte *at, std::size_t size) noexcept {
+#ifdef MADV_POPULATE_WRITE
+        constexpr std::uintptr_t page = 4096;
+        const auto first = (reinterpret_cast<std::uintptr_t>(at) + page - 1) & ~(page - 1);
+        const auto last = (reinterpret_cast<std::uintptr_t>(at) + size) & ~(page - 1);
+        if (last > first)
+            (void)::madvise(reinterpret_cast<void *>(first), last - first, MADV_POPULATE_WRITE);
+#else
+        (void)at;
+        (void)size;
+#endif
+    }
+
     // One allocation: the header, then the records, 8-byte aligned. The chunk lives as long as
     // its storage (aliasing constructor); its destructor is trivial, so none is needed.
     static std::shared_ptr<chunk> make(std::uint64_t number, std::size_t capacity) {
@@ -84,6 +104,7 @@ struct retention_log::chunk {
             std::make_shared_for_overwrite<std::uint64_t[]>(words);
         auto *c = ::new (static_cast<void *>(storage.get()))
             chunk{.number = number, .capacity = static_cast<std::uint32_t>(capacity)};
+        populate(c->bytes(), capacity);
         return {std::move(storage), c};
     }
 };

@@ -37,6 +37,20 @@ void subtract(std::atomic<std::uint64_t> &total, std::uint64_t n) noexcept {
     total.store(total.load(std::memory_order_relaxed) - n, std::memory_order_relaxed);
 }
 
+// The log is written once around a ring far larger than the caches, so every record lands on
+// lines in no cache, and the stores wait for them (some 30 ns a line here): fetch the lines the
+// next record of about this one's size will take now, while the relay does the rest of its work
+// for this message. PREFETCHW asks for them writable (AMD since K8, Intel since Broadwell).
+void prefetch_next(const std::byte *at, std::size_t bytes) noexcept {
+    for (std::size_t ahead = 0; ahead < std::min<std::size_t>(bytes, 4096); ahead += 64) {
+#if defined(__x86_64__)
+        asm volatile("prefetchw %0" : : "m"(*(at + ahead)));
+#else
+        __builtin_prefetch(at + ahead, 1, 3);
+#endif
+    }
+}
+
 } // namespace
 
 struct retention_log::topic_slot {
@@ -64,7 +78,8 @@ retention_log::retention_log(std::size_t max_bytes, std::size_t max_topics)
       _max_topics(std::min<std::size_t>(max_topics, no_topic_index)),
       _ring_size(_max_bytes / _chunk_bytes + 3), _ring(std::make_unique<chunk_slot[]>(_ring_size)),
       _blocks(std::make_unique<std::atomic<slot_block *>[]>((_max_topics + block_slots - 1) /
-                                                            block_slots)) {
+                                                            block_slots)),
+      _tallies(std::make_unique<chunk_tally[]>(_ring_size)) {
     // The bound below (make_room) needs two chunks to fit, the largest record one of them.
     assert(2 * _chunk_bytes <= _max_bytes && _max_record >= _chunk_bytes);
 }
@@ -110,10 +125,14 @@ void retention_log::append(std::uint32_t topic_index, std::string_view topic,
     add(_bytes, size);
     add(_messages, 1);
     if (slot != nullptr) {
-        if (slot->position.load(std::memory_order_relaxed) != 0)
+        if (const std::uint64_t before = slot->position.load(std::memory_order_relaxed);
+            before != 0) {
             _live_bytes -= slot->bytes;
+            --tally_of(number_of(before - 1)).newest;
+        }
         slot->bytes = static_cast<std::uint32_t>(size);
         _live_bytes += size;
+        ++tally_of(number_of(position)).newest;
         slot->position.store(position + 1, std::memory_order_release);
     }
     assert(_held <= _max_bytes);
@@ -129,6 +148,7 @@ void retention_log::open_chunk(std::size_t capacity) {
     assert(number - _oldest_number < _ring_size); // its slot's chunk was evicted
     std::shared_ptr<chunk> c = chunk::make(number, capacity);
     _head = c.get();
+    tally_of(number) = {};
     ++_next_number;
     // The slot held nothing or an evicted chunk that a reader may still hold.
     (void)_ring[number % _ring_size].exchange(std::move(c));
@@ -149,7 +169,11 @@ std::uint64_t retention_log::put(std::uint32_t topic_index, std::string_view top
     std::memcpy(at, &h, sizeof h);
     std::memcpy(at + sizeof h, topic.data(), topic.size());
     std::memcpy(at + sizeof h + topic.size(), body.data(), body.size());
+    prefetch_next(at + size, std::min(size, _head->capacity - offset - size));
     const auto committed = static_cast<std::uint32_t>(offset + size);
+    chunk_tally &tally = tally_of(_head->number);
+    ++tally.records;
+    tally.bytes += size;
     _head->committed.store(committed, std::memory_order_release);
     _end.store(position_of(_head->number, committed), std::memory_order_release);
     return position_of(_head->number, offset);
@@ -174,30 +198,37 @@ void retention_log::make_room(std::size_t capacity) {
 
 void retention_log::evict_oldest(bool keep_last_values) {
     const std::uint64_t number = _oldest_number;
+    const chunk_tally tally = tally_of(number);
+    std::uint64_t dropped = tally.records;
+    std::uint64_t dropped_bytes = tally.bytes;
     // The writer's own reference keeps the chunk while its last values are copied out.
-    const std::shared_ptr<const chunk> victim = _ring[number % _ring_size].load();
-    assert(victim != nullptr && victim->number == number);
-    const std::uint32_t committed = victim->committed.load(std::memory_order_relaxed);
-    std::uint64_t dropped = 0;
-    std::uint64_t dropped_bytes = 0;
-    for (std::uint32_t offset = 0; offset < committed;) {
-        const retained_record r = victim->record_at(offset);
-        const std::uint32_t size = victim->header_at(offset).size;
-        offset += size;
-        topic_slot *slot = slot_of(r.topic_index);
-        if (slot != nullptr && slot->position.load(std::memory_order_relaxed) == r.position + 1) {
+    std::shared_ptr<const chunk> victim;
+    if (tally.newest > 0) {
+        // Some topic's newest is here: walk the records to move (or drop) those.
+        victim = _ring[number % _ring_size].load();
+        assert(victim != nullptr && victim->number == number);
+        const std::uint32_t committed = victim->committed.load(std::memory_order_relaxed);
+        for (std::uint32_t offset = 0; offset < committed;) {
+            const retained_record r = victim->record_at(offset);
+            const std::uint32_t size = victim->header_at(offset).size;
+            offset += size;
+            topic_slot *slot = slot_of(r.topic_index);
+            if (slot == nullptr ||
+                slot->position.load(std::memory_order_relaxed) != r.position + 1)
+                continue;
             // Its topic's newest: copy it to the head while last values fit in half of
             // max_bytes; else its topic has nothing held any more.
             if (keep_last_values && _live_bytes <= _max_bytes / 2) {
                 const std::uint64_t moved = put(r.topic_index, r.topic, r.sequence, r.body, size);
+                ++tally_of(number_of(moved)).newest;
                 slot->position.store(moved + 1, std::memory_order_release);
+                --dropped;
+                dropped_bytes -= size;
                 continue;
             }
             slot->position.store(0, std::memory_order_release);
             _live_bytes -= size;
         }
-        ++dropped;
-        dropped_bytes += size;
     }
     subtract(_bytes, dropped_bytes);
     subtract(_messages, dropped);
@@ -205,8 +236,8 @@ void retention_log::evict_oldest(bool keep_last_values) {
     ++_oldest_number;
     _oldest.store(position_of(_oldest_number, 0), std::memory_order_release);
     // A reader holding the chunk keeps it; the last reference frees it, outside the slot's lock.
-    (void)_ring[number % _ring_size].exchange(nullptr);
-    held_changed(_held - victim->capacity);
+    const std::shared_ptr<const chunk> gone = _ring[number % _ring_size].exchange(nullptr);
+    held_changed(_held - gone->capacity);
 }
 
 retention_log::topic_slot *retention_log::slot_of(std::uint32_t topic_index) const noexcept {

@@ -128,6 +128,13 @@ public:
 private:
     struct chunk;
     class chunk_slot;
+    // The writer's own count of a chunk's records (by ring slot), so that evicting a chunk that
+    // holds no topic's newest record never reads its (cold) memory.
+    struct chunk_tally {
+        std::uint64_t records = 0;
+        std::uint64_t bytes = 0;
+        std::uint64_t newest = 0; // records that are their topic's newest
+    };
     struct topic_slot;
     struct slot_block;
 
@@ -172,6 +179,9 @@ private:
     [[nodiscard]] topic_slot *slot_of(std::uint32_t topic_index) const noexcept;
     topic_slot *named_slot(std::uint32_t topic_index, std::string_view topic);
     void held_changed(std::size_t held) noexcept;
+    [[nodiscard]] chunk_tally &tally_of(std::uint64_t number) noexcept {
+        return _tallies[number % _ring_size];
+    }
 
     // Fixed at construction.
     std::size_t _max_bytes;
@@ -197,6 +207,7 @@ private:
     std::atomic<std::uint32_t> _slots_used{0};
 
     // Writer only.
+    std::unique_ptr<chunk_tally[]> _tallies; // one per ring slot
     chunk *_head = nullptr;         // the chunk appended to (its ring slot owns it)
     std::uint64_t _next_number = 0; // the number of the next chunk opened
     std::uint64_t _oldest_number = 0;
