@@ -5,8 +5,8 @@
 // whose validator counts there too), the egress block by the thread that runs egress and dead
 // letters (the collector, or that same direct-path thread), each worker's block by that worker
 // (its validator included), the authenticator's by the ZAP handler and the handshakes block by
-// the handshake watch, the replay block by the replay server. A scrape sums them all; relay::all_threads_beating() reads, per thread,
-// the beats of the blocks it writes.
+// the handshake watch, the replay block by the replay server. A scrape sums them all;
+// relay::all_threads_beating() reads, per thread, the beats of the blocks it writes.
 #pragma once
 
 #include <cstddef>

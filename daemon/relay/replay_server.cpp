@@ -1,6 +1,7 @@
 #include "replay_server.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <variant>
 
@@ -45,20 +46,18 @@ replay_server::replay_server(zmq::context_t &context, const std::vector<std::str
 
 void replay_server::run() {
     _next_expiry = clock::now() + _limits.client_timeout;
-    bool busy = false;
+    std::chrono::milliseconds wait = idle_poll;
     while (true) {
         _counters.beats.add();
         std::array<zmq::pollitem_t, 2> items{zmq::pollitem_t{_socket.handle(), 0, ZMQ_POLLIN, 0},
                                              zmq::pollitem_t{nullptr, _stop.fd(), ZMQ_POLLIN, 0}};
-        zmq::poll(items.data(), items.size(),
-                  busy ? std::chrono::milliseconds(0)
-                       : (_clients.empty() ? idle_poll : std::min(idle_poll, stall_pause * 2)));
+        zmq::poll(items.data(), items.size(), wait);
         if ((items[1].revents & ZMQ_POLLIN) != 0)
             break;
         const auto now = clock::now();
         if ((items[0].revents & ZMQ_POLLIN) != 0)
             take_requests(now);
-        busy = serve(now);
+        wait = serve(now);
         if (now >= _next_expiry) {
             expire(now);
             _next_expiry = now + std::min(_limits.client_timeout, std::chrono::milliseconds(1000));
@@ -67,13 +66,11 @@ void replay_server::run() {
     _socket.close();
 }
 
-bool replay_server::take_requests(clock::time_point now) {
-    bool took = false;
+void replay_server::take_requests(clock::time_point now) {
     for (std::size_t n = 0; n < _limits.requests_per_turn; ++n) {
         zmq::message_t identity;
         if (!_socket.recv(identity, zmq::recv_flags::dontwait))
             break;
-        took = true;
         // A ROUTER hands a message over whole: the rest of its frames are there.
         zmq::message_t frame;
         std::size_t frames = 0;
@@ -92,7 +89,6 @@ bool replay_server::take_requests(clock::time_point now) {
         }
         on_request(id, frame, now);
     }
-    return took;
 }
 
 void replay_server::on_request(const std::string &identity, const zmq::message_t &frame,
@@ -137,13 +133,14 @@ void replay_server::on_request(const std::string &identity, const zmq::message_t
     c.session.emplace(_log, _instance, request);
 }
 
-bool replay_server::serve(clock::time_point now) {
-    bool more = false;
+std::chrono::milliseconds replay_server::serve(clock::time_point now) {
+    bool ready = false;   // a client can take more at once
+    bool stalled = false; // a client's pipe was full: try again shortly
     for (auto it = _clients.begin(); it != _clients.end();) {
         const std::string &identity = it->first;
         client &c = it->second;
         if (c.stalled_until > now) {
-            more = true;
+            stalled = true;
             ++it;
             continue;
         }
@@ -158,11 +155,12 @@ bool replay_server::serve(clock::time_point now) {
                     c.session.reset();
                 } else if (c.stalled_until <= now && c.in_flight.size() < c.window &&
                            c.bytes < _limits.session_bytes && _total_bytes < _limits.total_bytes) {
-                    more = true; // stopped by the scan budget, not by the client
+                    ready = true; // stopped by the scan budget, not by the client
                 }
             }
             if (c.end_due && !send_end(identity, c))
-                more = more || c.stalled_until <= now;
+                stalled = true;
+            stalled = stalled || c.stalled_until > now;
         } catch (const zmq::error_t &e) {
             if (e.num() != EHOSTUNREACH)
                 throw;
@@ -177,7 +175,9 @@ bool replay_server::serve(clock::time_point now) {
         }
         ++it;
     }
-    return more;
+    if (ready)
+        return std::chrono::milliseconds(0);
+    return stalled ? stall_pause : idle_poll;
 }
 
 bool replay_server::send_message(const std::string &identity, client &c, std::string_view topic,

@@ -73,12 +73,13 @@ private:
         clock::time_point stalled_until; // its pipe was full
     };
 
-    // Takes the requests queued (a bounded number); true if it took any.
-    bool take_requests(clock::time_point now);
+    // Takes the requests queued, at most requests_per_turn.
+    void take_requests(clock::time_point now);
     void on_request(const std::string &identity, const zmq::message_t &frame,
                     clock::time_point now);
-    // Serves every client a turn; true if any could go on at once.
-    bool serve(clock::time_point now);
+    // Serves every client a turn; returns how long to wait for requests before the next: 0 if
+    // a client could take more at once, a moment if one's pipe was full, else idle_poll.
+    std::chrono::milliseconds serve(clock::time_point now);
     // Sends the client's due ReplayEnd; false if its pipe is full.
     bool send_end(const std::string &identity, client &c);
     // A reply to a request that gets no session: sent if the pipe has room, else dropped.

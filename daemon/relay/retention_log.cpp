@@ -213,8 +213,7 @@ void retention_log::evict_oldest(bool keep_last_values) {
             const std::uint32_t size = victim->header_at(offset).size;
             offset += size;
             topic_slot *slot = slot_of(r.topic_index);
-            if (slot == nullptr ||
-                slot->position.load(std::memory_order_relaxed) != r.position + 1)
+            if (slot == nullptr || slot->position.load(std::memory_order_relaxed) != r.position + 1)
                 continue;
             // Its topic's newest: copy it to the head while last values fit in half of
             // max_bytes; else its topic has nothing held any more.

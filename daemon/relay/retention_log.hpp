@@ -208,8 +208,8 @@ private:
 
     // Writer only.
     std::unique_ptr<chunk_tally[]> _tallies; // one per ring slot
-    chunk *_head = nullptr;         // the chunk appended to (its ring slot owns it)
-    std::uint64_t _next_number = 0; // the number of the next chunk opened
+    chunk *_head = nullptr;                  // the chunk appended to (its ring slot owns it)
+    std::uint64_t _next_number = 0;          // the number of the next chunk opened
     std::uint64_t _oldest_number = 0;
     std::size_t _held = 0;       // capacity of the chunks in the ring
     std::size_t _live_bytes = 0; // bytes of the records that are their topic's newest
