@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "reserved_topics.hpp"
 #include "zrelay_text.hpp"
 
 namespace zrelay::tool {
@@ -176,7 +177,9 @@ void recovery::on_replayed(const stamped_message &message) {
     // Half a window at a time: the relay always has the other half to send meanwhile.
     credit(j.request_id, std::max<std::uint32_t>(_options.window / 2, 1));
     if (j.snapshot) {
-        if (!message.topic.starts_with(j.topic)) {
+        // The relay leaves its own topics (drop notices, canaries) out of snapshots; one that
+        // came anyway would start a topic whose sequences are not the client's to track.
+        if (!message.topic.starts_with(j.topic) || message.topic.starts_with(own_topic_prefix)) {
             ++_totals.stale;
             return;
         }
