@@ -26,7 +26,6 @@ import zmq
 
 from relay_test import (Daemon, ZRELAYD, free_tcp_ports, receive, scrape,
                         v1_pb2, wait_for, _die_with_parent)
-from zrelay.v1 import replay_pb2
 
 ZRELAY = os.environ.get("ZRELAY")
 
@@ -342,98 +341,6 @@ class SubTest(ToolTestCase):
         result = run("sub", "--from", "inproc://x")
         self.assertEqual(result.returncode, EXIT_USAGE)
         self.assertIn("inproc://x", result.stderr)
-
-
-class ReplaySubTest(ToolTestCase):
-    """`zrelay sub --recover` and `--snapshot` against a publisher and a replay endpoint the test
-    plays itself (an XPUB, a ROUTER answering by hand), so the socket loop is checked
-    independently of the relay: the requests it sends, held live messages, the reply timeout and
-    its reconnect. (The recovery logic itself: tests/zrelay_recovery_test.cpp.)"""
-
-    start_sub = SubTest.start_sub
-    publish = SubTest.publish
-
-    def setUp(self):
-        super().setUp()
-        self.xpub = self.ctx.socket(zmq.XPUB)
-        self.xpub.setsockopt(zmq.LINGER, 0)
-        self.endpoint = f"tcp://127.0.0.1:{self.xpub.bind_to_random_port('tcp://127.0.0.1')}"
-        self.router = self.ctx.socket(zmq.ROUTER)
-        self.router.setsockopt(zmq.LINGER, 0)
-        self.replay = f"tcp://127.0.0.1:{self.router.bind_to_random_port('tcp://127.0.0.1')}"
-
-    def request(self):
-        """The next request that is not credit: (peer, ReplayRequest)."""
-        while True:
-            self.assertTrue(self.router.poll(int(WAIT * 1000)), "no replay request came")
-            peer, frame = self.router.recv_multipart()
-            request = replay_pb2.ReplayRequest.FromString(frame)
-            if request.WhichOneof("what") != "credit":
-                return peer, request
-
-    def reply(self, peer, request, messages, status=None, instance=INSTANCE):
-        for topic, sequence in messages:
-            self.router.send_multipart([peer, topic.encode(), stamped(topic, sequence)])
-        end = replay_pb2.ReplayEnd(request_id=request.request_id, instance=instance,
-                                   status=status or replay_pb2.ReplayEnd.COMPLETE,
-                                   messages=len(messages))
-        self.router.send_multipart([peer, end.SerializeToString()])
-
-    def test_a_gap_is_filled_in_order_before_the_live_messages_held_meanwhile(self):
-        tool = self.start_sub("--recover", "--replay", self.replay, "--count", "7")
-        for topic, sequence in [("a", 1), ("a", 2), ("a", 5)]:
-            self.publish(topic, stamped(topic, sequence))
-        peer, request = self.request()
-        self.assertEqual((request.range.topic, request.range.from_sequence,
-                          request.range.to_sequence, request.instance), ("a", 3, 4, INSTANCE))
-        self.publish("b", stamped("b", 1))  # held until the end frame
-        self.assertTrue(tool.wait_out(2), tool.out)
-        self.reply(peer, request, [("a", 3), ("a", 4)])
-        self.publish("a", stamped("a", 4))  # a live copy of a replayed one: skipped
-        self.publish("a", stamped("a", 6))
-        self.assertEqual(tool.finish(), EXIT_OK, tool.err)
-        self.assertEqual(tool.out, ["a #1 a1", "a #2 a2", "a #3 a3", "a #4 a4", "a #5 a5",
-                                    "b #1 b1", "a #6 a6"])
-        self.assertIn('recovered gap on topic "a": 2 of 2 (sequences 3..4)', tool.err)
-        self.assertIn('recovery on topic "a": recovered 2, lost 0', tool.err)
-        self.assertTrue(tool.err[-1].endswith("duplicates 0, undecodable 0, untracked 0, "
-                                              "recovered 2, lost 0"), tool.err)
-
-    def test_a_snapshot_then_its_seam_then_live_none_twice(self):
-        tool = self.start_sub("--snapshot", "--replay", self.replay, "--count", "4", "--json")
-        peer, request = self.request()
-        self.assertEqual((request.WhichOneof("what"), request.snapshot.prefix, request.instance),
-                         ("snapshot", "", 0))
-        self.publish("a", stamped("a", 5))  # subscribed after the snapshot's a3: 4 is the seam
-        self.reply(peer, request, [("a", 3)])
-        peer, request = self.request()
-        self.assertEqual((request.range.topic, request.range.from_sequence,
-                          request.range.to_sequence), ("a", 4, 4))
-        self.reply(peer, request, [("a", 4)])
-        self.publish("a", stamped("a", 6))
-        self.assertEqual(tool.finish(), EXIT_OK, tool.err)
-        self.assertEqual([json.loads(line)["relay_sequence"] for line in tool.out], [3, 4, 5, 6])
-        summary = json.loads(tool.err[-1])["summary"]
-        self.assertEqual((summary["gaps"], summary["recovered"], summary["lost"]), (0, 1, 0))
-
-    def test_no_reply_times_out_and_a_restarted_relay_recovers_nothing(self):
-        tool = self.start_sub("--recover", "--replay", self.replay)
-        self.publish("a", stamped("a", 1))
-        self.publish("a", stamped("a", 3))
-        self.request()  # left unanswered: after 5 s the tool goes on
-        self.assertTrue(tool.wait_err("lost gap on topic \"a\": 1 (sequence 2): no reply from "
-                                      "the replay endpoint for 5 s"), tool.err)
-        self.assertTrue(tool.wait_out(2), tool.out)
-        self.publish("a", stamped("a", 6))
-        peer, request = self.request()  # on a new connection: late replies to the old one go
-        self.reply(peer, request, [], status=replay_pb2.ReplayEnd.WRONG_INSTANCE,
-                   instance=OTHER_INSTANCE)
-        self.assertTrue(tool.wait_out(3), tool.out)
-        self.assertEqual(tool.finish(signal.SIGINT), EXIT_OK, tool.err)
-        self.assertIn(f"the relay restarted (instance {INSTANCE:016x}, now {OTHER_INSTANCE:016x}): "
-                      f"nothing of instance {INSTANCE:016x} can be recovered", tool.err)
-        self.assertEqual(tool.out, ["a #1 a1", "a #3 a3", "a #6 a6"])
-        self.assertTrue(tool.err[-1].endswith("recovered 0, lost 3"), tool.err)
 
 
 # --------------------------------------------------------------------------------------------
