@@ -60,15 +60,14 @@ bool egress::publish(pipeline_item &item, const std::function<void()> &held_up) 
     if (_stamp)
         stamped = _stamper.stamp(item.body, counted.sequence, item.received_ns);
     const std::size_t bytes = body.size();
-    // Sending a message_t hands its bytes to zmq; with retention the topic is still needed
-    // after the send, so the XPUB gets a copy (held inline by zmq for topics up to 33 bytes).
-    const auto send_topic = [&] {
-        if (_retention == nullptr)
-            return _socket.send(item.topic, zmq::send_flags::sndmore).has_value();
-        return _socket.send(zmq::const_buffer(topic.data(), topic.size()), zmq::send_flags::sndmore)
-            .has_value();
-    };
-    while (!send_topic()) {
+    // Sending a message_t hands its bytes to zmq, and with retention the topic is needed after
+    // the send: the XPUB gets a copy, which shares the bytes (zmq_msg_copy: a reference count
+    // for a long topic, inline bytes for one up to 33).
+    zmq::message_t topic_copy;
+    if (_retention != nullptr)
+        topic_copy.copy(item.topic);
+    zmq::message_t &topic_frame = _retention != nullptr ? topic_copy : item.topic;
+    while (!_socket.send(topic_frame, zmq::send_flags::sndmore)) {
         // SNDTIMEO passed with a subscriber still at its HWM (nodrop).
         _counters.beats.add();
         if (_control.aborted())
