@@ -3,7 +3,7 @@
 # endpoint listening on all interfaces.
 #
 #   podman build -t zrelay .            (docker build works the same)
-#   podman run -p 5555:5555 -p 5556:5556 -p 9464:9464 \
+#   podman run -p 5555:5555 -p 5556:5556 -p 5557:5557 -p 9464:9464 \
 #       -v ./my.yaml:/etc/zrelay/zrelay.yaml:ro zrelay
 #
 # tests/container_test.sh builds it and runs zrelayd --version, --check-config and the
@@ -49,7 +49,7 @@ COPY --from=build /build/daemon/zrelayd /usr/bin/zrelayd
 COPY --from=build /build/tools/zrelay /usr/bin/zrelay
 COPY --from=build /build/zrelay.yaml /etc/zrelay/zrelay.yaml
 USER zrelay
-EXPOSE 5555 5556 9464
+EXPOSE 5555 5556 5557 9464
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=30s --timeout=5s --start-period=5s --retries=3 \
   CMD ["/usr/bin/zrelayd", "healthcheck", "--config", "/etc/zrelay/zrelay.yaml", "--timeout-ms", "3000"]

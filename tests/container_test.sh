@@ -31,6 +31,7 @@ effective=$(inside zrelayd --config /etc/zrelay/zrelay.yaml --check-config) ||
   fail "the shipped configuration does not validate"
 grep -q 'tcp://\*:5555' <<<"$effective" || fail "ingress does not listen on all interfaces"
 grep -q '0.0.0.0:9464' <<<"$effective" || fail "metrics do not listen on all interfaces"
+grep -q 'tcp://\*:5557' <<<"$effective" || fail "replay does not listen on all interfaces"
 echo "ok: --check-config on /etc/zrelay/zrelay.yaml"
 
 user=$(podman image inspect --format '{{.Config.User}}' "$image")
