@@ -101,6 +101,11 @@ TEST(config, defaults_are_the_documented_ones) {
     EXPECT_EQ(cfg.log.level, "info");
     EXPECT_EQ(cfg.log.format, log_format::text);
     EXPECT_EQ(cfg.shutdown.drain_timeout, std::chrono::milliseconds(5000));
+    EXPECT_TRUE(cfg.egress.forward.empty());
+    EXPECT_EQ(cfg.egress.forward_by, "topic");
+    EXPECT_TRUE(cfg.ingress.subscribe.empty());
+    EXPECT_TRUE(cfg.ingress.subscribe_topics.empty());
+    EXPECT_EQ(cfg.routing.max_hops, 8U);
     EXPECT_EQ(cfg, config{});
 }
 
@@ -307,12 +312,78 @@ TEST(config, to_yaml_round_trips_every_value) {
     cfg.security.ipc_group = "zrelay-clients";
     const std::string yaml = to_yaml(cfg);
     EXPECT_EQ(parse(yaml), cfg) << yaml;
+    // Links need the stamp.
+    cfg.egress.stamp = true;
+    cfg.egress.forward = {"tcp://central-1:5555", "ipc:///run/zrelay/central.sock"};
+    cfg.egress.forward_by = "round_robin";
+    cfg.ingress.subscribe = {"tcp://[::1]:5556"};
+    cfg.ingress.subscribe_topics = {"", "null", "$zrelay/drops", "a: b"};
+    cfg.routing.max_hops = 255;
+    EXPECT_EQ(parse(to_yaml(cfg)), cfg) << to_yaml(cfg);
 
     for (const char *topic : {"~", "true", "123", "a: b # c", "'\"\\", "  padded  ", "*",
                               "tab\there", "caf\xc3\xa9", "- x", "[x]"}) {
         cfg.routing.default_topic = topic;
         EXPECT_EQ(parse(to_yaml(cfg)).routing.default_topic, topic) << to_yaml(cfg);
     }
+}
+
+// ---- links to other relays ------------------------------------------------------------------
+
+TEST(config, links_are_read_beside_the_default_endpoints) {
+    const config cfg = parse(R"(
+ingress:
+  subscribe: [tcp://central:5556, ipc:///run/central.sock]
+  subscribe_topics: a.
+egress:
+  forward: tcp://central:5555
+  forward_by: round_robin
+routing: { max_hops: 3 }
+)");
+    EXPECT_EQ(cfg.ingress.subscribe,
+              (std::vector<std::string>{"tcp://central:5556", "ipc:///run/central.sock"}));
+    EXPECT_EQ(cfg.ingress.subscribe_topics, std::vector<std::string>{"a."});
+    EXPECT_EQ(cfg.egress.forward, std::vector<std::string>{"tcp://central:5555"});
+    EXPECT_EQ(cfg.egress.forward_by, "round_robin");
+    EXPECT_EQ(cfg.routing.max_hops, 3U);
+    // Links are not the section's bind or connect: those keep their defaults.
+    EXPECT_EQ(cfg.ingress.bind, default_config().ingress.bind);
+    EXPECT_EQ(cfg.egress.bind, default_config().egress.bind);
+}
+
+TEST(config, link_mistakes_are_named) {
+    EXPECT_EQ(
+        error_of("egress:\n  forward: tcp://*:5555\n"),
+        "test.yaml:2:12: egress.forward[0]: a connect endpoint needs a definite address, not a "
+        "wildcard, got \"tcp://*:5555\"");
+    EXPECT_EQ(
+        error_of("egress:\n  forward_by: hash\n"),
+        "test.yaml:2:15: egress.forward_by: expected one of topic, round_robin, got \"hash\"");
+    EXPECT_EQ(error_of("routing:\n  max_hops: 0\n"),
+              "test.yaml:2:13: routing.max_hops: expected an integer in [1, 255], got \"0\"");
+    EXPECT_EQ(error_of("ingress:\n  subscribe_topics: {a: 1}\n"),
+              "test.yaml:2:21: ingress.subscribe_topics: expected a topic prefix or a sequence "
+              "of them, got a mapping");
+    EXPECT_EQ(error_of("ingress:\n  subscribe_topics: [" + std::string(256, 'x') + "]\n"),
+              "test.yaml:2:22: ingress.subscribe_topics[0]: a topic prefix is at most 255 bytes, "
+              "got 256");
+}
+
+// A link to the relay's own socket would send every message round to itself.
+TEST(config, a_link_to_the_relays_own_socket_is_refused) {
+    EXPECT_EQ(error_of("egress:\n  forward: tcp://127.0.0.1:5555\n"),
+              "test.yaml:2:12: egress.forward[0]: endpoint \"tcp://127.0.0.1:5555\" is also "
+              "ingress.bind[0] (the default; set ingress.bind to move it)");
+    EXPECT_EQ(error_of("ingress:\n  subscribe: [tcp://a:1, tcp://a:1]\n"),
+              "test.yaml:2:26: ingress.subscribe[1]: endpoint \"tcp://a:1\" is also "
+              "ingress.subscribe[0] (line 2)");
+}
+
+TEST(config, a_linked_relay_must_stamp) {
+    EXPECT_EQ(error_of("egress:\n  stamp: false\n  forward: tcp://central:5555\n"),
+              "test.yaml:3:12: egress.forward[0]: a relay linked to others must stamp "
+              "(egress.stamp: true): loops and each hop's losses are found by the stamp");
+    EXPECT_NO_THROW(parse("egress:\n  stamp: false\n"));
 }
 
 // ---- errors: the format and structure -------------------------------------------------------
@@ -368,7 +439,8 @@ TEST(config, the_top_level_must_be_a_mapping) {
 
 TEST(config, a_section_must_be_a_mapping) {
     EXPECT_EQ(error_of("workers: 1\ningress: tcp://*:5555\n"),
-              "test.yaml:2:10: ingress: expected a mapping with keys bind, connect, rcvhwm, "
+              "test.yaml:2:10: ingress: expected a mapping with keys bind, connect, subscribe, "
+              "subscribe_topics, rcvhwm, "
               "max_message_bytes, got \"tcp://*:5555\"");
     EXPECT_TRUE(
         starts_with(error_of("log:\n  - level\n"), "test.yaml:2:3: log: expected a mapping"));

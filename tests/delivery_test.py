@@ -87,8 +87,10 @@ class DeliveryTest(RelayFixture):
         frames = receive(sub)
         self.assertEqual(frames, [b"t", sent])
 
-    def test_a_forged_stamp_is_overridden(self):
-        """A producer's own values in the stamp fields lose to the relay's (the last wins)."""
+    def test_a_forged_stamp_is_overridden_and_kept_as_a_hop(self):
+        """A producer's own values in the stamp fields lose to the relay's (the last wins). The
+        relay cannot tell them from another relay's stamp, so it keeps them as the one before it
+        in relay_hops, as it would a relay's (issue 18)."""
         self.start(self.config())
         sub = self.sub()
         self.await_subscriptions(1)
@@ -99,7 +101,12 @@ class DeliveryTest(RelayFixture):
         message = parse(body)
         self.assertEqual(message.relay_sequence, 1)
         self.assertNotEqual(message.relay_instance, 1)
-        self.assertEqual(unstamped(body), forged)
+        self.assertEqual(len(message.relay_hops), 1)
+        hop = message.relay_hops[0]
+        self.assertEqual((hop.instance, hop.sequence, hop.received_ns), (1, 999, 5))
+        # The producer's bytes, then the hop, then the relay's own stamp.
+        hop_bytes = v1_pb2.DataMessage(relay_hops=[hop]).SerializeToString()
+        self.assertEqual(unstamped(body), forged + hop_bytes)
 
     def test_topics_past_the_cap_are_stamped_zero_and_metrics_stay_bounded(self):
         """egress.max_topics bounds the topics with sequences (later ones are stamped 0, "not

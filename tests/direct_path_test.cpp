@@ -8,7 +8,7 @@ namespace {
 
 TEST(direct_path, runs_the_stages_in_order_and_drains) {
     testing::stage_rig rig(0);
-    validator check("", rig.counters.ingress);
+    validator check({}, rig.counters.ingress);
     direct_path path(*rig.ingress_stage, check, *rig.egress_stage, rig.letters.get(),
                      rig.counters.ingress, rig.control);
     std::jthread thread([&] { path.run(); });
@@ -17,7 +17,7 @@ TEST(direct_path, runs_the_stages_in_order_and_drains) {
 
 TEST(direct_path, abort_stops_an_idle_path) {
     testing::stage_rig rig(0);
-    validator check("", rig.counters.ingress);
+    validator check({}, rig.counters.ingress);
     direct_path path(*rig.ingress_stage, check, *rig.egress_stage, nullptr, rig.counters.ingress,
                      rig.control);
     std::jthread thread([&] { path.run(); });

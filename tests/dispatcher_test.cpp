@@ -24,7 +24,7 @@ TEST(dispatcher, workers_and_collector_keep_order_with_credits_and_drain) {
         dispatch_to.push_back(to.back().get());
         collect_from.push_back(from.back().get());
         workers.push_back(std::make_unique<worker>(*to.back(), *from.back(),
-                                                   validator("", rig.counters.workers[i]),
+                                                   validator({}, rig.counters.workers[i]),
                                                    rig.counters.workers[i], rig.control));
     }
     dispatcher deal(*rig.ingress_stage, dispatch_to, true, inflight, rig.counters.ingress,

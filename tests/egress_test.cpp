@@ -97,7 +97,7 @@ protected:
 TEST_F(egress_test, publishes_topic_and_body_with_a_stamp_numbered_per_topic) {
     const auto cfg = config();
     egress out(
-        ctx, cfg, {}, 0, stamper(42), topics, counters, control, [this] { return totals; },
+        ctx, cfg, {}, 0, stamper(42), topics, counters, control, [this] { return totals; }, nullptr,
         nullptr);
     auto sub = subscriber(out);
     for (const char *topic : {"a", "b", "a", "a"}) {
@@ -125,7 +125,8 @@ TEST_F(egress_test, with_retention_the_log_holds_what_was_published_with_its_seq
     topic_table few{2, 2}; // a third topic is untracked: sequence 0, nothing to retain
     retention_log log(1 << 20, 2);
     egress out(
-        ctx, cfg, {}, 0, stamper(42), few, counters, control, [this] { return totals; }, &log);
+        ctx, cfg, {}, 0, stamper(42), few, counters, control, [this] { return totals; }, &log,
+        nullptr);
     auto sub = subscriber(out);
     for (const char *topic : {"a", "b", "a", "c"}) {
         auto item = item_on(topic, 7, 1234);
@@ -155,7 +156,7 @@ TEST_F(egress_test, without_the_stamp_the_producers_bytes_go_out_unchanged) {
     auto cfg = config();
     cfg.stamp = false;
     egress out(
-        ctx, cfg, {}, 0, stamper(42), topics, counters, control, [this] { return totals; },
+        ctx, cfg, {}, 0, stamper(42), topics, counters, control, [this] { return totals; }, nullptr,
         nullptr);
     auto sub = subscriber(out);
     auto item = item_on("t", 1, 99);
@@ -177,7 +178,7 @@ TEST_F(egress_test, drop_notices_come_from_the_injected_source) {
             ++asked;
             return totals;
         },
-        nullptr);
+        nullptr, nullptr);
     auto sub = subscriber(out);
     totals[static_cast<std::size_t>(invalid_reason::malformed)] = 3;
     totals[drain_deadline] = 5;
@@ -205,7 +206,7 @@ TEST_F(egress_test, a_held_up_publish_calls_back_and_stops_on_abort) {
     // idle_poll meanwhile, and give up only when the relay aborts.
     const auto cfg = config(10);
     egress out(
-        ctx, cfg, {}, 0, stamper(42), topics, counters, control, [this] { return totals; },
+        ctx, cfg, {}, 0, stamper(42), topics, counters, control, [this] { return totals; }, nullptr,
         nullptr);
     auto sub = subscriber(out, 10);
     std::atomic<int> held{0};

@@ -150,7 +150,9 @@ TEST(envelope_reason, to_string_is_stable) {
     EXPECT_EQ(to_string(invalid_reason::oversize), "oversize");
     EXPECT_EQ(to_string(invalid_reason::multipart), "multipart");
     EXPECT_EQ(to_string(invalid_reason::reserved_topic), "reserved_topic");
-    static_assert(invalid_reason_count == 6);
+    EXPECT_EQ(to_string(invalid_reason::loop), "loop");
+    EXPECT_EQ(to_string(invalid_reason::too_many_hops), "too_many_hops");
+    static_assert(invalid_reason_count == 8);
 }
 
 TEST_F(envelope, valid_message_with_topic) {
@@ -410,7 +412,7 @@ TEST_F(envelope, a_stamp_appended_reads_back_over_anything_forged) {
              {relay_stamp{1, 1'700'000'000'123'456'789, 0x0123456789abcdefULL},
               relay_stamp{UINT64_MAX, INT64_MIN, UINT64_MAX}, relay_stamp{0, 0, 0}}) {
             std::array<char, max_stamp_bytes> buffer{};
-            const std::size_t n = write_stamp(stamp, buffer);
+            const std::size_t n = write_stamp(stamp, {}, buffer);
             ASSERT_LE(n, max_stamp_bytes);
             const std::string stamped = bytes + std::string(buffer.data(), n);
             DataMessage got;
@@ -422,14 +424,86 @@ TEST_F(envelope, a_stamp_appended_reads_back_over_anything_forged) {
             EXPECT_EQ(got.relay_sequence(), stamp.sequence);
             EXPECT_EQ(got.relay_received_ns(), stamp.received_ns);
             EXPECT_EQ(got.relay_instance(), stamp.instance);
+            EXPECT_EQ(got.relay_hops_size(), 0);
             const decode_result r = decode(stamped);
             EXPECT_EQ(r.reason, invalid_reason::none);
             EXPECT_EQ(r.topic, "orders.eu");
+            EXPECT_EQ(r.upstream.instance, stamp.instance);
+            EXPECT_EQ(r.upstream.sequence, stamp.sequence);
+            EXPECT_EQ(r.upstream.received_ns, stamp.received_ns);
         }
     }
-    // The longest stamp fills the buffer exactly.
+    // The longest stamp, with the longest hop, fills the buffer exactly.
     std::array<char, max_stamp_bytes> buffer{};
-    EXPECT_EQ(write_stamp({UINT64_MAX, INT64_MIN, 0}, buffer), max_stamp_bytes);
+    EXPECT_EQ(write_stamp({UINT64_MAX, INT64_MIN, 1}, {UINT64_MAX, INT64_MIN, UINT64_MAX}, buffer),
+              max_stamp_bytes);
+}
+
+// A message through three relays: each appends the stamp it found as a hop and its own over it.
+// protobuf reads the whole path, oldest first, and the decoder finds the last relay's stamp,
+// counts the relays crossed, and finds any relay's instance among them.
+TEST_F(envelope, each_relay_appends_the_stamp_it_found_as_a_hop) {
+    DataMessage original;
+    original.set_topic("t");
+    original.set_content("c");
+    std::string bytes = original.SerializeAsString();
+    const std::array<relay_stamp, 3> path{relay_stamp{5, 100, 0xE1},
+                                          relay_stamp{UINT64_MAX, INT64_MIN, 0xC2},
+                                          relay_stamp{0, -1, UINT64_MAX}};
+    relay_stamp found{};
+    for (std::size_t i = 0; i < path.size(); ++i) {
+        std::array<char, max_stamp_bytes> buffer{};
+        bytes += std::string(buffer.data(), write_stamp(path.at(i), found, buffer));
+        const decode_result r = decode_envelope(bytes.data(), bytes.size(), 0xC2);
+        ASSERT_EQ(r.reason, invalid_reason::none);
+        EXPECT_EQ(r.topic, "t");
+        EXPECT_EQ(r.relays_crossed, i + 1);
+        EXPECT_EQ(r.crossed_self, i >= 1) << "0xC2 is the second relay";
+        EXPECT_EQ(r.upstream.instance, path.at(i).instance);
+        EXPECT_EQ(r.upstream.sequence, path.at(i).sequence);
+        EXPECT_EQ(r.upstream.received_ns, path.at(i).received_ns);
+        EXPECT_FALSE(decode_envelope(bytes.data(), bytes.size(), 0xD4).crossed_self);
+        found = r.upstream;
+    }
+    DataMessage got;
+    ASSERT_TRUE(got.ParseFromString(bytes));
+    EXPECT_EQ(got.content(), "c");
+    ASSERT_EQ(got.relay_hops_size(), 2);
+    for (int i = 0; i < 2; ++i) {
+        EXPECT_EQ(got.relay_hops(i).instance(), path.at(i).instance);
+        EXPECT_EQ(got.relay_hops(i).sequence(), path.at(i).sequence);
+        EXPECT_EQ(got.relay_hops(i).received_ns(), path.at(i).received_ns);
+    }
+    EXPECT_EQ(got.relay_instance(), path[2].instance);
+    // Instance 0 is nobody: looking for it finds nothing, even in a message without a stamp.
+    EXPECT_FALSE(decode_envelope(bytes.data(), bytes.size(), 0).crossed_self);
+}
+
+// Hops a producer wrote itself count as relays crossed, however they are encoded, and a hop that
+// protobuf would refuse makes the message malformed, as it does for protobuf.
+TEST_F(envelope, hops_are_read_as_protobuf_reads_them) {
+    DataMessage m;
+    m.set_topic("t");
+    for (int i = 0; i < 20; ++i) {
+        auto *hop = m.add_relay_hops();
+        hop->set_instance(static_cast<std::uint64_t>(i));
+    }
+    const std::string bytes = m.SerializeAsString();
+    decode_result r = decode_envelope(bytes.data(), bytes.size(), 19);
+    EXPECT_EQ(r.reason, invalid_reason::none);
+    EXPECT_EQ(r.relays_crossed, 20U);
+    EXPECT_TRUE(r.crossed_self);
+    EXPECT_EQ(r.upstream.instance, 0U);
+    // A hop whose instance has another wire type is an unknown field of the hop: no instance.
+    const std::string odd = field_bytes(103, std::string("\x08\x05", 2));
+    r = decode_envelope(odd.data(), odd.size(), 5);
+    EXPECT_EQ(r.reason, invalid_reason::none);
+    EXPECT_EQ(r.relays_crossed, 1U);
+    EXPECT_FALSE(r.crossed_self);
+    // A truncated hop is malformed for both.
+    const std::string broken = field_bytes(103, std::string("\x09\x05", 2));
+    EXPECT_FALSE(DataMessage().ParseFromString(broken));
+    EXPECT_EQ(decode(broken).reason, invalid_reason::malformed);
 }
 
 TEST_F(envelope, absurd_nesting_is_malformed_at_once) {

@@ -31,7 +31,7 @@ std::string message(const std::string &topic, std::int64_t seq) {
 
 TEST(validator, a_message_keeps_its_own_topic) {
     thread_counters c;
-    validator v("fallback", c);
+    validator v({.default_topic = "fallback"}, c);
     auto item = item_of(message("sensors.a", 1));
     v.process(item);
     EXPECT_EQ(item.reason, invalid_reason::none);
@@ -40,7 +40,7 @@ TEST(validator, a_message_keeps_its_own_topic) {
 
 TEST(validator, an_empty_topic_becomes_the_default_topic) {
     thread_counters c;
-    validator v("fallback", c);
+    validator v({.default_topic = "fallback"}, c);
     auto item = item_of(message("", 1));
     v.process(item);
     EXPECT_EQ(item.topic.to_string(), "fallback");
@@ -48,7 +48,7 @@ TEST(validator, an_empty_topic_becomes_the_default_topic) {
 
 TEST(validator, invalid_frames_are_marked_and_counted_by_reason) {
     thread_counters c;
-    validator v("", c);
+    validator v({}, c);
     auto garbage = item_of("\xff\xff\xff");
     v.process(garbage);
     auto bad_utf8 = item_of(std::string("\x0a\x02\xff\xfe", 4));
@@ -57,6 +57,47 @@ TEST(validator, invalid_frames_are_marked_and_counted_by_reason) {
     EXPECT_EQ(bad_utf8.reason, invalid_reason::bad_utf8);
     EXPECT_EQ(c.invalid[static_cast<std::size_t>(invalid_reason::malformed)].value(), 1U);
     EXPECT_EQ(c.invalid[static_cast<std::size_t>(invalid_reason::bad_utf8)].value(), 1U);
+}
+
+// A message another relay stamped: its stamp is kept for the hop; one carrying this relay's own
+// instance anywhere came round a loop, and one past max_hops relays goes no further.
+TEST(validator, a_relayed_message_keeps_its_upstream_and_loops_and_long_paths_stop) {
+    thread_counters c;
+    validator v({.default_topic = "", .self = 0xAA, .max_hops = 3}, c);
+    const auto relayed = [](std::vector<std::uint64_t> path) {
+        v1::DataMessage m;
+        m.set_topic("t");
+        for (std::size_t i = 0; i + 1 < path.size(); ++i)
+            m.add_relay_hops()->set_instance(path[i]);
+        m.set_relay_instance(path.back());
+        m.set_relay_sequence(41);
+        m.set_relay_received_ns(7);
+        return item_of(m.SerializeAsString());
+    };
+    auto one = relayed({0xE1});
+    v.process(one);
+    EXPECT_EQ(one.reason, invalid_reason::none);
+    EXPECT_EQ(one.upstream.instance, 0xE1U);
+    EXPECT_EQ(one.upstream.sequence, 41U);
+    EXPECT_EQ(one.upstream.received_ns, 7);
+    auto two = relayed({0xE1, 0xC2}); // this relay would be the third: allowed
+    v.process(two);
+    EXPECT_EQ(two.reason, invalid_reason::none);
+    auto three = relayed({0xE1, 0xC2, 0xD3});
+    v.process(three);
+    EXPECT_EQ(three.reason, invalid_reason::too_many_hops);
+    auto back = relayed({0xAA, 0xC2});
+    v.process(back);
+    EXPECT_EQ(back.reason, invalid_reason::loop);
+    auto own = relayed({0xAA});
+    v.process(own);
+    EXPECT_EQ(own.reason, invalid_reason::loop);
+    EXPECT_EQ(c.invalid[static_cast<std::size_t>(invalid_reason::loop)].value(), 2U);
+    EXPECT_EQ(c.invalid[static_cast<std::size_t>(invalid_reason::too_many_hops)].value(), 1U);
+    // A producer's message has no upstream.
+    auto plain = item_of(message("t", 1));
+    v.process(plain);
+    EXPECT_EQ(plain.upstream.instance, 0U);
 }
 
 // Three workers on threads: dealing items round-robin and reading the outputs in the same order
@@ -76,7 +117,7 @@ TEST(worker, round_robin_dispatch_keeps_total_order) {
     for (std::size_t i = 0; i < lanes; ++i) {
         in.push_back(std::make_unique<pipe>());
         out.push_back(std::make_unique<pipe>());
-        workers.push_back(std::make_unique<worker>(*in[i], *out[i], validator("", counters[i]),
+        workers.push_back(std::make_unique<worker>(*in[i], *out[i], validator({}, counters[i]),
                                                    counters[i], control));
     }
     std::vector<std::jthread> threads;
@@ -134,7 +175,7 @@ TEST(worker, abort_stops_an_idle_worker) {
     pipe in;
     pipe out;
     thread_counters c;
-    worker w(in, out, validator("", c), c, control);
+    worker w(in, out, validator({}, c), c, control);
     auto done = std::async(std::launch::async, [&] { w.run(); });
     control.abort();
     ASSERT_EQ(done.wait_for(std::chrono::seconds(5)), std::future_status::ready)

@@ -15,6 +15,10 @@ namespace zrelay {
 struct ingress_config {
     std::vector<std::string> bind{"tcp://127.0.0.1:5555"};
     std::vector<std::string> connect;
+    // Other relays' egress endpoints to take messages from, and the prefixes asked of them
+    // (empty: whatever this relay's own subscribers ask for, as they come and go).
+    std::vector<std::string> subscribe;
+    std::vector<std::string> subscribe_topics;
     int rcvhwm = 1000;
     std::size_t max_message_bytes = std::size_t{1024} * 1024;
     bool operator==(const ingress_config &) const = default;
@@ -23,6 +27,9 @@ struct ingress_config {
 struct egress_config {
     std::vector<std::string> bind{"tcp://127.0.0.1:5556"};
     std::vector<std::string> connect;
+    // Other relays' ingress endpoints to push every published message to, and how to choose one.
+    std::vector<std::string> forward;
+    std::string forward_by = "topic"; // or "round_robin"
     int sndhwm = 1000;
     bool nodrop = true;
     bool stamp = true;
@@ -38,6 +45,7 @@ struct pipeline_config {
 
 struct routing_config {
     std::string default_topic;
+    unsigned max_hops = 8;
     bool operator==(const routing_config &) const = default;
 };
 

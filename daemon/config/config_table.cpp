@@ -23,6 +23,7 @@ constexpr std::int64_t an_hour_ms = 3'600'000;
 constexpr std::array log_levels{"trace"sv, "debug"sv,    "info"sv, "warn"sv,
                                 "error"sv, "critical"sv, "off"sv};
 constexpr std::array log_formats{"text"sv, "json"sv}; // log_format's order
+constexpr std::array forward_choices{"topic"sv, "round_robin"sv};
 
 constexpr key_row integer(std::string_view path, field_access at, std::int64_t min,
                           std::int64_t max, std::string_view doc,
@@ -36,6 +37,13 @@ constexpr std::array rows{
             "Listen here; tcp://*:5555 for all interfaces."},
     key_row{"ingress.connect", k::connect, field<&config::ingress, &ingress_config::connect>,
             "Or dial out to producers that bind."},
+    key_row{"ingress.subscribe", k::connect, field<&config::ingress, &ingress_config::subscribe>,
+            "Also take messages from other relays' egress endpoints (a tree of relays; README, "
+            "\"Topologies\"). Only what this relay's subscribers ask for crosses the link."},
+    key_row{"ingress.subscribe_topics", k::prefixes,
+            field<&config::ingress, &ingress_config::subscribe_topics>,
+            "Ask the ingress.subscribe relays for these topic prefixes always, instead of "
+            "following this relay's subscribers; [] follows them."},
     integer("ingress.rcvhwm", field<&config::ingress, &ingress_config::rcvhwm>, 0, max_hwm,
             "Messages queued per producer before it blocks; 0 = no limit."),
     integer("ingress.max_message_bytes",
@@ -45,6 +53,13 @@ constexpr std::array rows{
             "Listen here for subscribers."},
     key_row{"egress.connect", k::connect, field<&config::egress, &egress_config::connect>,
             "Or dial out to subscribers that bind."},
+    key_row{"egress.forward", k::connect, field<&config::egress, &egress_config::forward>,
+            "Also push every published message to these relays' ingress (edge to central; "
+            "README, \"Topologies\"). A full link waits with nodrop, else drops and counts."},
+    key_row{"egress.forward_by", k::one_of, field<&config::egress, &egress_config::forward_by>,
+            "With several forward endpoints: topic sends each topic always to the same one, so "
+            "its order survives; round_robin spreads messages evenly without that promise.",
+            key_applies::restart, 0, 0, forward_choices},
     integer("egress.sndhwm", field<&config::egress, &egress_config::sndhwm>, 0, max_hwm,
             "Messages queued per subscriber; 0 = no limit."),
     key_row{"egress.nodrop", k::boolean, field<&config::egress, &egress_config::nodrop>,
@@ -78,6 +93,10 @@ constexpr std::array rows{
             field<&config::routing, &routing_config::default_topic>,
             "Topic for messages that carry an empty one; \"\" publishes them under the empty "
             "topic, which only subscribers to everything receive."},
+    integer("routing.max_hops", field<&config::routing, &routing_config::max_hops>, 1, 255,
+            "Relays a message may cross; one that has crossed this many is not relayed again "
+            "(reason \"too_many_hops\"). One carrying this relay's own stamp is dropped as "
+            "\"loop\"."),
     key_row{"invalid.dead_letter", k::bind_one,
             field<&config::invalid, &invalid_config::dead_letter>,
             "A PUB endpoint where refused input is republished raw as [reason][original "
@@ -222,6 +241,8 @@ kind_words kind_text(const key_row &row) {
                 row.kind == key_kind::bind ? "endpoints to bind" : "endpoints to connect"};
     case key_kind::bind_one:
         return {"\"\" (none) or one endpoint to bind", "an endpoint to bind, \"\" for none"};
+    case key_kind::prefixes:
+        return {"a topic prefix or a sequence of them", "topic prefixes, each at most 255 bytes"};
     }
     return {};
 }

@@ -29,6 +29,7 @@ enum class key_kind {
     bind,
     connect,
     bind_one,
+    prefixes, // a sequence of topic prefixes
 };
 
 // When a changed value takes effect: at start, on SIGHUP, or on SIGHUP only while it stays set.

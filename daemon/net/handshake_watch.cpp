@@ -12,7 +12,14 @@ void handshake_watch::watch(zmq::socket_t &socket, relay_side side, bool curve) 
     constexpr int refusals =
         ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;
     _watched.push_back(std::make_unique<watched>(
-        watched{socket_monitor(_context, socket, refusals), side, curve}));
+        watched{socket_monitor(_context, socket, refusals), side, curve, nullptr, {}}));
+}
+
+void handshake_watch::watch_link(zmq::socket_t &socket, link_counters &link, std::string endpoint) {
+    constexpr int changes = ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED;
+    _watched.push_back(
+        std::make_unique<watched>(watched{socket_monitor(_context, socket, changes),
+                                          relay_side::egress, false, &link, std::move(endpoint)}));
 }
 
 void handshake_watch::run() {
@@ -36,6 +43,15 @@ void handshake_watch::run() {
 }
 
 void handshake_watch::on_event(const watched &from, const monitor_event &event) {
+    if (from.link != nullptr) {
+        const bool up = event.event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
+        if (up)
+            spdlog::info("link {} is up", from.endpoint);
+        else if (from.link->connected.load(std::memory_order_relaxed))
+            spdlog::warn("link {} is down; reconnecting", from.endpoint);
+        from.link->connected.store(up, std::memory_order_relaxed);
+        return;
+    }
     const auto reason = refusal_of(event.event, event.value, from.curve);
     if (!reason)
         return;

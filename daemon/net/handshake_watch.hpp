@@ -1,5 +1,6 @@
 // handshake_watch: counts and logs every handshake the relay's sockets refuse before asking the
-// ZAP handler, by side and reason (handshake_refusal.hpp).
+// ZAP handler, by side and reason (handshake_refusal.hpp); and keeps each link to another
+// relay's `connected` gauge (watch_link()).
 //
 // libzmq refuses NULL or PLAIN clients on a CURVE socket, the wrong server key, broken
 // commands and half-finished handshakes by itself and says so only to the socket's monitor
@@ -15,6 +16,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <zmq.hpp>
@@ -35,6 +37,10 @@ public:
     // Builder thread, before `socket` binds or connects: counts its refusals as `side`'s;
     // `curve`: it runs CURVE. Throws zmq::error_t.
     void watch(zmq::socket_t &socket, relay_side side, bool curve);
+    // Builder thread, before `socket` connects: `link.connected` follows its one connection
+    // (set when a handshake succeeds, cleared when it closes) and a link that goes down is
+    // logged. Throws zmq::error_t.
+    void watch_link(zmq::socket_t &socket, link_counters &link, std::string endpoint);
 
     // The thread body: reads the events until stop(). Exceptions are the caller's to catch.
     void run();
@@ -46,6 +52,8 @@ private:
         socket_monitor events;
         relay_side side;
         bool curve;
+        link_counters *link = nullptr; // a link's watch: its state, not refusals
+        std::string endpoint;          // the link's
     };
 
     void on_event(const watched &from, const monitor_event &event);

@@ -14,6 +14,8 @@ void metrics_snapshot::add(const thread_counters &c) noexcept {
             auth_failures.at(side).at(reason) += c.auth_failures.at(side).at(reason).value();
     dead_letters += c.dead_letters.value();
     notices += c.notices.value();
+    upstream_gaps += c.upstream_gaps.value();
+    upstream_missing += c.upstream_missing.value();
     for (std::size_t i = 0; i < replay_requests.size(); ++i)
         replay_requests.at(i) += c.replay_requests.at(i).value();
     replayed += c.replayed.value();

@@ -52,6 +52,10 @@ struct alignas(64) thread_counters {
     std::array<std::array<counter, refusal_reason_count>, relay_side_count> auth_failures;
     counter dead_letters; // refused messages sent to the dead-letter socket
     counter notices;      // drop notices published on $zrelay/drops
+    // Gaps in upstream relays' sequences (however their messages came in), and the messages
+    // missing in them: written by egress.
+    counter upstream_gaps;
+    counter upstream_missing;
     // Replay requests answered, by the status of their ReplayEnd (replay_status), and the
     // messages replayed: written by the replay server.
     std::array<counter, replay_status_count> replay_requests;
@@ -59,6 +63,31 @@ struct alignas(64) thread_counters {
     // Turns of the thread's loop, waiting ones included (every stage wakes at least every
     // idle_poll): liveness for the systemd watchdog, not exported.
     counter beats;
+};
+
+// One link to another relay: an egress.forward endpoint (out) or an ingress.subscribe one (in).
+// Each counter has one writer: `messages` the thread that owns the link's socket (egress's for a
+// forward link, ingress's for a subscribe link), `dropped` and `missing` egress's, `connected`
+// the handshake watch's.
+struct alignas(64) link_counters {
+    counter messages; // forwarded on it, or taken from it
+    counter dropped;  // forward, nodrop off: the link was full, so not forwarded
+    counter missing;  // subscribe: upstream sequences that never arrived over it
+    counter gaps;     // subscribe: times the upstream's sequence skipped (each a notice's worth)
+    std::atomic<bool> connected{false}; // a handshake with the peer succeeded and it is up
+};
+
+enum class link_direction : unsigned char { forward, subscribe };
+
+// One link's series, as a scrape reports it. `endpoint` stays valid while the relay lives.
+struct link_series {
+    std::string_view endpoint;
+    link_direction direction;
+    std::uint64_t messages;
+    std::uint64_t dropped;
+    std::uint64_t missing;
+    std::uint64_t gaps;
+    bool connected;
 };
 
 // One series of zrelay_topic_messages_total. `topic` stays valid while the relay lives.
@@ -78,7 +107,10 @@ struct metrics_snapshot {
         auth_failures{}; // [relay_side][refusal_reason]
     std::uint64_t dead_letters = 0;
     std::uint64_t notices = 0;
+    std::uint64_t upstream_gaps = 0;
+    std::uint64_t upstream_missing = 0;
     std::vector<topic_series> topics;      // the labelled topics
+    std::vector<link_series> links;        // egress.forward, then ingress.subscribe
     std::uint64_t topics_other = 0;        // messages on every other topic
     std::uint64_t connections_dropped = 0; // by the frame guard
     std::int64_t inflight = 0;

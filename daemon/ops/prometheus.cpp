@@ -56,6 +56,38 @@ void render_retention(std::string &out, const metrics_snapshot &s) {
     sample(out, "zrelay_replayed_messages_total", s.replayed);
 }
 
+void render_links(std::string &out, const metrics_snapshot &s) {
+    const auto labels = [](const link_series &l) {
+        return std::string("link=\"") + label_value(l.endpoint) + "\",direction=\"" +
+               (l.direction == link_direction::forward ? "forward" : "subscribe") + "\"";
+    };
+    family(out, "zrelay_link_messages_total", "counter",
+           "Messages over each link to another relay: pushed to an egress.forward endpoint, or "
+           "taken from an ingress.subscribe one.");
+    for (const auto &l : s.links)
+        sample(out, "zrelay_link_messages_total", l.messages, labels(l));
+    family(out, "zrelay_link_dropped_total", "counter",
+           "Messages not forwarded because the link was full (egress.nodrop: false).");
+    for (const auto &l : s.links)
+        if (l.direction == link_direction::forward)
+            sample(out, "zrelay_link_dropped_total", l.dropped, labels(l));
+    family(out, "zrelay_link_missing_total", "counter",
+           "Messages the upstream relay published that never arrived over the link (gaps in "
+           "its sequences), each announced on $zrelay/drops.");
+    for (const auto &l : s.links)
+        if (l.direction == link_direction::subscribe)
+            sample(out, "zrelay_link_missing_total", l.missing, labels(l));
+    family(out, "zrelay_link_gaps_total", "counter",
+           "Gaps in the upstream relay's sequences seen over the link.");
+    for (const auto &l : s.links)
+        if (l.direction == link_direction::subscribe)
+            sample(out, "zrelay_link_gaps_total", l.gaps, labels(l));
+    family(out, "zrelay_link_connected", "gauge",
+           "1 while the link's connection is up (its handshake done), else 0.");
+    for (const auto &l : s.links)
+        sample(out, "zrelay_link_connected", l.connected ? 1 : 0, labels(l));
+}
+
 } // namespace
 
 std::string render_prometheus(const metrics_snapshot &s) {
@@ -109,6 +141,13 @@ std::string render_prometheus(const metrics_snapshot &s) {
            "Connections dropped because one message passed 64 frames or twice "
            "ingress.max_message_bytes before its last frame.");
     sample(out, "zrelay_connections_dropped_total", s.connections_dropped);
+    family(out, "zrelay_upstream_gaps_total", "counter",
+           "Gaps in the sequences of the relays this one takes messages from (egress.forward "
+           "into its ingress, or ingress.subscribe), each announced on $zrelay/drops.");
+    sample(out, "zrelay_upstream_gaps_total", s.upstream_gaps);
+    family(out, "zrelay_upstream_missing_total", "counter",
+           "Messages upstream relays published that never arrived here (the gaps' sizes).");
+    sample(out, "zrelay_upstream_missing_total", s.upstream_missing);
     family(out, "zrelay_inflight", "gauge",
            "Messages received and not yet published or dropped (bounded by max_inflight).");
     sample(out, "zrelay_inflight", s.inflight);
@@ -121,6 +160,8 @@ std::string render_prometheus(const metrics_snapshot &s) {
     sample(out, "zrelay_draining", s.draining ? 1 : 0);
     if (s.retention)
         render_retention(out, s);
+    if (!s.links.empty())
+        render_links(out, s);
     return out;
 }
 

@@ -16,10 +16,10 @@ constexpr std::chrono::milliseconds notice_linger{200};
 egress::egress(zmq::context_t &context, const egress_config &cfg, const socket_security &security,
                std::uint64_t affinity, stamper stamp_with, topic_table &topics,
                thread_counters &counters, const pipeline_control &control, drop_source drops,
-               retention_log *retention)
+               retention_log *retention, forwarder *forward)
     : _socket(context, zmq::socket_type::xpub), _topics(topics), _counters(counters),
       _control(control), _stamper(stamp_with), _stamp(cfg.stamp), _nodrop(cfg.nodrop),
-      _drops(std::move(drops)), _retention(retention) {
+      _drops(std::move(drops)), _retention(retention), _forward(forward) {
     if (cfg.drop_notices)
         _notices.emplace();
     _socket.set(zmq::sockopt::sndhwm, cfg.sndhwm);
@@ -58,15 +58,16 @@ bool egress::publish(pipeline_item &item, const std::function<void()> &held_up) 
     zmq::message_t stamped;
     zmq::message_t &body = _stamp ? stamped : item.body;
     if (_stamp)
-        stamped = _stamper.stamp(item.body, counted.sequence, item.received_ns);
+        stamped = _stamper.stamp(item.body, counted.sequence, item.received_ns, item.upstream);
     const std::size_t bytes = body.size();
-    // Sending a message_t hands its bytes to zmq, and with retention the topic is needed after
-    // the send: the XPUB gets a copy, which shares the bytes (zmq_msg_copy: a reference count
-    // for a long topic, inline bytes for one up to 33).
+    // Sending a message_t hands its bytes to zmq, and retention and forwarding need the topic
+    // (and forwarding the body) after the send: the XPUB gets copies, which share the bytes
+    // (zmq_msg_copy: a reference count for a long frame, inline bytes for one up to 33).
+    const bool keep = _retention != nullptr || _forward != nullptr;
     zmq::message_t topic_copy;
-    if (_retention != nullptr)
+    if (keep)
         topic_copy.copy(item.topic);
-    zmq::message_t &topic_frame = _retention != nullptr ? topic_copy : item.topic;
+    zmq::message_t &topic_frame = keep ? topic_copy : item.topic;
     while (!_socket.send(topic_frame, zmq::send_flags::sndmore)) {
         // SNDTIMEO passed with a subscriber still at its HWM (nodrop).
         _counters.beats.add();
@@ -80,6 +81,9 @@ bool egress::publish(pipeline_item &item, const std::function<void()> &held_up) 
     if (_retention != nullptr && counted.sequence != 0)
         _retention->append(counted.index, topic, counted.sequence,
                            {static_cast<const char *>(body.data()), bytes});
+    zmq::message_t forward_copy;
+    if (_forward != nullptr)
+        forward_copy.copy(body);
     // zmq checks the HWM on a message's first frame only, so this one does not wait; the loop
     // is for safety.
     while (!_socket.send(body, zmq::send_flags::none)) {
@@ -88,6 +92,13 @@ bool egress::publish(pipeline_item &item, const std::function<void()> &held_up) 
     }
     _counters.published.add();
     _counters.bytes_published.add(bytes);
+    if (_forward != nullptr)
+        return _forward->forward(topic, forward_copy, [&] {
+            _counters.beats.add();
+            if (held_up)
+                held_up();
+            tick();
+        });
     return true;
 }
 
@@ -147,6 +158,9 @@ void egress::close() {
     }
     _socket.set(zmq::sockopt::linger, static_cast<int>(linger.count()));
     _socket.close();
+    if (_forward != nullptr)
+        _forward->close(_control.aborted() ? std::chrono::milliseconds(0)
+                                           : _control.drain_time_left());
 }
 
 } // namespace zrelay

@@ -13,7 +13,8 @@
 //
 // With retention, each message goes into the retention log once its topic frame has been taken
 // by the XPUB (from then on it is published: the body frame never waits), so the log holds
-// exactly what subscribers were sent, with the sequences they saw.
+// exactly what subscribers were sent, with the sequences they saw. With egress.forward, each
+// published message is then pushed on to another relay (forwarder.hpp), waiting as the XPUB does.
 #pragma once
 
 #include <atomic>
@@ -29,6 +30,7 @@
 
 #include "config.hpp"
 #include "drop_notices.hpp"
+#include "forwarder.hpp"
 #include "metrics.hpp"
 #include "pipeline.hpp"
 #include "pipeline_control.hpp"
@@ -49,11 +51,12 @@ public:
     // endpoint_error naming the endpoint. `counters` is the block of the thread that will run
     // egress; `affinity` is ZMQ_AFFINITY (0 = any I/O thread). Stamps with `stamp_with` when
     // cfg.stamp; publishes notices from `drops` when cfg.drop_notices. Appends what it
-    // publishes to `retention` when given (it must outlive egress).
+    // publishes to `retention` and forwards it through `forward` when given (each must outlive
+    // egress; egress closes the forwarder).
     egress(zmq::context_t &context, const egress_config &cfg, const socket_security &security,
            std::uint64_t affinity, stamper stamp_with, topic_table &topics,
            thread_counters &counters, const pipeline_control &control, drop_source drops,
-           retention_log *retention);
+           retention_log *retention, forwarder *forward);
 
     // Sends [topic][body], stamped. False if the relay aborted while a slow subscriber held it
     // up. While held up it calls `held_up` (if set) every idle_poll, and keeps reading
@@ -94,6 +97,7 @@ private:
     std::optional<drop_notices> _notices; // when egress.drop_notices
     drop_source _drops;
     retention_log *_retention;                 // null: retention off
+    forwarder *_forward;                       // null: no egress.forward
     std::unordered_set<std::string> _prefixes; // subscribed to; the egress thread's
     // _prefixes.size(): written by the egress thread, read by the metrics server's.
     std::atomic<std::int64_t> _subscriptions{0};

@@ -32,6 +32,8 @@ struct pipeline_item {
     zmq::message_t body;          // the client's DataMessage, forwarded byte for byte
     zmq::message_t topic;         // filled in by the validating stage
     std::int64_t received_ns = 0; // when ingress took it (ns since the epoch), if stamping
+    // The stamp of the relay it came from (instance 0: it came from a producer), kept as a hop.
+    relay_stamp upstream;
     // A refused multi-frame message's frames after the first, carried only to a dead-letter
     // socket (nullptr otherwise: the common item allocates nothing for this).
     std::unique_ptr<std::vector<zmq::message_t>> rest;

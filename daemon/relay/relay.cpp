@@ -28,8 +28,9 @@ frame_limits message_limits(const config &cfg) {
 
 relay::relay(const config &cfg)
     : _context(static_cast<int>(cfg.io_threads)), _credits(cfg.pipeline.max_inflight),
-      _counters(cfg.workers), _topics(cfg.egress.max_topics, cfg.metrics.max_topic_labels,
-                                      std::string(health_topic_prefix)) {
+      _counters(cfg.workers, cfg.egress.forward.size(), cfg.ingress.subscribe.size()),
+      _topics(cfg.egress.max_topics, cfg.metrics.max_topic_labels,
+              std::string(health_topic_prefix)) {
     // The context's own io threads must never take a signal meant for main's signalfd: main
     // blocks them before constructing the relay, and the io threads inherit the mask.
     socket_security in = security_for(cfg, "ingress");
@@ -61,10 +62,15 @@ relay::relay(const config &cfg)
     if (cfg.retention.max_bytes > 0)
         _retention = std::make_unique<retention_log>(
             cfg.retention.max_bytes, cfg.retention.last_values ? cfg.egress.max_topics : 0);
+    if (!cfg.egress.forward.empty())
+        _forwarder = std::make_unique<forwarder>(_context, cfg.egress, _counters.forward,
+                                                 _handshake_watch.get(), _control);
     // Egress first: a relay that cannot publish must not start taking messages.
     _egress = std::make_unique<egress>(
         _context, cfg.egress, out, egress_io, stamper(), _topics, _counters.egress, _control,
-        [this] { return drops(); }, _retention.get());
+        [this] { return drops(); }, _retention.get(), _forwarder.get());
+    for (std::size_t i = 0; i < cfg.egress.forward.size(); ++i)
+        _links.push_back({cfg.egress.forward[i], link_direction::forward, &_counters.forward[i]});
     // Who may not subscribe may not replay: the replay socket is secured as egress is.
     if (_retention && !cfg.replay.bind.empty())
         _replay = std::make_unique<replay_server>(_context, cfg.replay.bind, out, *_retention,
@@ -78,7 +84,7 @@ relay::relay(const config &cfg)
                                                           .affinity = ingress_io},
                                          _counters.ingress, _control);
     if (cfg.workers == 0) {
-        _validator = std::make_unique<validator>(cfg.routing.default_topic, _counters.ingress);
+        _validator = std::make_unique<validator>(validator_options(cfg), _counters.ingress);
         _direct = std::make_unique<direct_path>(*_ingress, *_validator, *_egress,
                                                 _dead_letters.get(), _counters.ingress, _control);
         return;
@@ -96,7 +102,7 @@ void relay::compose_pipelined(const config &cfg) {
         collect_from.push_back(_from_workers.back().get());
         _workers.push_back(
             std::make_unique<worker>(*_to_workers.back(), *_from_workers.back(),
-                                     validator(cfg.routing.default_topic, _counters.workers[i]),
+                                     validator(validator_options(cfg), _counters.workers[i]),
                                      _counters.workers[i], _control));
     }
     _dispatcher =
@@ -104,6 +110,13 @@ void relay::compose_pipelined(const config &cfg) {
                                      _credits, _counters.ingress, _control);
     _collector = std::make_unique<collector>(std::move(collect_from), *_egress, _dead_letters.get(),
                                              _credits, _counters.egress, _control);
+}
+
+validator::options relay::validator_options(const config &cfg) const {
+    // Without a stamp of its own, a relay cannot tell its messages coming back.
+    return {.default_topic = cfg.routing.default_topic,
+            .self = cfg.egress.stamp ? _egress->instance() : 0,
+            .max_hops = cfg.routing.max_hops};
 }
 
 drop_totals relay::drops() const noexcept {
@@ -277,6 +290,11 @@ metrics_snapshot relay::snapshot() const {
     s.topics_other = _topics.other();
     s.draining = _control.draining();
     s.connections_dropped = frame_guard_cuts();
+    for (const link_entry &l : _links)
+        s.links.push_back({l.endpoint, l.direction, l.counters->messages.value(),
+                           l.counters->dropped.value(), l.counters->missing.value(),
+                           l.counters->gaps.value(),
+                           l.counters->connected.load(std::memory_order_relaxed)});
     if (_retention) {
         const retention_totals t = _retention->totals();
         s.retention = true;

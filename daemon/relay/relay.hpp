@@ -29,6 +29,7 @@
 #include "direct_path.hpp"
 #include "dispatcher.hpp"
 #include "egress.hpp"
+#include "forwarder.hpp"
 #include "frame_guard.hpp"
 #include "handshake_watch.hpp"
 #include "ingress.hpp"
@@ -115,6 +116,7 @@ private:
     template <typename F>
     void spawn(const char *name, F body);
     void compose_pipelined(const config &cfg);
+    [[nodiscard]] validator::options validator_options(const config &cfg) const;
     [[nodiscard]] drop_totals drops() const noexcept;
     void record_failure(const char *name, const std::exception &e);
 
@@ -137,6 +139,7 @@ private:
     // What egress publishes, kept for replay (retention.max_bytes > 0); built before egress,
     // which appends to it, and the replay server, which reads it.
     std::unique_ptr<retention_log> _retention;
+    std::unique_ptr<forwarder> _forwarder; // egress.forward's links; built before egress
     std::unique_ptr<egress> _egress;
     std::unique_ptr<dead_letters> _dead_letters; // when invalid.dead_letter is set
     std::unique_ptr<ingress> _ingress;
@@ -153,6 +156,14 @@ private:
     // _running: it serves until join(), after the stages end.
     std::unique_ptr<replay_server> _replay;
     std::thread _replay_thread;
+
+    // The links to other relays, for the metrics: forward links, then subscribe links.
+    struct link_entry {
+        std::string endpoint;
+        link_direction direction;
+        const link_counters *counters;
+    };
+    std::vector<link_entry> _links;
 
     std::vector<std::thread> _threads;
     std::size_t _thread_count = 0; // set before any thread starts

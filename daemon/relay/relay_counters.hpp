@@ -18,7 +18,9 @@
 namespace zrelay {
 
 struct relay_counters {
-    explicit relay_counters(std::size_t worker_count) : workers(worker_count) {}
+    relay_counters(std::size_t worker_count, std::size_t forward_links = 0,
+                   std::size_t subscribe_links = 0)
+        : workers(worker_count), forward(forward_links), subscribe(subscribe_links) {}
 
     thread_counters ingress;
     thread_counters egress;
@@ -26,6 +28,9 @@ struct relay_counters {
     thread_counters handshakes;
     thread_counters replay;
     std::vector<thread_counters> workers; // sized once: blocks never move
+    // Per egress.forward and ingress.subscribe endpoint, in the config's order; sized once.
+    std::vector<link_counters> forward;
+    std::vector<link_counters> subscribe;
 
     template <typename F>
     void for_each(F &&f) const {

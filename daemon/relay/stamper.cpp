@@ -24,9 +24,9 @@ stamper::stamper(std::uint64_t instance)
     : _instance(instance != 0 ? instance : random_instance()) {}
 
 zmq::message_t stamper::stamp(const zmq::message_t &body, std::uint64_t sequence,
-                              std::int64_t received_ns) const {
+                              std::int64_t received_ns, const relay_stamp &upstream) const {
     std::array<char, max_stamp_bytes> suffix{};
-    const std::size_t n = write_stamp({sequence, received_ns, _instance}, suffix);
+    const std::size_t n = write_stamp({sequence, received_ns, _instance}, upstream, suffix);
     zmq::message_t stamped(body.size() + n);
     auto *out = static_cast<char *>(stamped.data());
     if (!body.empty())

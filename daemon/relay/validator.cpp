@@ -5,9 +5,15 @@
 namespace zrelay {
 
 void validator::process(pipeline_item &item) {
-    decode_result r = decode_envelope(item.body.data(), item.body.size());
-    if (r.reason == invalid_reason::none && r.topic.starts_with(reserved_topic_prefix))
-        r.reason = invalid_reason::reserved_topic;
+    decode_result r = decode_envelope(item.body.data(), item.body.size(), _options.self);
+    if (r.reason == invalid_reason::none) {
+        if (r.topic.starts_with(reserved_topic_prefix))
+            r.reason = invalid_reason::reserved_topic;
+        else if (r.crossed_self)
+            r.reason = invalid_reason::loop;
+        else if (r.relays_crossed >= _options.max_hops)
+            r.reason = invalid_reason::too_many_hops;
+    }
     if (r.reason != invalid_reason::none) {
         item.reason = r.reason;
         _counters->invalid[static_cast<std::size_t>(r.reason)].add();
@@ -17,7 +23,9 @@ void validator::process(pipeline_item &item) {
                          to_string(r.reason), item.body.size(), _invalid_log.suppressed());
         return;
     }
-    const std::string_view topic = r.topic.empty() ? std::string_view(_default_topic) : r.topic;
+    const std::string_view topic =
+        r.topic.empty() ? std::string_view(_options.default_topic) : r.topic;
+    item.upstream = r.upstream;
     // zmq keeps topics up to 33 bytes inside the message object: no allocation for those.
     item.topic.rebuild(topic.data(), topic.size());
 }

@@ -24,6 +24,13 @@ using data_message = v1::DataMessage;
 constexpr int content_field = data_message::kContentFieldNumber;
 constexpr int topic_field = data_message::kTopicFieldNumber;
 constexpr int headers_field = data_message::kHeadersFieldNumber;
+constexpr int sequence_field = data_message::kRelaySequenceFieldNumber;
+constexpr int received_field = data_message::kRelayReceivedNsFieldNumber;
+constexpr int instance_field = data_message::kRelayInstanceFieldNumber;
+constexpr int hops_field = data_message::kRelayHopsFieldNumber;
+constexpr int hop_instance_field = v1::RelayHop::kInstanceFieldNumber;
+constexpr int hop_sequence_field = v1::RelayHop::kSequenceFieldNumber;
+constexpr int hop_received_field = v1::RelayHop::kReceivedNsFieldNumber;
 // A headers entry is a map<string, string> entry, whose key and value are fields 1 and 2 by the
 // language guide's definition of maps (the generated entry type is not public API).
 constexpr int entry_key_field = 1;
@@ -54,12 +61,17 @@ constexpr int max_depth = 100;
 enum class scope : unsigned char {
     message, // DataMessage itself
     entry,   // a headers entry (map<string, string>)
+    hop,     // a relay_hops entry (RelayHop)
     group,   // the inside of an unknown group field: structure only
 };
 
 struct scan_state {
+    std::uint64_t self = 0; // the instance to look for (0: none)
     bool utf8_ok = true;
     std::string_view topic;
+    relay_stamp upstream;
+    std::uint32_t hops = 0;
+    bool crossed_self = false;
 };
 
 // The largest length protobuf's parser reads (ReadSizeFallback in parse_context.cc: it keeps
@@ -93,12 +105,12 @@ std::optional<std::string_view> read_in_place(pb::io::CodedInputStream &in) {
 bool scan(pb::io::CodedInputStream &in, int size, scope where, int group_field, int depth,
           scan_state &state);
 
-// Scans a length-delimited submessage (a headers entry) in a stream of its own.
-bool scan_entry(std::string_view bytes, int depth, scan_state &state) {
+// Scans a length-delimited submessage (a headers entry, a hop) in a stream of its own.
+bool scan_submessage(std::string_view bytes, scope where, int depth, scan_state &state) {
     const int size = static_cast<int>(bytes.size());
     pb::io::CodedInputStream in(
         static_cast<const std::uint8_t *>(static_cast<const void *>(bytes.data())), size);
-    return scan(in, size, scope::entry, 0, depth, state);
+    return scan(in, size, where, 0, depth, state);
 }
 
 // Walks a message's fields with protobuf's wire-format reader and checks what protobuf's
@@ -124,15 +136,27 @@ bool scan(pb::io::CodedInputStream &in, int size, scope where, int group_field, 
             return false;
         switch (wire_type_of(tag)) {
         case varint: {
-            std::uint64_t ignored = 0;
-            if (!in.ReadVarint64(&ignored))
+            std::uint64_t value = 0;
+            if (!in.ReadVarint64(&value))
                 return false;
+            if (where == scope::message && field == sequence_field)
+                state.upstream.sequence = value; // the last one wins, as in protobuf
+            else if (where == scope::message && field == received_field)
+                state.upstream.received_ns = static_cast<std::int64_t>(value);
             break;
         }
-        case fixed64:
-            if (!in.Skip(8))
+        case fixed64: {
+            std::uint64_t value = 0;
+            if (!in.ReadLittleEndian64(&value))
                 return false;
+            const bool stamp = where == scope::message && field == instance_field;
+            if (stamp)
+                state.upstream.instance = value;
+            if ((stamp || (where == scope::hop && field == hop_instance_field)) && value != 0 &&
+                value == state.self)
+                state.crossed_self = true;
             break;
+        }
         case fixed32:
             if (!in.Skip(4))
                 return false;
@@ -155,9 +179,13 @@ bool scan(pb::io::CodedInputStream &in, int size, scope where, int group_field, 
                     state.utf8_ok = false;
                 if (where == scope::message && field == topic_field)
                     state.topic = *bytes; // the last one wins, as in protobuf
-            } else if (where == scope::message && field == headers_field) {
-                if (depth + 1 > max_depth || !scan_entry(*bytes, depth + 1, state))
+            } else if (where == scope::message && (field == headers_field || field == hops_field)) {
+                const bool hop = field == hops_field;
+                if (depth + 1 > max_depth ||
+                    !scan_submessage(*bytes, hop ? scope::hop : scope::entry, depth + 1, state))
                     return false;
+                if (hop)
+                    ++state.hops;
             }
             break;
         }
@@ -167,16 +195,22 @@ bool scan(pb::io::CodedInputStream &in, int size, scope where, int group_field, 
     }
 }
 
+decode_result refused(invalid_reason reason) noexcept {
+    decode_result r;
+    r.reason = reason;
+    return r;
+}
+
 } // namespace
 
-decode_result decode_envelope(const void *data, std::size_t size) noexcept {
+decode_result decode_envelope(const void *data, std::size_t size, std::uint64_t self) noexcept {
     // protobuf takes an int size; nothing that large is a message the relay would accept.
     if (size > static_cast<std::size_t>(INT_MAX))
-        return {invalid_reason::malformed, {}};
+        return refused(invalid_reason::malformed);
     if (size == 0)
-        return {invalid_reason::none, {}}; // proto3's well-formed all-defaults message
+        return {}; // proto3's well-formed all-defaults message
     if (data == nullptr)
-        return {invalid_reason::malformed, {}};
+        return refused(invalid_reason::malformed);
     const int length = static_cast<int>(size);
     pb::io::CodedInputStream in(static_cast<const std::uint8_t *>(data), length);
     // The limits, explicitly: no read past this frame (the receiver has already refused frames
@@ -185,24 +219,40 @@ decode_result decode_envelope(const void *data, std::size_t size) noexcept {
     in.SetTotalBytesLimit(length);
     in.SetRecursionLimit(max_depth);
     scan_state state;
+    state.self = self;
     if (!scan(in, length, scope::message, 0, 0, state))
-        return {invalid_reason::malformed, {}};
+        return refused(invalid_reason::malformed);
     if (!state.utf8_ok)
-        return {invalid_reason::bad_utf8, {}};
-    return {invalid_reason::none, state.topic};
+        return refused(invalid_reason::bad_utf8);
+    const std::uint32_t crossed = state.hops + (state.upstream.instance != 0 ? 1U : 0U);
+    return {invalid_reason::none, state.topic, state.upstream, crossed, state.crossed_self};
 }
 
-std::size_t write_stamp(const relay_stamp &stamp, std::array<char, max_stamp_bytes> &out) noexcept {
+std::size_t write_stamp(const relay_stamp &stamp, const relay_stamp &upstream,
+                        std::array<char, max_stamp_bytes> &out) noexcept {
     using out_stream = pb::io::CodedOutputStream;
     auto *at = reinterpret_cast<std::uint8_t *>(out.data()); // NOLINT: protobuf writes bytes
     std::uint8_t *const start = at;
+    if (upstream.instance != 0) {
+        // One RelayHop: its length first, so the fields are written after a one-byte gap.
+        at = out_stream::WriteTagToArray(tag_of(hops_field, length_delimited), at);
+        std::uint8_t *const length_at = at++;
+        std::uint8_t *const hop_start = at;
+        at = out_stream::WriteTagToArray(tag_of(hop_instance_field, fixed64), at);
+        at = out_stream::WriteLittleEndian64ToArray(upstream.instance, at);
+        at = out_stream::WriteTagToArray(tag_of(hop_sequence_field, varint), at);
+        at = out_stream::WriteVarint64ToArray(upstream.sequence, at);
+        at = out_stream::WriteTagToArray(tag_of(hop_received_field, varint), at);
+        at = out_stream::WriteVarint64ToArray(static_cast<std::uint64_t>(upstream.received_ns), at);
+        *length_at = static_cast<std::uint8_t>(at - hop_start); // at most 31: one byte
+    }
     // uint64 relay_sequence, int64 relay_received_ns (a varint of its two's complement, as
     // protobuf writes an int64), fixed64 relay_instance.
-    at = out_stream::WriteTagToArray(tag_of(data_message::kRelaySequenceFieldNumber, varint), at);
+    at = out_stream::WriteTagToArray(tag_of(sequence_field, varint), at);
     at = out_stream::WriteVarint64ToArray(stamp.sequence, at);
-    at = out_stream::WriteTagToArray(tag_of(data_message::kRelayReceivedNsFieldNumber, varint), at);
+    at = out_stream::WriteTagToArray(tag_of(received_field, varint), at);
     at = out_stream::WriteVarint64ToArray(static_cast<std::uint64_t>(stamp.received_ns), at);
-    at = out_stream::WriteTagToArray(tag_of(data_message::kRelayInstanceFieldNumber, fixed64), at);
+    at = out_stream::WriteTagToArray(tag_of(instance_field, fixed64), at);
     at = out_stream::WriteLittleEndian64ToArray(stamp.instance, at);
     return static_cast<std::size_t>(at - start);
 }

@@ -16,6 +16,10 @@ std::string_view to_string(invalid_reason reason) noexcept {
         return "multipart";
     case invalid_reason::reserved_topic:
         return "reserved_topic";
+    case invalid_reason::loop:
+        return "loop";
+    case invalid_reason::too_many_hops:
+        return "too_many_hops";
     }
     return "unknown"; // only reachable through a cast of an out-of-range value
 }

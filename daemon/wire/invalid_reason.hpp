@@ -7,7 +7,8 @@
 
 namespace zrelay {
 
-// Why a frame was refused. Each reason is a label value of zrelay_messages_invalid_total.
+// Why a frame was refused (or, for the last two, not relayed again). Each reason is a label value
+// of zrelay_messages_invalid_total.
 enum class invalid_reason : unsigned char {
     none = 0,
     malformed,      // not a parseable DataMessage (garbage, truncated)
@@ -15,8 +16,10 @@ enum class invalid_reason : unsigned char {
     oversize,       // larger than ingress.max_message_bytes (decided by the receiver)
     multipart,      // more than one frame (decided by the receiver)
     reserved_topic, // a topic starting with $zrelay/drops, which only the relay publishes on
+    loop,           // it carries this relay's own stamp: it came back round a loop of relays
+    too_many_hops,  // it has crossed routing.max_hops relays already
 };
-inline constexpr std::size_t invalid_reason_count = 6;
+inline constexpr std::size_t invalid_reason_count = 8;
 
 // "malformed", "bad_utf8", ... ("none" for none); stable: used as metric labels and in logs.
 std::string_view to_string(invalid_reason reason) noexcept;

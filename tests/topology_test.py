@@ -1,0 +1,256 @@
+"""Relays wired to relays (issue 18): chains, trees, shards and loops, each relay a real zrelayd
+on loopback ports or ipc paths, driven from pyzmq (see relay_test.py for the conventions and the
+environment CTest sets)."""
+
+import json
+import threading
+import time
+import unittest
+
+import zmq
+
+from relay_test import (RelayFixture, TEST_WORKERS, free_tcp_ports, invalid_metric, receive,
+                        scrape, v1_message, wait_for)
+from zrelay.v1 import data_message_pb2 as v1_pb2
+
+RECEIVE_TIMEOUT = 30.0  # seconds for a whole stream to arrive through a chain, on a loaded machine
+
+
+class Relay:
+    """One zrelayd of a topology: its endpoints, its process, its instance."""
+
+    def __init__(self, fixture, name, ingress=None, **sections):
+        in_port, out_port, metrics_port = free_tcp_ports(3)
+        self.name = name
+        self.in_endpoint = ingress or f"tcp://127.0.0.1:{in_port}"
+        self.out_endpoint = f"tcp://127.0.0.1:{out_port}"
+        self.metrics_port = metrics_port
+        self.fixture = fixture
+        self.sections = sections
+
+    def start(self):
+        config = {
+            "ingress": {"bind": [self.in_endpoint]},
+            "egress": {"bind": [self.out_endpoint]},
+            "metrics": {"listen": f"127.0.0.1:{self.metrics_port}"},
+            "workers": TEST_WORKERS,
+        }
+        for section, keys in self.sections.items():
+            if isinstance(keys, dict):
+                config[section] = {**config.get(section, {}), **keys}
+            else:
+                config[section] = keys
+        self.daemon = self.fixture.start(config)
+        ready = [line for line in self.daemon.stderr_text().splitlines() if " ready: " in line]
+        self.instance = int(ready[-1].rsplit("instance ", 1)[1].split()[0], 16)
+        return self
+
+    def metrics(self):
+        return scrape(self.metrics_port)
+
+    def metric(self, name):
+        return self.metrics().get(name, 0)
+
+    def await_metric(self, name, at_least, timeout=RECEIVE_TIMEOUT):
+        """Waits until `name` reaches `at_least`; fails the test if it never does."""
+        reached = wait_for(lambda: self.metric(name) >= at_least, timeout, interval=0.05)
+        self.fixture.assertTrue(reached, f"{self.name}: {name} never reached {at_least} "
+                                         f"(last {self.metric(name)})")
+
+
+def link_metric(name, endpoint, direction):
+    return f'{name}{{link="{endpoint}",direction="{direction}"}}'
+
+
+class TopologyFixture(RelayFixture):
+    """Helpers to build topologies and push and collect numbered streams through them."""
+
+    def relay(self, name, **kwargs):
+        return Relay(self, name, **kwargs)
+
+    def producers(self, endpoint, topics, count):
+        """Starts one thread per topic, each pushing `count` messages numbered 0.. on its topic
+        (the number in `timestamp`) over a PUSH of its own; returns the threads."""
+        threads = []
+        for topic in topics:
+            push = self.push(endpoint)
+            messages = [v1_message(topic=topic, timestamp=i) for i in range(count)]
+
+            def run(push=push, messages=messages):
+                for m in messages:
+                    push.send(m)
+            threads.append(threading.Thread(target=run, daemon=True))
+        for t in threads:
+            t.start()
+        return threads
+
+    def collect(self, subs, expected, timeout=RECEIVE_TIMEOUT, notices=None):
+        """Reads [topic][DataMessage] from `subs` until `expected` messages arrived or nothing
+        came for `timeout` seconds; returns the parsed messages in arrival order, with the index
+        of the SUB each came from. The relays' own messages ($zrelay/...) are not counted: they
+        go to `notices` (a list) if given."""
+        poller = zmq.Poller()
+        for s in subs:
+            poller.register(s, zmq.POLLIN)
+        got = []
+        while len(got) < expected:
+            ready = dict(poller.poll(int(timeout * 1000)))
+            if not ready:
+                break
+            for i, s in enumerate(subs):
+                if s in ready:
+                    while True:
+                        try:
+                            frames = s.recv_multipart(zmq.NOBLOCK)
+                        except zmq.Again:
+                            break
+                        self.assertEqual(len(frames), 2)
+                        message = v1_pb2.DataMessage.FromString(frames[1])
+                        self.assertEqual(frames[0].decode(), message.topic)
+                        if message.topic.startswith("$zrelay/"):
+                            if notices is not None:
+                                notices.append((i, message))
+                            continue
+                        got.append((i, message))
+        return got
+
+    def assert_complete_in_order(self, got, topics, count):
+        """Every topic's numbers 0..count-1 arrived exactly once, in order."""
+        seen = {t: [] for t in topics}
+        for _, m in got:
+            seen[m.topic].append(m.timestamp)
+        for t in topics:
+            self.assertEqual(len(seen[t]), count, f"{t}: {len(seen[t])} of {count} arrived")
+            self.assertEqual(seen[t], list(range(count)), f"{t}: out of order or repeated")
+
+
+class ChainTest(TopologyFixture):
+
+    def test_goal_1_edge_over_ipc_to_central_keeps_everything_in_order_with_both_stamps(self):
+        central = self.relay("central").start()
+        edge_in = f"ipc://{self.make_temp_dir()}/edge.sock"
+        edge = self.relay("edge", ingress=edge_in,
+                          egress={"forward": [central.in_endpoint]}).start()
+        sub = self.sub(endpoint=central.out_endpoint, rcvhwm=100_000)
+        wait_for(lambda: central.metric("zrelay_subscriptions") >= 1, 10)
+        topics = [f"p{i}" for i in range(4)]
+        count = 50_000
+        threads = self.producers(edge_in, topics, count)
+        got = self.collect([sub], len(topics) * count)
+        for t in threads:
+            t.join(timeout=RECEIVE_TIMEOUT)
+        self.assert_complete_in_order(got, topics, count)
+        # Both stamps, in a form protobuf reads: the edge's as the one hop, the central's on top,
+        # each numbering the topic 1, 2, 3, ...
+        expected = {t: 1 for t in topics}
+        for _, m in got:
+            self.assertEqual(len(m.relay_hops), 1)
+            hop = m.relay_hops[0]
+            self.assertEqual(hop.instance, edge.instance)
+            self.assertEqual(m.relay_instance, central.instance)
+            self.assertEqual(hop.sequence, expected[m.topic])
+            self.assertEqual(m.relay_sequence, expected[m.topic])
+            self.assertGreater(hop.received_ns, 0)
+            self.assertGreaterEqual(m.relay_received_ns, hop.received_ns)
+            expected[m.topic] += 1
+        link = link_metric("zrelay_link_messages_total", central.in_endpoint, "forward")
+        self.assertEqual(edge.metric(link), len(topics) * count)
+        self.assertEqual(edge.metric(link_metric("zrelay_link_connected", central.in_endpoint,
+                                                 "forward")), 1)
+        self.assertEqual(central.metric("zrelay_upstream_missing_total"), 0)
+
+
+class ShardTest(TopologyFixture):
+
+    def test_goal_3_forward_by_topic_keeps_each_topic_whole_on_one_central(self):
+        centrals = [self.relay(f"central{i}").start() for i in range(2)]
+        edge = self.relay("edge", egress={"forward": [c.in_endpoint for c in centrals],
+                                          "forward_by": "topic"}).start()
+        subs = [self.sub(endpoint=c.out_endpoint, rcvhwm=100_000) for c in centrals]
+        for c in centrals:
+            wait_for(lambda c=c: c.metric("zrelay_subscriptions") >= 1, 10)
+        topics = [f"shard.{i}" for i in range(8)]
+        count = 5_000
+        threads = self.producers(edge.in_endpoint, topics, count)
+        got = self.collect(subs, len(topics) * count)
+        for t in threads:
+            t.join(timeout=RECEIVE_TIMEOUT)
+        self.assert_complete_in_order(got, topics, count)
+        # Each topic came through one central only, and both centrals carried some.
+        via = {}
+        for i, m in got:
+            via.setdefault(m.topic, set()).add(i)
+        self.assertTrue(all(len(v) == 1 for v in via.values()), via)
+        self.assertEqual(set().union(*via.values()), {0, 1}, via)
+
+    def test_round_robin_spreads_messages_over_both(self):
+        centrals = [self.relay(f"central{i}").start() for i in range(2)]
+        edge = self.relay("edge", egress={"forward": [c.in_endpoint for c in centrals],
+                                          "forward_by": "round_robin"}).start()
+        subs = [self.sub(endpoint=c.out_endpoint) for c in centrals]
+        for c in centrals:
+            wait_for(lambda c=c: c.metric("zrelay_subscriptions") >= 1, 10)
+        threads = self.producers(edge.in_endpoint, ["one.topic"], 1000)
+        got = self.collect(subs, 1000)
+        for t in threads:
+            t.join(timeout=RECEIVE_TIMEOUT)
+        self.assertEqual(sorted(m.timestamp for _, m in got), list(range(1000)))
+        per_central = [sum(1 for i, _ in got if i == c) for c in (0, 1)]
+        self.assertEqual(per_central, [500, 500])
+
+
+class LoopTest(TopologyFixture):
+
+    def test_goal_5_a_loop_delivers_each_message_once_and_counts_it(self):
+        a = self.relay("a")
+        b = self.relay("b", egress={"forward": [a.in_endpoint]})
+        a.sections["egress"] = {"forward": [b.in_endpoint]}
+        a.start()
+        b.start()
+        subs = [self.sub(endpoint=r.out_endpoint) for r in (a, b)]
+        for r in (a, b):
+            wait_for(lambda r=r: r.metric("zrelay_subscriptions") >= 1, 10)
+        count = 1000
+        threads = self.producers(a.in_endpoint, ["looped"], count)
+        for t in threads:
+            t.join(timeout=RECEIVE_TIMEOUT)
+        # Each message: A publishes it, B publishes it, A drops it as its own.
+        a.await_metric(invalid_metric("loop"), count)
+        notices = []
+        got_a = self.collect([subs[0]], count, notices=notices)
+        got_b = self.collect([subs[1]], count)
+        self.assertEqual([m.timestamp for _, m in got_a], list(range(count)))
+        self.assertEqual([m.timestamp for _, m in got_b], list(range(count)))
+        # Nothing more comes round (the loop does not amplify) but A's notice of the loop drops.
+        def announced():
+            self.collect([subs[0]], 1, timeout=0.1, notices=notices)
+            return sum(json.loads(m.content)["count"] for _, m in notices
+                       if json.loads(m.content)["reason"] == "loop") == count
+        self.assertTrue(wait_for(announced, RECEIVE_TIMEOUT), notices)
+        self.assertEqual(self.collect(subs, 1, timeout=0.5), [])
+        self.assertEqual(a.metric(invalid_metric("loop")), count)
+        self.assertEqual(b.metric(invalid_metric("loop")), 0)
+        self.assertEqual(a.metric("zrelay_messages_published_total"), count)
+        self.assertEqual(b.metric("zrelay_messages_published_total"), count)
+
+    def test_max_hops_stops_a_long_chain(self):
+        # c -> b -> a with max_hops 2 at a: what crossed c and b goes no further than b.
+        a = self.relay("a", routing={"max_hops": 2}).start()
+        b = self.relay("b", egress={"forward": [a.in_endpoint]}).start()
+        c = self.relay("c", egress={"forward": [b.in_endpoint]}).start()
+        subs = [self.sub(endpoint=r.out_endpoint) for r in (a, b)]
+        for r in (a, b):
+            wait_for(lambda r=r: r.metric("zrelay_subscriptions") >= 1, 10)
+        threads = self.producers(c.in_endpoint, ["far"], 10)
+        threads += self.producers(b.in_endpoint, ["near"], 10)
+        for t in threads:
+            t.join(timeout=RECEIVE_TIMEOUT)
+        a.await_metric(invalid_metric("too_many_hops"), 10)
+        got_a = self.collect([subs[0]], 10)
+        self.assertEqual({m.topic for _, m in got_a}, {"near"})
+        got_b = self.collect([subs[1]], 20)
+        self.assertEqual(len(got_b), 20)
+
+
+if __name__ == "__main__":
+    unittest.main()
