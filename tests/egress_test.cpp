@@ -98,7 +98,7 @@ TEST_F(egress_test, publishes_topic_and_body_with_a_stamp_numbered_per_topic) {
     const auto cfg = config();
     egress out(
         ctx, cfg, {}, 0, stamper(42), topics, counters, control, [this] { return totals; }, nullptr,
-        nullptr);
+        egress_links{});
     auto sub = subscriber(out);
     for (const char *topic : {"a", "b", "a", "a"}) {
         auto item = item_on(topic, 7, 1234);
@@ -126,7 +126,7 @@ TEST_F(egress_test, with_retention_the_log_holds_what_was_published_with_its_seq
     retention_log log(1 << 20, 2);
     egress out(
         ctx, cfg, {}, 0, stamper(42), few, counters, control, [this] { return totals; }, &log,
-        nullptr);
+        egress_links{});
     auto sub = subscriber(out);
     for (const char *topic : {"a", "b", "a", "c"}) {
         auto item = item_on(topic, 7, 1234);
@@ -157,7 +157,7 @@ TEST_F(egress_test, without_the_stamp_the_producers_bytes_go_out_unchanged) {
     cfg.stamp = false;
     egress out(
         ctx, cfg, {}, 0, stamper(42), topics, counters, control, [this] { return totals; }, nullptr,
-        nullptr);
+        egress_links{});
     auto sub = subscriber(out);
     auto item = item_on("t", 1, 99);
     const std::string bytes = item.body.to_string();
@@ -178,7 +178,7 @@ TEST_F(egress_test, drop_notices_come_from_the_injected_source) {
             ++asked;
             return totals;
         },
-        nullptr, nullptr);
+        nullptr, egress_links{});
     auto sub = subscriber(out);
     totals[static_cast<std::size_t>(invalid_reason::malformed)] = 3;
     totals[drain_deadline] = 5;
@@ -207,7 +207,7 @@ TEST_F(egress_test, a_held_up_publish_calls_back_and_stops_on_abort) {
     const auto cfg = config(10);
     egress out(
         ctx, cfg, {}, 0, stamper(42), topics, counters, control, [this] { return totals; }, nullptr,
-        nullptr);
+        egress_links{});
     auto sub = subscriber(out, 10);
     std::atomic<int> held{0};
     const std::function<void()> on_hold = [&] { held.fetch_add(1); };

@@ -36,7 +36,7 @@ struct stage_rig {
         invalid.dead_letter = "tcp://127.0.0.1:*";
         egress_stage = std::make_unique<egress>(
             ctx, out, socket_security{}, 0, stamper(7), topics, counters.egress, control,
-            [this] { return drop_totals{}; }, nullptr, nullptr);
+            [this] { return drop_totals{}; }, nullptr, egress_links{});
         letters = std::make_unique<dead_letters>(ctx, invalid, socket_security{}, counters.egress);
         ingress_stage = std::make_unique<ingress>(
             ctx, in, socket_security{},

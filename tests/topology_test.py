@@ -19,10 +19,10 @@ RECEIVE_TIMEOUT = 30.0  # seconds for a whole stream to arrive through a chain, 
 class Relay:
     """One zrelayd of a topology: its endpoints, its process, its instance."""
 
-    def __init__(self, fixture, name, ingress=None, **sections):
+    def __init__(self, fixture, name, ingress_endpoint=None, **sections):
         in_port, out_port, metrics_port = free_tcp_ports(3)
         self.name = name
-        self.in_endpoint = ingress or f"tcp://127.0.0.1:{in_port}"
+        self.in_endpoint = ingress_endpoint or f"tcp://127.0.0.1:{in_port}"
         self.out_endpoint = f"tcp://127.0.0.1:{out_port}"
         self.metrics_port = metrics_port
         self.fixture = fixture
@@ -129,7 +129,7 @@ class ChainTest(TopologyFixture):
     def test_goal_1_edge_over_ipc_to_central_keeps_everything_in_order_with_both_stamps(self):
         central = self.relay("central").start()
         edge_in = f"ipc://{self.make_temp_dir()}/edge.sock"
-        edge = self.relay("edge", ingress=edge_in,
+        edge = self.relay("edge", ingress_endpoint=edge_in,
                           egress={"forward": [central.in_endpoint]}).start()
         sub = self.sub(endpoint=central.out_endpoint, rcvhwm=100_000)
         wait_for(lambda: central.metric("zrelay_subscriptions") >= 1, 10)
@@ -158,6 +158,96 @@ class ChainTest(TopologyFixture):
         self.assertEqual(edge.metric(link_metric("zrelay_link_connected", central.in_endpoint,
                                                  "forward")), 1)
         self.assertEqual(central.metric("zrelay_upstream_missing_total"), 0)
+
+
+class TreeTest(TopologyFixture):
+
+    def await_subscriptions_at(self, relay, count):
+        self.assertTrue(wait_for(lambda: relay.metric("zrelay_subscriptions") >= count, 10),
+                        f"{relay.name} never saw {count} subscription(s)")
+
+    def test_goal_2_only_what_a_regional_subscriber_asks_for_crosses_its_link(self):
+        central = self.relay("central").start()
+        regionals = [self.relay(f"regional{i}",
+                                ingress={"subscribe": [central.out_endpoint]}).start()
+                     for i in (1, 2)]
+        sub_a = self.sub(topics=(b"a.",), endpoint=regionals[0].out_endpoint)
+        sub_b = self.sub(topics=(b"b.",), endpoint=regionals[1].out_endpoint)
+        # Each regional passes its subscriber's prefix up: the central sees both.
+        self.await_subscriptions_at(central, 2)
+        topics = ["a.1", "a.2", "b.1", "c.1"]
+        count = 2000
+        threads = self.producers(central.in_endpoint, topics, count)
+        got_a = self.collect([sub_a], 2 * count)
+        got_b = self.collect([sub_b], count)
+        for t in threads:
+            t.join(timeout=RECEIVE_TIMEOUT)
+        self.assert_complete_in_order(got_a, ["a.1", "a.2"], count)
+        self.assert_complete_in_order(got_b, ["b.1"], count)
+        # Two stamps each: the central's as the hop, the regional's on top.
+        self.assertTrue(all(m.relay_hops[0].instance == central.instance and
+                            m.relay_instance == regionals[0].instance for _, m in got_a))
+        # Only a.* crossed regional 1's link, only b.* regional 2's: counted on the links.
+        link = [link_metric("zrelay_link_messages_total", central.out_endpoint, "subscribe")]
+        self.assertEqual(regionals[0].metric(link[0]), 2 * count)
+        self.assertEqual(regionals[1].metric(link[0]), count)
+        for r in regionals:
+            self.assertEqual(r.metric(link_metric("zrelay_link_connected", central.out_endpoint,
+                                                  "subscribe")), 1)
+            self.assertEqual(r.metric(link_metric("zrelay_link_missing_total",
+                                                  central.out_endpoint, "subscribe")), 0)
+        # A subscriber that leaves takes its prefix off the link.
+        sub_b.close(linger=0)
+        self.assertTrue(wait_for(lambda: central.metric("zrelay_subscriptions") == 1, 10))
+
+    def test_fixed_subscribe_topics_ignore_the_subscribers(self):
+        central = self.relay("central").start()
+        regional = self.relay("regional", ingress={"subscribe": [central.out_endpoint],
+                                                   "subscribe_topics": ["b."]}).start()
+        sub = self.sub(endpoint=regional.out_endpoint)  # everything
+        self.await_subscriptions_at(central, 1)
+        threads = self.producers(central.in_endpoint, ["a.1", "b.1"], 500)
+        for t in threads:
+            t.join(timeout=RECEIVE_TIMEOUT)
+        got = self.collect([sub], 500)
+        self.assert_complete_in_order(got, ["b.1"], 500)
+        self.assertEqual(self.collect([sub], 1, timeout=0.5), [])
+
+    def test_a_gap_in_the_upstreams_sequence_is_counted_on_the_link_and_announced(self):
+        # The upstream is played by the test: an XPUB publishing stamped messages as a relay
+        # would, with sequences 4..6 and 9 never sent.
+        upstream = self.socket(zmq.XPUB)
+        port = free_tcp_ports(1)[0]
+        upstream_endpoint = f"tcp://127.0.0.1:{port}"
+        upstream.bind(upstream_endpoint)
+        regional = self.relay("regional", ingress={"subscribe": [upstream_endpoint]}).start()
+        sub = self.sub(endpoint=regional.out_endpoint)
+        self.assertTrue(wait_for(lambda: upstream.poll(100, zmq.POLLIN) and
+                                 upstream.recv() == b"\x01", 10), "no subscription came up")
+        instance = 0x00C0FFEE00C0FFEE
+        sent = [1, 2, 3, 7, 8, 10]
+        for seq in sent:
+            body = v1_pb2.DataMessage(topic="t", timestamp=seq, relay_sequence=seq,
+                                      relay_instance=instance, relay_received_ns=seq)
+            upstream.send_multipart([b"t", body.SerializeToString()])
+        notices = []
+        got = self.collect([sub], len(sent), notices=notices)
+        self.assertEqual([m.timestamp for _, m in got], sent)
+        self.assertTrue(all(m.relay_hops[0].instance == instance for _, m in got))
+        link = ("zrelay_link_{}", upstream_endpoint, "subscribe")
+        self.assertEqual(regional.metric(link_metric("zrelay_link_missing_total", *link[1:])), 4)
+        self.assertEqual(regional.metric(link_metric("zrelay_link_gaps_total", *link[1:])), 2)
+        self.assertEqual(regional.metric("zrelay_upstream_missing_total"), 4)
+
+        def announced():
+            self.collect([sub], 1, timeout=0.1, notices=notices)
+            gaps = [json.loads(m.content) for _, m in notices
+                    if json.loads(m.content)["reason"] == "upstream_gap"]
+            return gaps and sum(g["count"] for g in gaps) == 4 and gaps
+        gaps = wait_for(announced, RECEIVE_TIMEOUT)
+        self.assertTrue(gaps, notices)
+        self.assertEqual({g["upstream"] for g in gaps}, {f"{instance:016x}"})
+        self.assertEqual(gaps[-1]["total"], 4)
 
 
 class ShardTest(TopologyFixture):

@@ -16,10 +16,11 @@ constexpr std::chrono::milliseconds notice_linger{200};
 egress::egress(zmq::context_t &context, const egress_config &cfg, const socket_security &security,
                std::uint64_t affinity, stamper stamp_with, topic_table &topics,
                thread_counters &counters, const pipeline_control &control, drop_source drops,
-               retention_log *retention, forwarder *forward)
+               retention_log *retention, egress_links links)
     : _socket(context, zmq::socket_type::xpub), _topics(topics), _counters(counters),
       _control(control), _stamper(stamp_with), _stamp(cfg.stamp), _nodrop(cfg.nodrop),
-      _drops(std::move(drops)), _retention(retention), _forward(forward) {
+      _drops(std::move(drops)), _retention(retention), _forward(links.forward),
+      _subscribed(links.subscribed), _changes(links.changes), _upstream(cfg.max_topics) {
     if (cfg.drop_notices)
         _notices.emplace();
     _socket.set(zmq::sockopt::sndhwm, cfg.sndhwm);
@@ -47,6 +48,12 @@ void egress::read_subscriptions() {
             _prefixes.emplace(prefix);
         else if (kind == 0)
             _prefixes.erase(std::string(prefix));
+        else
+            continue;
+        // Up the tree as it came: the XPUB passes a prefix's first subscription and its last
+        // unsubscription only, which is what an upstream needs.
+        if (_changes != nullptr)
+            (void)_changes->send(frame, zmq::send_flags::dontwait);
     }
     _subscriptions.store(static_cast<std::int64_t>(_prefixes.size()), std::memory_order_relaxed);
 }
@@ -54,6 +61,8 @@ void egress::read_subscriptions() {
 bool egress::publish(pipeline_item &item, const std::function<void()> &held_up) {
     const std::string_view topic(static_cast<const char *>(item.topic.data()), item.topic.size());
     const topic_count counted = _topics.count_indexed(topic);
+    if (item.upstream.instance != 0)
+        check_upstream(item, counted.index);
     // The stamped copy (or the producer's frame itself when not stamping).
     zmq::message_t stamped;
     zmq::message_t &body = _stamp ? stamped : item.body;
@@ -102,6 +111,20 @@ bool egress::publish(pipeline_item &item, const std::function<void()> &held_up) 
     return true;
 }
 
+void egress::check_upstream(const pipeline_item &item, std::uint32_t topic_index) {
+    const std::uint64_t missing =
+        _upstream.check(item.upstream.instance, topic_index, item.upstream.sequence);
+    if (missing == 0)
+        return;
+    _counters.upstream_gaps.add();
+    _counters.upstream_missing.add(missing);
+    if (item.link != 0 && _subscribed != nullptr && item.link <= _subscribed->size()) {
+        link_counters &link = (*_subscribed)[item.link - 1];
+        link.gaps.add();
+        link.missing.add(missing);
+    }
+}
+
 void egress::tick() {
     read_subscriptions();
     if (_notices)
@@ -114,6 +137,12 @@ void egress::publish_drop_notices(drop_notices::clock::time_point now) {
         if (!send_own(drops_topic, drop_notices::content(*due)))
             return; // a subscriber of the notices is at its HWM (nodrop): try again next tick
         _notices->sent(*due, now);
+        _counters.notices.add();
+    }
+    while (const auto due = _upstream.due(now)) {
+        if (!send_own(drops_topic, upstream_gaps::content(*due)))
+            return;
+        _upstream.sent(*due, now);
         _counters.notices.add();
     }
 }

@@ -11,6 +11,11 @@
 // distributor reports room even when a subscriber has none), but a blocking send is woken by the
 // subscriber's pipe draining. The timeout lets it look at the shutdown state and subscriptions.
 //
+// A message from another relay has its upstream's sequence checked (upstream_gaps.hpp): what is
+// missing is counted, per ingress.subscribe link too, and announced on $zrelay/drops. With
+// ingress.subscribe following the subscribers, each change the XPUB reports goes up the tree
+// (upstream_links.hpp).
+//
 // With retention, each message goes into the retention log once its topic frame has been taken
 // by the XPUB (from then on it is published: the body frame never waits), so the log holds
 // exactly what subscribers were sent, with the sequences they saw. With egress.forward, each
@@ -38,6 +43,7 @@
 #include "security.hpp"
 #include "stamper.hpp"
 #include "topics.hpp"
+#include "upstream_gaps.hpp"
 
 namespace zrelay {
 
@@ -45,18 +51,25 @@ namespace zrelay {
 // (at most every 1024 messages and every idle_poll), never per message.
 using drop_source = std::function<drop_totals()>;
 
+// Egress's part in the links to other relays; each pointer null when there is none.
+struct egress_links {
+    forwarder *forward = nullptr;                     // egress.forward, closed by egress
+    std::vector<link_counters> *subscribed = nullptr; // ingress.subscribe's, for their gaps
+    zmq::socket_t *changes = nullptr; // a PAIR: subscription changes, up ingress.subscribe
+};
+
 class egress {
 public:
     // Creates the XPUB socket and binds/connects every endpoint on the caller's thread; throws
     // endpoint_error naming the endpoint. `counters` is the block of the thread that will run
     // egress; `affinity` is ZMQ_AFFINITY (0 = any I/O thread). Stamps with `stamp_with` when
     // cfg.stamp; publishes notices from `drops` when cfg.drop_notices. Appends what it
-    // publishes to `retention` and forwards it through `forward` when given (each must outlive
-    // egress; egress closes the forwarder).
+    // publishes to `retention` when given, and takes part in `links` (each must outlive egress;
+    // egress closes the forwarder).
     egress(zmq::context_t &context, const egress_config &cfg, const socket_security &security,
            std::uint64_t affinity, stamper stamp_with, topic_table &topics,
            thread_counters &counters, const pipeline_control &control, drop_source drops,
-           retention_log *retention, forwarder *forward);
+           retention_log *retention, egress_links links);
 
     // Sends [topic][body], stamped. False if the relay aborted while a slow subscriber held it
     // up. While held up it calls `held_up` (if set) every idle_poll, and keeps reading
@@ -83,6 +96,7 @@ public:
 private:
     void read_subscriptions();
     void publish_drop_notices(drop_notices::clock::time_point now);
+    void check_upstream(const pipeline_item &item, std::uint32_t topic_index);
     // Sends one message of the relay's own on `topic`, without waiting (dropped for a subscriber
     // with no room, even with nodrop); false if it could not be sent at all.
     bool send_own(std::string_view topic, const std::string &content);
@@ -96,8 +110,11 @@ private:
     bool _nodrop;
     std::optional<drop_notices> _notices; // when egress.drop_notices
     drop_source _drops;
-    retention_log *_retention;                 // null: retention off
-    forwarder *_forward;                       // null: no egress.forward
+    retention_log *_retention;               // null: retention off
+    forwarder *_forward;                     // null: no egress.forward
+    std::vector<link_counters> *_subscribed; // null: no ingress.subscribe
+    zmq::socket_t *_changes;                 // null: subscriptions not passed up
+    upstream_gaps _upstream;
     std::unordered_set<std::string> _prefixes; // subscribed to; the egress thread's
     // _prefixes.size(): written by the egress thread, read by the metrics server's.
     std::atomic<std::int64_t> _subscriptions{0};

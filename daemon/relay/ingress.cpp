@@ -12,9 +12,9 @@ namespace zrelay {
 
 ingress::ingress(zmq::context_t &context, const ingress_config &cfg,
                  const socket_security &security, options opts, thread_counters &counters,
-                 const pipeline_control &control)
+                 const pipeline_control &control, upstream_links *links)
     : _socket(context, zmq::socket_type::pull), _max_message_bytes(cfg.max_message_bytes),
-      _options(opts), _counters(counters), _control(control) {
+      _options(opts), _counters(counters), _control(control), _links(links) {
     _socket.set(zmq::sockopt::rcvhwm, cfg.rcvhwm);
     _socket.set(zmq::sockopt::linger, 0);
     // A waiting receive() gives up after idle_poll, so its caller turns its loop (beats for the
@@ -26,19 +26,64 @@ ingress::ingress(zmq::context_t &context, const ingress_config &cfg,
 }
 
 bool ingress::receive(pipeline_item &item, bool wait) {
-    // A blocking recv that gives up after idle_poll rather than zmq_poll over the socket and the
-    // control fds: it is one poll() on the socket's mailbox, where zmq_poll makes several calls
-    // per item, and on a stream of large messages the caller waits once per message.
-    if (!_socket.recv(item.body, wait ? zmq::recv_flags::none : zmq::recv_flags::dontwait))
-        return false;
-    refuse(item);
+    if (_links == nullptr) {
+        // A blocking recv that gives up after idle_poll rather than zmq_poll over the socket and
+        // the control fds: it is one poll() on the socket's mailbox, where zmq_poll makes
+        // several calls per item, and on a stream of large messages the caller waits once per
+        // message.
+        if (!_socket.recv(item.body, wait ? zmq::recv_flags::none : zmq::recv_flags::dontwait))
+            return false;
+        refuse(item);
+    } else if (!take(item)) {
+        if (!wait)
+            return false;
+        _poll.clear(); // keeps its capacity: no allocation after the first wait
+        _poll.push_back({_socket.handle(), 0, ZMQ_POLLIN, 0});
+        if (!_control.draining())
+            for (void *h : _links->handles())
+                _poll.push_back({h, 0, ZMQ_POLLIN, 0});
+        zmq::poll(_poll.data(), _poll.size(), idle_poll);
+        if (!take(item))
+            return false;
+    }
     if (_options.take_time && item.reason == invalid_reason::none)
         item.received_ns = epoch_ns();
     return true;
 }
 
+bool ingress::take(pipeline_item &item) {
+    // Subscription changes wait in their PAIR until passed on: now and then under load, and
+    // whenever nothing is waiting.
+    if (++_since_changes >= 1024) {
+        _since_changes = 0;
+        _links->pass_subscriptions();
+    }
+    const bool links = !_control.draining();
+    _links_first = !_links_first && links;
+    if (_links_first && _links->take(item)) {
+        account(item, item.body.size());
+        return true;
+    }
+    if (_socket.recv(item.body, zmq::recv_flags::dontwait)) {
+        item.link = 0;
+        refuse(item);
+        return true;
+    }
+    if (links && !_links_first && _links->take(item)) {
+        account(item, item.body.size());
+        return true;
+    }
+    _links->pass_subscriptions();
+    return false;
+}
+
+void ingress::close() {
+    _socket.close();
+    if (_links != nullptr)
+        _links->close();
+}
+
 void ingress::refuse(pipeline_item &item) {
-    _counters.received.add();
     zmq::message_t &msg = item.body;
     std::size_t bytes = msg.size();
     item.reason = invalid_reason::none;
@@ -60,6 +105,13 @@ void ingress::refuse(pipeline_item &item) {
     } else if (msg.size() > _max_message_bytes) {
         item.reason = invalid_reason::oversize;
     }
+    account(item, bytes);
+}
+
+void ingress::account(pipeline_item &item, std::size_t bytes) {
+    if (item.reason == invalid_reason::none && item.body.size() > _max_message_bytes)
+        item.reason = invalid_reason::oversize;
+    _counters.received.add();
     _counters.bytes_received.add(bytes);
     if (item.reason != invalid_reason::none) {
         _counters.invalid[static_cast<std::size_t>(item.reason)].add();
@@ -82,22 +134,20 @@ bool ingress::wait_for_input(void *also_watch) {
         if (timeout.count() <= 0)
             return false;
     }
-    std::array<zmq::pollitem_t, 4> items{{
-        {_socket.handle(), 0, ZMQ_POLLIN, 0},
-        {nullptr, _control.abort_fd(), ZMQ_POLLIN, 0},
-        {also_watch, 0, ZMQ_POLLIN, 0},
-        {nullptr, _control.drain_fd(), ZMQ_POLLIN, 0}, // left out once draining
-    }};
-    std::size_t n = 4;
-    if (also_watch == nullptr) {
-        items[2] = items[3];
-        --n;
+    _poll.clear(); // keeps its capacity: no allocation after the first wait
+    _poll.push_back({_socket.handle(), 0, ZMQ_POLLIN, 0});
+    _poll.push_back({nullptr, _control.abort_fd(), ZMQ_POLLIN, 0});
+    if (also_watch != nullptr)
+        _poll.push_back({also_watch, 0, ZMQ_POLLIN, 0});
+    if (!draining) {
+        _poll.push_back({nullptr, _control.drain_fd(), ZMQ_POLLIN, 0});
+        if (_links != nullptr)
+            for (void *h : _links->handles())
+                _poll.push_back({h, 0, ZMQ_POLLIN, 0});
     }
-    if (draining)
-        --n;
-    zmq::poll(items.data(), n, timeout);
+    zmq::poll(_poll.data(), _poll.size(), timeout);
     // Draining and quiet: drained. (Something else woke us, such as a subscription: not quiet.)
-    const bool woken = std::any_of(items.begin(), items.begin() + n,
+    const bool woken = std::any_of(_poll.begin(), _poll.end(),
                                    [](const zmq::pollitem_t &i) { return i.revents != 0; });
     return !(draining && !woken) && !_control.aborted();
 }

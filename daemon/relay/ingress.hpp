@@ -1,8 +1,10 @@
 // ingress: the first stage. It owns the PULL socket and takes messages from it one at a time,
+// and from the links to upstream relays (upstream_links.hpp) if there are any, in turn,
 // refusing at once what needs no decoding to refuse: a message of more than one frame (whose
 // other frames it reads off, so they cannot poison the next message) and one over
 // max_message_bytes. It counts what it takes, and what it refuses by reason, and notes the
-// receive time for the relay's stamp.
+// receive time for the relay's stamp. While draining it reads PULL only: producers' messages
+// already sent are the relay's to deliver, an upstream relay's stream never ends.
 //
 // It does not know what runs after it: the direct path calls receive() and hands the item on
 // itself; the pipelined one's dispatcher deals it to a worker.
@@ -20,6 +22,7 @@
 #include "pipeline.hpp"
 #include "pipeline_control.hpp"
 #include "security.hpp"
+#include "upstream_links.hpp"
 
 namespace zrelay {
 
@@ -34,8 +37,10 @@ public:
 
     // Creates the PULL socket and binds/connects every ingress endpoint on the caller's thread,
     // so a bad endpoint fails start-up: throws endpoint_error naming it and the OS reason.
+    // `links` (if any) must outlive ingress; ingress closes it.
     ingress(zmq::context_t &context, const ingress_config &cfg, const socket_security &security,
-            options opts, thread_counters &counters, const pipeline_control &control);
+            options opts, thread_counters &counters, const pipeline_control &control,
+            upstream_links *links = nullptr);
 
     // Takes the next message into `item`, waiting up to idle_poll for one if `wait`. True if it
     // took one; item.reason then says whether it was refused (oversize, multipart), and the
@@ -52,10 +57,13 @@ public:
         return _bound.endpoints;
     }
     // Whatever is still queued was never received: nothing to keep (linger 0).
-    void close() { _socket.close(); }
+    void close();
 
 private:
+    bool take(pipeline_item &item);
     void refuse(pipeline_item &item);
+    // Counts what was taken, and refuses what is over max_message_bytes.
+    void account(pipeline_item &item, std::size_t bytes);
 
     zmq::socket_t _socket;
     std::size_t _max_message_bytes;
@@ -64,6 +72,10 @@ private:
     const pipeline_control &_control;
     log_rate_limiter _invalid_log;
     attached_endpoints _bound; // its ipc socket files are removed with it
+    upstream_links *_links;    // null: no ingress.subscribe
+    bool _links_first = false; // which of PULL and the links take() tries first: they alternate
+    std::size_t _since_changes = 0;     // takes since the subscription changes were passed on
+    std::vector<zmq::pollitem_t> _poll; // wait_for_input()'s, reused
 };
 
 } // namespace zrelay

@@ -34,6 +34,8 @@ struct pipeline_item {
     std::int64_t received_ns = 0; // when ingress took it (ns since the epoch), if stamping
     // The stamp of the relay it came from (instance 0: it came from a producer), kept as a hop.
     relay_stamp upstream;
+    // Where ingress took it: 0 the PULL socket, i + 1 ingress.subscribe's link i.
+    std::uint16_t link = 0;
     // A refused multi-frame message's frames after the first, carried only to a dead-letter
     // socket (nullptr otherwise: the common item allocates nothing for this).
     std::unique_ptr<std::vector<zmq::message_t>> rest;

@@ -65,12 +65,36 @@ relay::relay(const config &cfg)
     if (!cfg.egress.forward.empty())
         _forwarder = std::make_unique<forwarder>(_context, cfg.egress, _counters.forward,
                                                  _handshake_watch.get(), _control);
+    // Subscription changes go from egress's thread to ingress's over an inproc PAIR, unless the
+    // links ask for fixed topics.
+    std::optional<zmq::socket_t> changes_in;
+    if (!cfg.ingress.subscribe.empty() && cfg.ingress.subscribe_topics.empty()) {
+        static std::atomic<unsigned> pairs{0};
+        const std::string name = "inproc://zrelay-subscription-changes-" +
+                                 std::to_string(pairs.fetch_add(1, std::memory_order_relaxed));
+        changes_in.emplace(_context, zmq::socket_type::pair);
+        changes_in->bind(name);
+        _changes_out.emplace(_context, zmq::socket_type::pair);
+        _changes_out->set(zmq::sockopt::sndhwm, 0); // a handful, and never to be lost
+        _changes_out->connect(name);
+    }
     // Egress first: a relay that cannot publish must not start taking messages.
     _egress = std::make_unique<egress>(
         _context, cfg.egress, out, egress_io, stamper(), _topics, _counters.egress, _control,
-        [this] { return drops(); }, _retention.get(), _forwarder.get());
+        [this] { return drops(); }, _retention.get(),
+        egress_links{.forward = _forwarder.get(),
+                     .subscribed = &_counters.subscribe,
+                     .changes = _changes_out ? &*_changes_out : nullptr});
     for (std::size_t i = 0; i < cfg.egress.forward.size(); ++i)
         _links.push_back({cfg.egress.forward[i], link_direction::forward, &_counters.forward[i]});
+    if (!cfg.ingress.subscribe.empty()) {
+        _upstream_links = std::make_unique<upstream_links>(
+            _context, cfg.ingress, in.max_frame_bytes, _counters.subscribe, _handshake_watch.get(),
+            std::move(changes_in));
+        for (std::size_t i = 0; i < cfg.ingress.subscribe.size(); ++i)
+            _links.push_back(
+                {cfg.ingress.subscribe[i], link_direction::subscribe, &_counters.subscribe[i]});
+    }
     // Who may not subscribe may not replay: the replay socket is secured as egress is.
     if (_retention && !cfg.replay.bind.empty())
         _replay = std::make_unique<replay_server>(_context, cfg.replay.bind, out, *_retention,
@@ -82,7 +106,7 @@ relay::relay(const config &cfg)
                                          ingress::options{.take_time = cfg.egress.stamp,
                                                           .keep_refused = _dead_letters != nullptr,
                                                           .affinity = ingress_io},
-                                         _counters.ingress, _control);
+                                         _counters.ingress, _control, _upstream_links.get());
     if (cfg.workers == 0) {
         _validator = std::make_unique<validator>(validator_options(cfg), _counters.ingress);
         _direct = std::make_unique<direct_path>(*_ingress, *_validator, *_egress,

@@ -41,6 +41,7 @@
 #include "retention_log.hpp"
 #include "signaler.hpp"
 #include "topics.hpp"
+#include "upstream_links.hpp"
 #include "validator.hpp"
 #include "worker.hpp"
 
@@ -140,6 +141,10 @@ private:
     // which appends to it, and the replay server, which reads it.
     std::unique_ptr<retention_log> _retention;
     std::unique_ptr<forwarder> _forwarder; // egress.forward's links; built before egress
+    // ingress.subscribe's links, read by ingress; the PAIR egress passes subscription changes
+    // up them on (when they follow the subscribers).
+    std::unique_ptr<upstream_links> _upstream_links;
+    std::optional<zmq::socket_t> _changes_out;
     std::unique_ptr<egress> _egress;
     std::unique_ptr<dead_letters> _dead_letters; // when invalid.dead_letter is set
     std::unique_ptr<ingress> _ingress;

@@ -7,7 +7,9 @@ namespace zrelay {
 void validator::process(pipeline_item &item) {
     decode_result r = decode_envelope(item.body.data(), item.body.size(), _options.self);
     if (r.reason == invalid_reason::none) {
-        if (r.topic.starts_with(reserved_topic_prefix))
+        // An upstream relay's notices come down its link as its messages do, and go on to this
+        // relay's subscribers (the hop says whose they are); from anyone else they are forged.
+        if (r.topic.starts_with(reserved_topic_prefix) && item.link == 0)
             r.reason = invalid_reason::reserved_topic;
         else if (r.crossed_self)
             r.reason = invalid_reason::loop;
