@@ -3,6 +3,8 @@ on loopback ports or ipc paths, driven from pyzmq (see relay_test.py for the con
 environment CTest sets)."""
 
 import json
+import os
+import re
 import threading
 import time
 import unittest
@@ -250,6 +252,100 @@ class TreeTest(TopologyFixture):
         self.assertEqual(gaps[-1]["total"], 4)
 
 
+class FaultTest(TopologyFixture):
+
+    def origin_losses(self, got, topics):
+        """Per topic, the origin relay's sequences (the first hop's, or the top-level stamp's
+        for a message that crossed one relay) that never arrived, up to the last that did."""
+        lost = {}
+        for t in topics:
+            seqs = [(m.relay_hops[0].sequence if m.relay_hops else m.relay_sequence)
+                    for _, m in got if m.topic == t]
+            self.assertEqual(seqs, sorted(set(seqs)), f"{t}: repeated or out of order")
+            lost[t] = (seqs[-1] - len(seqs)) if seqs else 0
+        return lost
+
+    def test_goal_4_a_killed_central_relay_restarts_and_the_chain_resumes_by_itself(self):
+        central = self.relay("central").start()
+        edge = self.relay("edge", egress={"forward": [central.in_endpoint]}).start()
+        sub = self.sub(endpoint=central.out_endpoint, rcvhwm=1_000_000)
+        self.assertTrue(wait_for(lambda: central.metric("zrelay_subscriptions") >= 1, 10))
+        topics = [f"k{i}" for i in range(4)]
+        arrivals = []  # (monotonic time, message)
+        sent = {t: 0 for t in topics}
+        stop_reading = threading.Event()
+        stop_sending = threading.Event()
+
+        def subscriber():
+            while not stop_reading.is_set():
+                if sub.poll(50, zmq.POLLIN):
+                    while True:
+                        try:
+                            frames = sub.recv_multipart(zmq.NOBLOCK)
+                        except zmq.Again:
+                            break
+                        m = v1_pb2.DataMessage.FromString(frames[1])
+                        if not m.topic.startswith("$zrelay/"):
+                            arrivals.append((time.monotonic(), m))
+
+        # Producers send until told to stop, after the restart: a loss at the very end of a
+        # stream has no later message to reveal it, to a subscriber or to anyone.
+        def producer(topic, push):
+            while not stop_sending.is_set():
+                push.send(v1_message(topic=topic, timestamp=sent[topic]))
+                sent[topic] += 1
+                if sent[topic] % 100 == 0:
+                    time.sleep(0.005)  # a steady stream the Python subscriber keeps up with
+        pushes = {t: self.push(edge.in_endpoint) for t in topics}
+        workers = [threading.Thread(target=subscriber, daemon=True)]
+        workers += [threading.Thread(target=producer, args=(t, pushes[t]), daemon=True)
+                    for t in topics]
+        for w in workers:
+            w.start()
+        try:
+            self.assertTrue(wait_for(lambda: len(arrivals) >= 20_000, RECEIVE_TIMEOUT),
+                            "the stream never got going")
+            central.daemon.proc.kill()  # kill -9, mid-stream
+            central.daemon.proc.wait()
+            first_instance = central.instance
+            central.start()  # the same ports, a new instance
+            restarted = time.monotonic()
+            self.assertNotEqual(central.instance, first_instance)
+            # Resumed: the new central publishes what the edge forwards (the subscriber may
+            # take longer to show it, behind the backlog in its own queue).
+            self.assertTrue(wait_for(lambda: central.metric("zrelay_messages_published_total")
+                                     > 0, RECEIVE_TIMEOUT, interval=0.02))
+            resumed = time.monotonic() - restarted
+            self.assertTrue(wait_for(lambda: sum(1 for _, m in arrivals[-20_000:]
+                                                 if m.relay_instance == central.instance)
+                                     >= 20_000, RECEIVE_TIMEOUT), "the chain did not resume")
+            stop_sending.set()
+            for w in workers[1:]:
+                w.join(timeout=RECEIVE_TIMEOUT)
+
+            def done():
+                last = {m.topic: m.timestamp for _, m in arrivals}
+                return all(last.get(t) == sent[t] - 1 for t in topics)
+            self.assertTrue(wait_for(done, RECEIVE_TIMEOUT, interval=0.05),
+                            f"{len(arrivals)} of {sum(sent.values())} arrived; the tail did not")
+        finally:
+            stop_sending.set()
+            stop_reading.set()
+            for w in workers:
+                w.join(timeout=RECEIVE_TIMEOUT)
+        got = [(0, m) for _, m in arrivals]
+        self.assertLess(resumed, 2.0, "the chain took over 2 s to resume")
+        # What arrived plus what the origin's sequences say is missing is what was sent.
+        lost = self.origin_losses(got, topics)
+        for t in topics:
+            received = sum(1 for _, m in got if m.topic == t)
+            self.assertEqual(received + lost[t], sent[t], t)
+        self.assertGreater(sum(lost.values()), 0, "nothing was lost: the kill came too late?")
+        # The edge never wedged or leaked: one connection, up again.
+        self.assertEqual(edge.metric(link_metric("zrelay_link_connected", central.in_endpoint,
+                                                 "forward")), 1)
+
+
 class ShardTest(TopologyFixture):
 
     def test_goal_3_forward_by_topic_keeps_each_topic_whole_on_one_central(self):
@@ -340,6 +436,84 @@ class LoopTest(TopologyFixture):
         self.assertEqual({m.topic for _, m in got_a}, {"near"})
         got_b = self.collect([subs[1]], 20)
         self.assertEqual(len(got_b), 20)
+
+
+EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples",
+                        "topologies")
+
+
+class ExampleTopologiesTest(TopologyFixture):
+    """The README's topologies, run from examples/topologies/ as they are, except that their
+    ports become free ones and their ipc directory a temporary one (so tests can run side by
+    side)."""
+
+    def example_relays(self, names):
+        texts = {}
+        for name in names:
+            with open(os.path.join(EXAMPLES, f"{name}.yaml"), encoding="utf-8") as f:
+                texts[name] = f.read()
+        ports = sorted({int(p) for t in texts.values() for p in re.findall(r"127\.0\.0\.1:(\d+)", t)})
+        free = dict(zip(ports, free_tcp_ports(len(ports))))
+        ipc_dir = self.make_temp_dir()
+        relays = {}
+        for name, text in texts.items():
+            text = re.sub(r"127\.0\.0\.1:(\d+)", lambda m: f"127.0.0.1:{free[int(m.group(1))]}",
+                          text)
+            text = text.replace("/tmp/zrelay-example", ipc_dir)
+            relays[name] = ExampleRelay(self, name, text + f"workers: {TEST_WORKERS}\n")
+        return relays
+
+    def test_edge_central_regional_carries_three_stamps(self):
+        r = self.example_relays(["central", "regional", "edge"])
+        for name in ("central", "regional", "edge"):
+            r[name].start()
+        sub = self.sub(topics=(b"ex.",), endpoint=r["regional"].out_endpoint)
+        self.assertTrue(wait_for(lambda: r["central"].metric("zrelay_subscriptions") >= 1, 10))
+        threads = self.producers(r["edge"].in_endpoint, ["ex.1", "ex.2", "other"], 1000)
+        got = self.collect([sub], 2000)
+        for t in threads:
+            t.join(timeout=RECEIVE_TIMEOUT)
+        self.assert_complete_in_order(got, ["ex.1", "ex.2"], 1000)
+        for _, m in got:
+            self.assertEqual([h.instance for h in m.relay_hops],
+                             [r["edge"].instance, r["central"].instance])
+            self.assertEqual(m.relay_instance, r["regional"].instance)
+
+    def test_a_sharded_central_tier_keeps_each_topic_whole(self):
+        r = self.example_relays(["central", "central-b", "edge-sharded"])
+        for name in ("central", "central-b", "edge-sharded"):
+            r[name].start()
+        subs = [self.sub(endpoint=r[c].out_endpoint) for c in ("central", "central-b")]
+        for c in ("central", "central-b"):
+            self.assertTrue(wait_for(lambda c=c: r[c].metric("zrelay_subscriptions") >= 1, 10))
+        topics = [f"shard.{i}" for i in range(8)]
+        threads = self.producers(r["edge-sharded"].in_endpoint, topics, 500)
+        got = self.collect(subs, 8 * 500)
+        for t in threads:
+            t.join(timeout=RECEIVE_TIMEOUT)
+        self.assert_complete_in_order(got, topics, 500)
+        via = {}
+        for i, m in got:
+            via.setdefault(m.topic, set()).add(i)
+        self.assertTrue(all(len(v) == 1 for v in via.values()), via)
+        self.assertEqual(set().union(*via.values()), {0, 1}, via)
+
+
+class ExampleRelay(Relay):
+    """A relay run from an example's YAML text: its endpoints read off the text."""
+
+    def __init__(self, fixture, name, text):
+        super().__init__(fixture, name)
+        self.text = text
+        self.in_endpoint = re.search(r"ingress:\n  bind: \[\"([^\"]+)\"", text).group(1)
+        self.out_endpoint = re.search(r"egress:\n  bind: \[\"([^\"]+)\"", text).group(1)
+        self.metrics_port = int(re.search(r'listen: "127\.0\.0\.1:(\d+)"', text).group(1))
+
+    def start(self):
+        self.daemon = self.fixture.start(self.text)
+        ready = [line for line in self.daemon.stderr_text().splitlines() if " ready: " in line]
+        self.instance = int(ready[-1].rsplit("instance ", 1)[1].split()[0], 16)
+        return self
 
 
 if __name__ == "__main__":
