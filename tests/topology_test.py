@@ -383,6 +383,12 @@ class ShardTest(TopologyFixture):
         self.assertEqual(sorted(m.timestamp for _, m in got), list(range(1000)))
         per_central = [sum(1 for i, _ in got if i == c) for c in (0, 1)]
         self.assertEqual(per_central, [500, 500])
+        # Each central sees half of the edge's messages on the topic: they come with the edge's
+        # stamp but sequence 0, not numbered, so nobody takes the other half for a gap.
+        self.assertTrue(all(m.relay_hops[0].instance == edge.instance and
+                            m.relay_hops[0].sequence == 0 for _, m in got))
+        for c in centrals:
+            self.assertEqual(c.metric("zrelay_upstream_missing_total"), 0)
 
 
 class LoopTest(TopologyFixture):

@@ -91,8 +91,15 @@ bool egress::publish(pipeline_item &item, const std::function<void()> &held_up) 
         _retention->append(counted.index, topic, counted.sequence,
                            {static_cast<const char *>(body.data()), bytes});
     zmq::message_t forward_copy;
-    if (_forward != nullptr)
-        forward_copy.copy(body);
+    if (_forward != nullptr) {
+        // Spread round robin, a topic's messages reach each next relay in part: their copy is
+        // stamped with sequence 0, "not numbered", so that no relay or subscriber downstream
+        // takes the parts for gaps.
+        if (_stamp && _forward->spreads())
+            forward_copy = _stamper.stamp(item.body, 0, item.received_ns, item.upstream);
+        else
+            forward_copy.copy(body);
+    }
     // zmq checks the HWM on a message's first frame only, so this one does not wait; the loop
     // is for safety.
     while (!_socket.send(body, zmq::send_flags::none)) {

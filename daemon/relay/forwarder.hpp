@@ -9,7 +9,8 @@
 // libzmq reconnects by itself.
 //
 // What is forwarded is the published frame, stamp included: the receiving relay keeps that stamp
-// as a hop (envelope.hpp) and checks its sequences for gaps.
+// as a hop (envelope.hpp) and checks its sequences for gaps. Spread round robin, each next relay
+// gets part of a topic: egress stamps that copy with sequence 0 ("not numbered") instead.
 //
 // Backpressure as on the XPUB: with nodrop, a link at its SNDHWM makes forward() wait (a blocking
 // send with a short SNDTIMEO, turning to look at the shutdown state and call `held_up`); without
@@ -51,6 +52,9 @@ public:
     // link held it up (nodrop).
     bool forward(std::string_view topic, zmq::message_t &body,
                  const std::function<void()> &held_up);
+
+    // round_robin: a topic's messages are spread over the links.
+    [[nodiscard]] bool spreads() const noexcept { return !_by_topic && _links.size() > 1; }
 
     // Closes the sockets, letting each deliver what it holds for up to `linger`.
     void close(std::chrono::milliseconds linger);
