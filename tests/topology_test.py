@@ -11,8 +11,8 @@ import unittest
 
 import zmq
 
-from relay_test import (RelayFixture, TEST_WORKERS, free_tcp_ports, invalid_metric, receive,
-                        scrape, v1_message, wait_for)
+from relay_test import (RelayFixture, TEST_WORKERS, free_tcp_ports, http_get, invalid_metric,
+                        receive, scrape, v1_message, wait_for)
 from zrelay.v1 import data_message_pb2 as v1_pb2
 
 RECEIVE_TIMEOUT = 30.0  # seconds for a whole stream to arrive through a chain, on a loaded machine
@@ -308,6 +308,12 @@ class FaultTest(TopologyFixture):
             central.daemon.proc.kill()  # kill -9, mid-stream
             central.daemon.proc.wait()
             first_instance = central.instance
+            # The edge says its link is down, and stays healthy itself (restarting it would
+            # lose what it holds for the central).
+            down = f"link {central.in_endpoint} forward down"
+            self.assertTrue(wait_for(lambda: (http_get(edge.metrics_port, "/healthz") or
+                                              (0, ""))[1].find(down) >= 0, 10, interval=0.02))
+            self.assertEqual(http_get(edge.metrics_port, "/healthz")[0], 200)
             central.start()  # the same ports, a new instance
             restarted = time.monotonic()
             self.assertNotEqual(central.instance, first_instance)
@@ -341,9 +347,11 @@ class FaultTest(TopologyFixture):
             received = sum(1 for _, m in got if m.topic == t)
             self.assertEqual(received + lost[t], sent[t], t)
         self.assertGreater(sum(lost.values()), 0, "nothing was lost: the kill came too late?")
-        # The edge never wedged or leaked: one connection, up again.
+        # The edge never wedged: its link is up again.
         self.assertEqual(edge.metric(link_metric("zrelay_link_connected", central.in_endpoint,
                                                  "forward")), 1)
+        self.assertIn(f"link {central.in_endpoint} forward up",
+                      http_get(edge.metrics_port, "/healthz")[1])
 
 
 class ShardTest(TopologyFixture):

@@ -17,6 +17,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -299,8 +300,15 @@ struct metrics_server::impl {
             return answer(connection, MHD_HTTP_OK, render_prometheus(snapshot()),
                           "text/plain; version=0.0.4; charset=utf-8");
         const bool ok = healthy();
-        return answer(connection, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
-                      ok ? "ok\n" : "unavailable\n", text);
+        // Links to other relays are listed, up or down, but a link that is down leaves the
+        // relay healthy: it waits or drops as configured, and restarting it (what an unhealthy
+        // answer leads to) would lose what it holds for the peer.
+        std::string body = ok ? "ok\n" : "unavailable\n";
+        for (const link_series &l : snapshot().links)
+            body += fmt::format("link {} {} {}\n", l.endpoint,
+                                l.direction == link_direction::forward ? "forward" : "subscribe",
+                                l.connected ? "up" : "down");
+        return answer(connection, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, body, text);
     }
 };
 
