@@ -37,6 +37,9 @@ WAIT = 10.0  # seconds for anything the test waits on: output, a subscription, a
 
 INSTANCE = 0x0123456789ABCDEF
 OTHER_INSTANCE = 0x00000000DEADBEEF
+# Relays before the last one in a chain (relay_hops): the origin, and one in the middle.
+ORIGIN = 0x0A0A0A0A0A0A0A0A
+MIDDLE = 0x000000000000B0B0
 
 
 def stamped(topic, sequence, content=None, instance=INSTANCE, **fields):
@@ -44,6 +47,11 @@ def stamped(topic, sequence, content=None, instance=INSTANCE, **fields):
     message = v1_pb2.DataMessage(topic=topic, content=content or f"{topic}{sequence}",
                                  relay_sequence=sequence, relay_instance=instance, **fields)
     return message.SerializeToString()
+
+
+def hop(instance, sequence, received_ns=0):
+    """One earlier relay's stamp, for stamped(..., relay_hops=[...])."""
+    return v1_pb2.RelayHop(instance=instance, sequence=sequence, received_ns=received_ns)
 
 
 def run(*args, stdin_text=None):
@@ -254,6 +262,33 @@ class SubTest(ToolTestCase):
         self.assertEqual(tool.finish(), EXIT_OK, tool.err)
         self.assertEqual(tool.out, ["a1 #1 two\\nlines\\x1b[31m red\\\\ [payload 3 bytes]",
                                     "b1 #4 b14"])
+
+    def test_hops_print_as_the_path_the_message_took(self):
+        tool = self.start_sub("--count", "3")
+        self.publish("a", stamped("a", 7, relay_hops=[hop(ORIGIN, 3)]))
+        self.publish("a", stamped("a", 8, payload=b"xy",
+                                  relay_hops=[hop(ORIGIN, 4), hop(MIDDLE, 12)]))
+        self.publish("b", stamped("b", 1))  # crossed one relay: as it always printed
+        self.assertEqual(tool.finish(), EXIT_OK, tool.err)
+        self.assertEqual(tool.out, ["a #7 a7 via 0a0a0a0a0a0a0a0a#3",
+                                    "a #8 a8 [payload 2 bytes] via 0a0a0a0a0a0a0a0a#4 > "
+                                    "000000000000b0b0#12",
+                                    "b #1 b1"])
+
+    def test_json_hops_are_an_array_oldest_first_and_absent_without_hops(self):
+        tool = self.start_sub("--json", "--count", "2")
+        self.publish("a", stamped("a", 8, relay_received_ns=30,
+                                  relay_hops=[hop(ORIGIN, 4, 10), hop(MIDDLE, 12, 20)]))
+        self.publish("b", stamped("b", 1))
+        self.assertEqual(tool.finish(), EXIT_OK, tool.err)
+        first, second = (json.loads(line) for line in tool.out)
+        self.assertEqual(first["relay_hops"], [
+            {"instance": "0a0a0a0a0a0a0a0a", "sequence": 4, "received_ns": 10},
+            {"instance": "000000000000b0b0", "sequence": 12, "received_ns": 20}])
+        self.assertEqual((first["relay_instance"], first["relay_sequence"],
+                          first["relay_received_ns"]), ("0123456789abcdef", 8, 30))
+        self.assertNotIn("relay_hops", second)
+        self.assertNotIn("relay_hops", tool.out[1])
 
     def problems(self, tool):
         """The tool's own lines about its connection (not gaps, not the summary)."""

@@ -187,6 +187,12 @@ void subscriber::print_text(std::string_view topic, const zrelay::v1::DataMessag
                         one_line(message.content()));
     if (!message.payload().empty())
         _line += fmt::format(" [payload {} bytes]", message.payload().size());
+    // The relays before the one whose sequence leads the line, oldest first.
+    for (int i = 0; i < message.relay_hops_size(); ++i) {
+        const zrelay::v1::RelayHop &hop = message.relay_hops(i);
+        _line += fmt::format("{}{}#{}", i == 0 ? " via " : " > ", hex_instance(hop.instance()),
+                             hop.sequence());
+    }
     _line += '\n';
     write_out(_line);
 }
@@ -209,10 +215,21 @@ void subscriber::print_json(std::string_view topic, const zrelay::v1::DataMessag
         _line += ':';
         append_json_string(_line, headers[i].second);
     }
-    _line += fmt::format(R"(}},"relay_sequence":{},"relay_received_ns":{},"relay_instance":"{}"}})"
-                         "\n",
+    _line += fmt::format(R"(}},"relay_sequence":{},"relay_received_ns":{},"relay_instance":"{}")",
                          message.relay_sequence(), message.relay_received_ns(),
                          hex_instance(message.relay_instance()));
+    // Only when there are hops: a message that crossed one relay prints as it always did.
+    if (message.relay_hops_size() > 0) {
+        _line += R"(,"relay_hops":[)";
+        for (int i = 0; i < message.relay_hops_size(); ++i) {
+            const zrelay::v1::RelayHop &hop = message.relay_hops(i);
+            _line += fmt::format(R"({}{{"instance":"{}","sequence":{},"received_ns":{}}})",
+                                 i == 0 ? "" : ",", hex_instance(hop.instance()), hop.sequence(),
+                                 hop.received_ns());
+        }
+        _line += ']';
+    }
+    _line += "}\n";
     write_out(_line);
 }
 
