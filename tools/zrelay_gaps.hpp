@@ -65,4 +65,8 @@ private:
     gap_totals _totals;
 };
 
+// The line `zrelay sub` prints for an event (none: empty); `instance`: the message's.
+[[nodiscard]] std::string describe(std::string_view topic, const gap_event &event,
+                                   std::uint64_t instance);
+
 } // namespace zrelay::tool

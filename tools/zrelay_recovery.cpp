@@ -16,15 +16,6 @@ namespace {
 // restarts in a loop.
 constexpr std::size_t max_gone_instances = 1024;
 
-std::string hex_instance(std::uint64_t instance) {
-    return fmt::format("{:016x}", instance);
-}
-
-std::string sequences(std::uint64_t first, std::uint64_t last) {
-    return first == last ? fmt::format("sequence {}", first)
-                         : fmt::format("sequences {}..{}", first, last);
-}
-
 std::string prefix_text(std::string_view prefix) {
     return prefix.empty() ? std::string("all topics")
                           : fmt::format("prefix \"{}\"", one_line(prefix));
@@ -122,7 +113,9 @@ bool recovery::process(const stamped_message &message, bool observed) {
                               sequences(event.first, event.last)));
     } else {
         event = _tracker.observe(message.topic, message.instance, message.sequence);
-        report(message.topic, event, message.instance);
+        if (const std::string line = describe(message.topic, event, message.instance);
+            !line.empty())
+            _sink.say(line);
     }
     if (event.what == gap_event::kind::duplicate && _options.dedupe)
         return true; // reported, never printed twice
@@ -357,25 +350,6 @@ recovery::topic_state *recovery::state(std::string_view topic) {
     if (_topics.size() >= _options.max_topics)
         return nullptr;
     return &_topics.emplace(topic, topic_state{}).first->second;
-}
-
-void recovery::report(std::string_view topic, const gap_event &event, std::uint64_t instance) {
-    switch (event.what) {
-    case gap_event::kind::none:
-        return;
-    case gap_event::kind::gap:
-        _sink.say(fmt::format("gap on topic \"{}\": {} missing ({})", one_line(topic),
-                              event.last - event.first + 1, sequences(event.first, event.last)));
-        return;
-    case gap_event::kind::duplicate:
-        _sink.say(fmt::format("duplicate or out-of-order on topic \"{}\": sequence {} after {}",
-                              one_line(topic), event.first, event.last));
-        return;
-    case gap_event::kind::restart:
-        _sink.say(fmt::format("relay restart seen on topic \"{}\": new instance {}",
-                              one_line(topic), hex_instance(instance)));
-        return;
-    }
 }
 
 void recovery::report_topics() {

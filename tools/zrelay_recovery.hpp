@@ -159,7 +159,6 @@ private:
                   const std::string &why);
     void count(std::string_view topic, std::uint64_t recovered, std::uint64_t lost);
     void cover(std::string_view topic, std::uint64_t instance, std::uint64_t sequence);
-    void report(std::string_view topic, const gap_event &event, std::uint64_t instance);
     [[nodiscard]] topic_state *find(std::string_view topic);
     topic_state *state(std::string_view topic); // null past max_topics
 

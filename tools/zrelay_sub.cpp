@@ -30,10 +30,6 @@ namespace zrelay::tool {
 
 namespace {
 
-std::string hex_instance(std::uint64_t instance) {
-    return fmt::format("{:016x}", instance);
-}
-
 // Writes `text` to stdout; a failure (a full disk, a closed pipe) ends the command.
 void write_out(std::string_view text) {
     if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size())
