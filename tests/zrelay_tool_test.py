@@ -290,6 +290,57 @@ class SubTest(ToolTestCase):
         self.assertNotIn("relay_hops", second)
         self.assertNotIn("relay_hops", tool.out[1])
 
+    def publish_chain(self):
+        """Three topics through a two-relay chain (ORIGIN, then the last relay), as published by
+        the last relay: t across a restart of the last relay that lost the origin's 4..6, u with
+        a drop at the last relay only (its 2..3, the origin's 2..3), v with the origin's 2..4 lost
+        before the last relay (a middle relay restarted). Returns what the origin published from
+        the first message received to the last, over all three."""
+        for topic, instance, sequence, hops in (
+                ("t", INSTANCE, 1, [hop(ORIGIN, 1)]),
+                ("t", INSTANCE, 2, [hop(ORIGIN, 2)]),
+                ("u", INSTANCE, 1, [hop(ORIGIN, 1)]),
+                ("v", INSTANCE, 1, [hop(ORIGIN, 1), hop(MIDDLE, 1)]),
+                ("t", INSTANCE, 3, [hop(ORIGIN, 3)]),
+                ("u", INSTANCE, 4, [hop(ORIGIN, 4)]),
+                ("v", INSTANCE, 2, [hop(ORIGIN, 5), hop(MIDDLE + 1, 1)]),
+                ("t", OTHER_INSTANCE, 1, [hop(ORIGIN, 7)]),
+                ("t", OTHER_INSTANCE, 2, [hop(ORIGIN, 8)])):
+            self.publish(topic, stamped(topic, sequence, instance=instance, relay_hops=hops))
+        return 8 + 4 + 5
+
+    def test_a_chain_reports_what_its_origin_lost_and_counts_each_loss_once(self):
+        tool = self.start_sub("--json", "--count", "9")
+        published = self.publish_chain()
+        self.assertEqual(tool.finish(), EXIT_OK, tool.err)
+        self.assertEqual([(m["topic"], [h["sequence"] for h in m["relay_hops"]])
+                          for m in map(json.loads, tool.out)],
+                         [("t", [1]), ("t", [2]), ("u", [1]), ("v", [1, 1]), ("t", [3]),
+                          ("u", [4]), ("v", [5, 1]), ("t", [7]), ("t", [8])])
+        self.assertEqual(
+            [line for line in tool.err if "lost between" in line or line.startswith("gap")],
+            ['gap on topic "u": 2 missing (sequences 2..3)',
+             'topic "v": 3 lost between relay 0a0a0a0a0a0a0a0a and here (its sequences 2..4; '
+             'before relay 0123456789abcdef numbered them)',
+             'topic "t": 3 lost between relay 0a0a0a0a0a0a0a0a and here (its sequences 4..6; '
+             'relay 0123456789abcdef restarted)'])
+        summary = json.loads(tool.err[-1])["summary"]
+        self.assertEqual({k: summary[k] for k in ("received", "gaps", "missing", "restarts",
+                                                  "origin_checked", "origin_lost",
+                                                  "origin_duplicates")},
+                         {"received": 9, "gaps": 1, "missing": 2, "restarts": 1,
+                          "origin_checked": 9, "origin_lost": 6, "origin_duplicates": 0})
+        self.assertEqual(summary["received"] + summary["missing"] + summary["origin_lost"],
+                         published)
+
+    def test_the_text_summary_adds_the_origin_check_once_a_chain_is_seen(self):
+        tool = self.start_sub("--count", "9", "--quiet")
+        self.publish_chain()
+        self.assertEqual(tool.finish(), EXIT_OK, tool.err)
+        self.assertEqual(tool.err[-1], "zrelay sub: received 9, topics 3, gaps 1, missing 2, "
+                                       "restarts 1, duplicates 0, undecodable 0, untracked 0, "
+                                       "origin checked 9, origin lost 6, origin duplicates 0")
+
     def problems(self, tool):
         """The tool's own lines about its connection (not gaps, not the summary)."""
         return [line for line in tool.err

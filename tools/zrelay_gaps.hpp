@@ -48,6 +48,8 @@ public:
     void start(std::string_view topic, std::uint64_t instance, std::uint64_t sequence);
 
     [[nodiscard]] const gap_totals &totals() const noexcept { return _totals; }
+    // False for a topic past max_topics: its gaps go unreported.
+    [[nodiscard]] bool checks(std::string_view topic) const { return _topics.contains(topic); }
     [[nodiscard]] std::size_t topics() const noexcept { return _topics.size(); }
     [[nodiscard]] std::size_t max_topics() const noexcept { return _max_topics; }
 

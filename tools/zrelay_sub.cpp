@@ -117,10 +117,13 @@ bool subscriber::decode(const std::vector<zmq::message_t> &frames, stamped_messa
         return false;
     }
     _parsed = frames[1].to_string_view();
+    relay_mark origin;
+    if (_message.relay_hops_size() > 0)
+        origin = {_message.relay_hops(0).instance(), _message.relay_hops(0).sequence()};
     // The topic frame, not the message's topic field: the relay routes (and numbers) a message
     // with an empty topic under its default topic.
     out = {frames[0].to_string_view(), _parsed, _message.relay_instance(),
-           _message.relay_sequence()};
+           _message.relay_sequence(), origin};
     return true;
 }
 
@@ -233,6 +236,9 @@ void subscriber::print_summary() const {
     const gap_tracker &tracker = _machine.tracker();
     const gap_totals &t = tracker.totals();
     const recovery_totals &r = _machine.totals();
+    const origin_totals &o = _machine.origins().totals();
+    // Only once a message came through a chain, so the summary without one reads as it did.
+    const bool chained = o.checked > 0;
     std::string text = fmt::format(
         "zrelay sub: received {}, topics {}, gaps {}, missing {}, restarts {}, duplicates {}, "
         "undecodable {}, untracked {}",
@@ -241,6 +247,9 @@ void subscriber::print_summary() const {
     // Only with recovery on, so the summary without it reads as it always did.
     if (_recovering)
         text += fmt::format(", recovered {}, lost {}", r.recovered, r.lost);
+    if (chained)
+        text += fmt::format(", origin checked {}, origin lost {}, origin duplicates {}", o.checked,
+                            o.lost, o.duplicates);
     if (t.overflow > 0)
         text += fmt::format("; {} messages on topics past the first {} were not checked for gaps",
                             t.overflow, tracker.max_topics());
@@ -249,11 +258,14 @@ void subscriber::print_summary() const {
         std::cerr << fmt::format(
             "{{\"summary\":{{\"received\":{},\"topics\":{},\"gaps\":{},\"missing\":{},"
             "\"restarts\":{},\"duplicates\":{},\"undecodable\":{},\"untracked\":{},"
-            "\"unchecked\":{}{}}}}}\n",
+            "\"unchecked\":{}{}{}}}}}\n",
             _received, tracker.topics(), t.gaps, t.missing, t.restarts, t.duplicates, _undecodable,
             t.untracked, t.overflow,
             _recovering ? fmt::format(R"(,"recovered":{},"lost":{})", r.recovered, r.lost)
-                        : std::string());
+                        : std::string(),
+            chained ? fmt::format(R"(,"origin_checked":{},"origin_lost":{},"origin_duplicates":{})",
+                                  o.checked, o.lost, o.duplicates)
+                    : std::string());
 }
 
 // The replay endpoint's DEALER: opened at start and again after a reply timeout, so that the late
