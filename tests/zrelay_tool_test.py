@@ -603,6 +603,102 @@ class RelayToolTest(ToolTestCase):
               f"missing {summary['missing']} in {summary['gaps']} gaps", flush=True)
 
 
+class ChainToolTest(ToolTestCase):
+    """zrelay send -> relay A -> (egress.forward) relay B -> zrelay sub, and B killed with
+    SIGKILL and started again mid-stream: what died with B, and what A dropped while B was away,
+    shows only in A's sequence, and the tool must report it, exactly once."""
+
+    def relay(self, ports, forward=None):
+        in_port, out_port, metrics_port = ports
+        config = {"ingress": {"bind": [f"tcp://127.0.0.1:{in_port}"]},
+                  "egress": {"bind": [f"tcp://127.0.0.1:{out_port}"]},
+                  "metrics": {"listen": f"127.0.0.1:{metrics_port}"}}
+        if forward:
+            # Dropping once its link is full, so B's absence costs messages for certain (and a
+            # burst of at most sndhwm costs none while B is there).
+            config["egress"].update({"forward": [forward], "nodrop": False, "sndhwm": 100})
+        daemon = Daemon(config)
+        self.addCleanup(daemon.stop)
+        self.assertTrue(daemon.wait_ready(), daemon.stderr_text())
+        ready = [line for line in daemon.stderr_text().splitlines() if " ready: " in line]
+        return daemon, int(ready[-1].rsplit("instance ", 1)[1].split()[0], 16)
+
+    def test_a_killed_last_relay_loses_what_only_the_origin_sequence_shows(self):
+        self.assertTrue(ZRELAYD and os.access(ZRELAYD, os.X_OK),
+                        f"ZRELAYD must name the zrelayd binary, got {ZRELAYD!r}")
+        ports_a, ports_b = free_tcp_ports(3), free_tcp_ports(3)
+        in_a, in_b = (f"tcp://127.0.0.1:{ports[0]}" for ports in (ports_a, ports_b))
+        b, b_instance = self.relay(ports_b)
+        _, a_instance = self.relay(ports_a, forward=in_b)
+        link = f'zrelay_link_connected{{link="{in_b}",direction="forward"}}'
+        self.assertTrue(wait_for(lambda: scrape(ports_a[2]).get(link) == 1, WAIT))
+        tool = self.tool("sub", "--from", f"tcp://127.0.0.1:{ports_b[1]}", "--json", "--topic",
+                         "chain")
+        self.assertTrue(wait_for(lambda: scrape(ports_b[2]).get("zrelay_subscriptions", 0) >= 1,
+                                 WAIT), tool.err)
+        sent = 0
+
+        def send(count, content="x"):
+            nonlocal sent
+            result = run("send", "--to", in_a, "--topic", "chain", "--count", str(count), content)
+            self.assertEqual(result.returncode, EXIT_OK, result.stderr)
+            sent += count
+            self.assertTrue(wait_for(lambda: scrape(ports_a[2]).get(
+                "zrelay_messages_received_total") == sent, WAIT))
+
+        send(50)
+        self.assertTrue(tool.wait_out(50), len(tool.out))
+        b.proc.kill()
+        b.proc.wait()
+        self.assertTrue(wait_for(lambda: scrape(ports_a[2]).get(link) == 0, WAIT))
+        send(1000)  # A numbers them all, and drops what its link to B cannot hold
+
+        def link_count(name):
+            return scrape(ports_a[2]).get(f'{name}{{link="{in_b}",direction="forward"}}', 0)
+        # All through A's egress (forwarded or dropped) before B is back.
+        self.assertTrue(wait_for(lambda: link_count("zrelay_link_messages_total") +
+                                 link_count("zrelay_link_dropped_total") == sent, WAIT))
+        self.assertGreater(link_count("zrelay_link_dropped_total"), 0)
+        _, restarted = self.relay(ports_b)
+        self.assertTrue(wait_for(lambda: scrape(ports_b[2]).get("zrelay_subscriptions", 0) >= 1,
+                                 WAIT), tool.err)
+        self.assertTrue(wait_for(lambda: scrape(ports_a[2]).get(link) == 1, WAIT))
+        # Markers until one arrives: then everything sent before it has come or is gone.
+        markers = 0
+
+        def marker_arrives():
+            nonlocal markers
+            markers += 1
+            send(1, f"marker-{markers}")
+            return wait_for(lambda: any(f'"content":"marker-{markers}"' in line
+                                        for line in tool.out), 2)
+        self.assertTrue(wait_for(marker_arrives, 30), "no marker came through")
+        self.assertEqual(tool.finish(signal.SIGINT), EXIT_OK, tool.err)
+
+        lines = [json.loads(line) for line in tool.out]
+        self.assertEqual({m["relay_hops"][0]["instance"] for m in lines}, {f"{a_instance:016x}"})
+        self.assertEqual(lines[-1]["relay_hops"][0]["sequence"], sent)
+        summary = json.loads(tool.err[-1])["summary"]
+        self.assertEqual(summary["restarts"], 1, tool.err)
+        self.assertGreater(summary["origin_lost"], 0, tool.err)
+        # Every message A numbered, from its first to the last one here, was received or
+        # reported lost, once.
+        self.assertEqual(summary["received"] + summary["missing"] + summary["origin_lost"], sent,
+                         f"sent {sent}, summary {summary}")
+        reported = [line for line in tool.err if " lost between relay " in line]
+        self.assertTrue(reported, tool.err)
+        self.assertEqual(sum(int(line.split(": ")[1].split(" ")[0]) for line in reported),
+                         summary["origin_lost"], reported)
+        self.assertTrue(all(f"lost between relay {a_instance:016x} and here" in line
+                            for line in reported), reported)
+        # Whether A's link held some messages for B's new instance decides which the losses
+        # straddle: B's restart, or only A's drops, before the new B numbered anything.
+        self.assertTrue(all(line.endswith((f"; relay {b_instance:016x} restarted)",
+                                           f"; before relay {restarted:016x} numbered them)"))
+                            for line in reported), reported)
+        self.assertNotEqual(restarted, b_instance)
+
+
 class Ipv6ToolTest(ToolTestCase):
 
     def test_send_and_sub_over_ipv6_loopback(self):
