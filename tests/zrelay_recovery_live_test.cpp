@@ -1,6 +1,7 @@
 // `zrelay sub`'s recovery state machine (tools/zrelay_recovery.*) and what the live stream shows
-// it besides gaps: a relay restarted under the subscriber (a new relay_instance), and the relay's
-// own $zrelay/ topics, which are never part of a snapshot. The requests, replies and held
+// it besides gaps: a relay restarted under the subscriber (a new relay_instance), the origin's
+// stamp on messages that crossed a chain of relays, and the relay's own $zrelay/ topics, which
+// are never part of a snapshot. The requests, replies and held
 // messages of a recovery are zrelay_recovery_test.cpp's.
 #include "zrelay_recovery.hpp"
 
@@ -19,6 +20,7 @@ namespace {
 
 constexpr std::uint64_t old_instance = 0x0123456789abcdef;
 constexpr std::uint64_t new_instance = 0xdeadbeef;
+constexpr std::uint64_t first_relay = 0x0a0a0a0a0a0a0a0a; // the origin of a chain
 
 using strings = std::vector<std::string>;
 
@@ -54,17 +56,22 @@ protected:
     }
 
     // A message kept alive for the whole test (the machine is given views).
-    stamped_message message(const std::string &topic, std::uint64_t sequence, std::uint64_t from) {
+    stamped_message message(const std::string &topic, std::uint64_t sequence, std::uint64_t from,
+                            relay_mark first = {}) {
         _topics.push_back(topic);
         _bodies.push_back(fmt::format("{}#{} from {:x}", topic, sequence, from));
-        return {_topics.back(), _bodies.back(), from, sequence};
+        return {_topics.back(), _bodies.back(), from, sequence, first};
     }
     void live(const std::string &topic, std::uint64_t sequence, std::uint64_t from = old_instance) {
         _machine->on_live(message(topic, sequence, from));
     }
+    // A live message that crossed `first_relay` (its sequence `first`) before the last relay.
+    void chained(std::uint64_t first, std::uint64_t sequence, std::uint64_t from = old_instance) {
+        _machine->on_live(message("a", sequence, from, {first_relay, first}));
+    }
     void replayed(const std::string &topic, std::uint64_t sequence,
-                  std::uint64_t from = old_instance) {
-        _machine->on_replayed(message(topic, sequence, from));
+                  std::uint64_t from = old_instance, relay_mark first = {}) {
+        _machine->on_replayed(message(topic, sequence, from, first));
     }
     void end_complete(std::uint64_t messages) {
         replay_end e;
@@ -150,6 +157,60 @@ TEST_F(recovery_live_test, a_snapshot_of_the_old_instance_does_not_hide_the_new_
     EXPECT_EQ(_out.delivered, (strings{"a#5(s)", "a#2", "a#3"}));
     EXPECT_EQ(_out.asked.size(), 1U);
     EXPECT_EQ(_machine->totals().skipped, 1U);
+}
+
+TEST_F(recovery_live_test, a_chain_whose_last_relay_restarted_says_what_the_origin_lost) {
+    make(false);
+    chained(10, 1);
+    chained(11, 2);
+    chained(15, 1, new_instance); // the origin's 12..14 died with the last relay
+    chained(16, 2, new_instance);
+    EXPECT_EQ(_out.delivered, (strings{"a#1", "a#2", "a#1", "a#2"}));
+    EXPECT_EQ(_out.said,
+              (strings{fmt::format("relay restart seen on topic \"a\": new instance {:016x}",
+                                   new_instance),
+                       fmt::format("topic \"a\": 3 lost between relay {:016x} and here (its "
+                                   "sequences 12..14; relay {:016x} restarted)",
+                                   first_relay, old_instance)}));
+    EXPECT_EQ(_machine->origins().totals().lost, 3U);
+    EXPECT_EQ(_machine->origins().totals().checked, 4U);
+    EXPECT_EQ(_machine->tracker().totals().missing, 0U);
+}
+
+TEST_F(recovery_live_test, a_recovered_gap_of_a_chain_is_not_the_origins_loss_too) {
+    make(true);
+    chained(10, 1);
+    chained(13, 4); // the last relay's 2..3 (the origin's 11..12) missed here: asked for
+    ASSERT_EQ(_out.asked.size(), 1U);
+    chained(14, 5); // held while the replay runs, then checked in order
+    replayed("a", 2, old_instance, {first_relay, 11});
+    replayed("a", 3, old_instance, {first_relay, 12});
+    end_complete(2);
+    EXPECT_EQ(_out.delivered, (strings{"a#1", "a#2(r)", "a#3(r)", "a#4", "a#5"}));
+    EXPECT_EQ(_out.lines_containing("lost between relay"), 0);
+    EXPECT_EQ(_machine->origins().totals().lost, 0U);
+    EXPECT_EQ(_machine->totals().recovered, 2U);
+}
+
+TEST_F(recovery_live_test, a_snapshot_seam_explains_the_origins_skip) {
+    make(false);
+    _machine->start_snapshot({"a"});
+    replayed("a", 5, old_instance, {first_relay, 50}); // the last value: the origin's count starts
+    end_complete(1);
+    chained(53, 8); // live from 8: the seam 6..7 (the origin's 51..52) is asked for
+    ASSERT_EQ(_out.asked.size(), 2U);
+    EXPECT_EQ(std::get<replay_range>(_out.asked[1].what), (replay_range{"a", 6, 7}));
+    EXPECT_EQ(_out.lines_containing("lost between relay"), 0);
+    EXPECT_EQ(_machine->origins().totals().lost, 0U);
+}
+
+TEST_F(recovery_live_test, messages_the_last_relay_does_not_number_are_not_checked_at_origin) {
+    make(false);
+    chained(10, 0);
+    chained(20, 0);
+    EXPECT_EQ(_machine->origins().totals().checked, 0U);
+    EXPECT_EQ(_machine->tracker().totals().untracked, 2U);
+    EXPECT_TRUE(_out.said.empty());
 }
 
 } // namespace

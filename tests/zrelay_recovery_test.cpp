@@ -67,7 +67,7 @@ protected:
                             std::uint64_t from = instance) {
         _topics.push_back(topic);
         _bodies.push_back(fmt::format("{}#{} from {:x}", topic, sequence, from));
-        return {_topics.back(), _bodies.back(), from, sequence};
+        return {_topics.back(), _bodies.back(), from, sequence, {}};
     }
     void live(const std::string &topic, std::uint64_t sequence, std::uint64_t from = instance) {
         _machine->on_live(message(topic, sequence, from));

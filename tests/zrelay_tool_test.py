@@ -37,6 +37,9 @@ WAIT = 10.0  # seconds for anything the test waits on: output, a subscription, a
 
 INSTANCE = 0x0123456789ABCDEF
 OTHER_INSTANCE = 0x00000000DEADBEEF
+# Relays before the last one in a chain (relay_hops): the origin, and one in the middle.
+ORIGIN = 0x0A0A0A0A0A0A0A0A
+MIDDLE = 0x000000000000B0B0
 
 
 def stamped(topic, sequence, content=None, instance=INSTANCE, **fields):
@@ -44,6 +47,11 @@ def stamped(topic, sequence, content=None, instance=INSTANCE, **fields):
     message = v1_pb2.DataMessage(topic=topic, content=content or f"{topic}{sequence}",
                                  relay_sequence=sequence, relay_instance=instance, **fields)
     return message.SerializeToString()
+
+
+def hop(instance, sequence, received_ns=0):
+    """One earlier relay's stamp, for stamped(..., relay_hops=[...])."""
+    return v1_pb2.RelayHop(instance=instance, sequence=sequence, received_ns=received_ns)
 
 
 def run(*args, stdin_text=None):
@@ -254,6 +262,84 @@ class SubTest(ToolTestCase):
         self.assertEqual(tool.finish(), EXIT_OK, tool.err)
         self.assertEqual(tool.out, ["a1 #1 two\\nlines\\x1b[31m red\\\\ [payload 3 bytes]",
                                     "b1 #4 b14"])
+
+    def test_hops_print_as_the_path_the_message_took(self):
+        tool = self.start_sub("--count", "3")
+        self.publish("a", stamped("a", 7, relay_hops=[hop(ORIGIN, 3)]))
+        self.publish("a", stamped("a", 8, payload=b"xy",
+                                  relay_hops=[hop(ORIGIN, 4), hop(MIDDLE, 12)]))
+        self.publish("b", stamped("b", 1))  # crossed one relay: as it always printed
+        self.assertEqual(tool.finish(), EXIT_OK, tool.err)
+        self.assertEqual(tool.out, ["a #7 a7 via 0a0a0a0a0a0a0a0a#3",
+                                    "a #8 a8 [payload 2 bytes] via 0a0a0a0a0a0a0a0a#4 > "
+                                    "000000000000b0b0#12",
+                                    "b #1 b1"])
+
+    def test_json_hops_are_an_array_oldest_first_and_absent_without_hops(self):
+        tool = self.start_sub("--json", "--count", "2")
+        self.publish("a", stamped("a", 8, relay_received_ns=30,
+                                  relay_hops=[hop(ORIGIN, 4, 10), hop(MIDDLE, 12, 20)]))
+        self.publish("b", stamped("b", 1))
+        self.assertEqual(tool.finish(), EXIT_OK, tool.err)
+        first, second = (json.loads(line) for line in tool.out)
+        self.assertEqual(first["relay_hops"], [
+            {"instance": "0a0a0a0a0a0a0a0a", "sequence": 4, "received_ns": 10},
+            {"instance": "000000000000b0b0", "sequence": 12, "received_ns": 20}])
+        self.assertEqual((first["relay_instance"], first["relay_sequence"],
+                          first["relay_received_ns"]), ("0123456789abcdef", 8, 30))
+        self.assertNotIn("relay_hops", second)
+        self.assertNotIn("relay_hops", tool.out[1])
+
+    def publish_chain(self):
+        """Three topics through a two-relay chain (ORIGIN, then the last relay), as published by
+        the last relay: t across a restart of the last relay that lost the origin's 4..6, u with
+        a drop at the last relay only (its 2..3, the origin's 2..3), v with the origin's 2..4 lost
+        before the last relay (a middle relay restarted). Returns what the origin published from
+        the first message received to the last, over all three."""
+        for topic, instance, sequence, hops in (
+                ("t", INSTANCE, 1, [hop(ORIGIN, 1)]),
+                ("t", INSTANCE, 2, [hop(ORIGIN, 2)]),
+                ("u", INSTANCE, 1, [hop(ORIGIN, 1)]),
+                ("v", INSTANCE, 1, [hop(ORIGIN, 1), hop(MIDDLE, 1)]),
+                ("t", INSTANCE, 3, [hop(ORIGIN, 3)]),
+                ("u", INSTANCE, 4, [hop(ORIGIN, 4)]),
+                ("v", INSTANCE, 2, [hop(ORIGIN, 5), hop(MIDDLE + 1, 1)]),
+                ("t", OTHER_INSTANCE, 1, [hop(ORIGIN, 7)]),
+                ("t", OTHER_INSTANCE, 2, [hop(ORIGIN, 8)])):
+            self.publish(topic, stamped(topic, sequence, instance=instance, relay_hops=hops))
+        return 8 + 4 + 5
+
+    def test_a_chain_reports_what_its_origin_lost_and_counts_each_loss_once(self):
+        tool = self.start_sub("--json", "--count", "9")
+        published = self.publish_chain()
+        self.assertEqual(tool.finish(), EXIT_OK, tool.err)
+        self.assertEqual([(m["topic"], [h["sequence"] for h in m["relay_hops"]])
+                          for m in map(json.loads, tool.out)],
+                         [("t", [1]), ("t", [2]), ("u", [1]), ("v", [1, 1]), ("t", [3]),
+                          ("u", [4]), ("v", [5, 1]), ("t", [7]), ("t", [8])])
+        self.assertEqual(
+            [line for line in tool.err if "lost between" in line or line.startswith("gap")],
+            ['gap on topic "u": 2 missing (sequences 2..3)',
+             'topic "v": 3 lost between relay 0a0a0a0a0a0a0a0a and here (its sequences 2..4; '
+             'before relay 0123456789abcdef numbered them)',
+             'topic "t": 3 lost between relay 0a0a0a0a0a0a0a0a and here (its sequences 4..6; '
+             'relay 0123456789abcdef restarted)'])
+        summary = json.loads(tool.err[-1])["summary"]
+        self.assertEqual({k: summary[k] for k in ("received", "gaps", "missing", "restarts",
+                                                  "origin_checked", "origin_lost",
+                                                  "origin_duplicates")},
+                         {"received": 9, "gaps": 1, "missing": 2, "restarts": 1,
+                          "origin_checked": 9, "origin_lost": 6, "origin_duplicates": 0})
+        self.assertEqual(summary["received"] + summary["missing"] + summary["origin_lost"],
+                         published)
+
+    def test_the_text_summary_adds_the_origin_check_once_a_chain_is_seen(self):
+        tool = self.start_sub("--count", "9", "--quiet")
+        self.publish_chain()
+        self.assertEqual(tool.finish(), EXIT_OK, tool.err)
+        self.assertEqual(tool.err[-1], "zrelay sub: received 9, topics 3, gaps 1, missing 2, "
+                                       "restarts 1, duplicates 0, undecodable 0, untracked 0, "
+                                       "origin checked 9, origin lost 6, origin duplicates 0")
 
     def problems(self, tool):
         """The tool's own lines about its connection (not gaps, not the summary)."""
@@ -515,6 +601,102 @@ class RelayToolTest(ToolTestCase):
                          summary["missing"])
         print(f"[ figures ] forced drop: sent {sent}, received {received}, "
               f"missing {summary['missing']} in {summary['gaps']} gaps", flush=True)
+
+
+class ChainToolTest(ToolTestCase):
+    """zrelay send -> relay A -> (egress.forward) relay B -> zrelay sub, and B killed with
+    SIGKILL and started again mid-stream: what died with B, and what A dropped while B was away,
+    shows only in A's sequence, and the tool must report it, exactly once."""
+
+    def relay(self, ports, forward=None):
+        in_port, out_port, metrics_port = ports
+        config = {"ingress": {"bind": [f"tcp://127.0.0.1:{in_port}"]},
+                  "egress": {"bind": [f"tcp://127.0.0.1:{out_port}"]},
+                  "metrics": {"listen": f"127.0.0.1:{metrics_port}"}}
+        if forward:
+            # Dropping once its link is full, so B's absence costs messages for certain (and a
+            # burst of at most sndhwm costs none while B is there).
+            config["egress"].update({"forward": [forward], "nodrop": False, "sndhwm": 100})
+        daemon = Daemon(config)
+        self.addCleanup(daemon.stop)
+        self.assertTrue(daemon.wait_ready(), daemon.stderr_text())
+        ready = [line for line in daemon.stderr_text().splitlines() if " ready: " in line]
+        return daemon, int(ready[-1].rsplit("instance ", 1)[1].split()[0], 16)
+
+    def test_a_killed_last_relay_loses_what_only_the_origin_sequence_shows(self):
+        self.assertTrue(ZRELAYD and os.access(ZRELAYD, os.X_OK),
+                        f"ZRELAYD must name the zrelayd binary, got {ZRELAYD!r}")
+        ports_a, ports_b = free_tcp_ports(3), free_tcp_ports(3)
+        in_a, in_b = (f"tcp://127.0.0.1:{ports[0]}" for ports in (ports_a, ports_b))
+        b, b_instance = self.relay(ports_b)
+        _, a_instance = self.relay(ports_a, forward=in_b)
+        link = f'zrelay_link_connected{{link="{in_b}",direction="forward"}}'
+        self.assertTrue(wait_for(lambda: scrape(ports_a[2]).get(link) == 1, WAIT))
+        tool = self.tool("sub", "--from", f"tcp://127.0.0.1:{ports_b[1]}", "--json", "--topic",
+                         "chain")
+        self.assertTrue(wait_for(lambda: scrape(ports_b[2]).get("zrelay_subscriptions", 0) >= 1,
+                                 WAIT), tool.err)
+        sent = 0
+
+        def send(count, content="x"):
+            nonlocal sent
+            result = run("send", "--to", in_a, "--topic", "chain", "--count", str(count), content)
+            self.assertEqual(result.returncode, EXIT_OK, result.stderr)
+            sent += count
+            self.assertTrue(wait_for(lambda: scrape(ports_a[2]).get(
+                "zrelay_messages_received_total") == sent, WAIT))
+
+        send(50)
+        self.assertTrue(tool.wait_out(50), len(tool.out))
+        b.proc.kill()
+        b.proc.wait()
+        self.assertTrue(wait_for(lambda: scrape(ports_a[2]).get(link) == 0, WAIT))
+        send(1000)  # A numbers them all, and drops what its link to B cannot hold
+
+        def link_count(name):
+            return scrape(ports_a[2]).get(f'{name}{{link="{in_b}",direction="forward"}}', 0)
+        # All through A's egress (forwarded or dropped) before B is back.
+        self.assertTrue(wait_for(lambda: link_count("zrelay_link_messages_total") +
+                                 link_count("zrelay_link_dropped_total") == sent, WAIT))
+        self.assertGreater(link_count("zrelay_link_dropped_total"), 0)
+        _, restarted = self.relay(ports_b)
+        self.assertTrue(wait_for(lambda: scrape(ports_b[2]).get("zrelay_subscriptions", 0) >= 1,
+                                 WAIT), tool.err)
+        self.assertTrue(wait_for(lambda: scrape(ports_a[2]).get(link) == 1, WAIT))
+        # Markers until one arrives: then everything sent before it has come or is gone.
+        markers = 0
+
+        def marker_arrives():
+            nonlocal markers
+            markers += 1
+            send(1, f"marker-{markers}")
+            return wait_for(lambda: any(f'"content":"marker-{markers}"' in line
+                                        for line in tool.out), 2)
+        self.assertTrue(wait_for(marker_arrives, 30), "no marker came through")
+        self.assertEqual(tool.finish(signal.SIGINT), EXIT_OK, tool.err)
+
+        lines = [json.loads(line) for line in tool.out]
+        self.assertEqual({m["relay_hops"][0]["instance"] for m in lines}, {f"{a_instance:016x}"})
+        self.assertEqual(lines[-1]["relay_hops"][0]["sequence"], sent)
+        summary = json.loads(tool.err[-1])["summary"]
+        self.assertEqual(summary["restarts"], 1, tool.err)
+        self.assertGreater(summary["origin_lost"], 0, tool.err)
+        # Every message A numbered, from its first to the last one here, was received or
+        # reported lost, once.
+        self.assertEqual(summary["received"] + summary["missing"] + summary["origin_lost"], sent,
+                         f"sent {sent}, summary {summary}")
+        reported = [line for line in tool.err if " lost between relay " in line]
+        self.assertTrue(reported, tool.err)
+        self.assertEqual(sum(int(line.split(": ")[1].split(" ")[0]) for line in reported),
+                         summary["origin_lost"], reported)
+        self.assertTrue(all(f"lost between relay {a_instance:016x} and here" in line
+                            for line in reported), reported)
+        # Whether A's link held some messages for B's new instance decides which the losses
+        # straddle: B's restart, or only A's drops, before the new B numbered anything.
+        self.assertTrue(all(line.endswith((f"; relay {b_instance:016x} restarted)",
+                                           f"; before relay {restarted:016x} numbered them)"))
+                            for line in reported), reported)
+        self.assertNotEqual(restarted, b_instance)
 
 
 class Ipv6ToolTest(ToolTestCase):

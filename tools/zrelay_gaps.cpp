@@ -1,5 +1,9 @@
 #include "zrelay_gaps.hpp"
 
+#include <fmt/format.h>
+
+#include "zrelay_text.hpp"
+
 namespace zrelay::tool {
 
 bool gap_tracker::note_instance(std::uint64_t instance) {
@@ -59,6 +63,23 @@ void gap_tracker::start(std::string_view topic, std::uint64_t instance, std::uin
         return;
     }
     (void)note_instance(instance);
+}
+
+std::string describe(std::string_view topic, const gap_event &event, std::uint64_t instance) {
+    switch (event.what) {
+    case gap_event::kind::none:
+        return {};
+    case gap_event::kind::gap:
+        return fmt::format("gap on topic \"{}\": {} missing ({})", one_line(topic),
+                           event.last - event.first + 1, sequences(event.first, event.last));
+    case gap_event::kind::duplicate:
+        return fmt::format("duplicate or out-of-order on topic \"{}\": sequence {} after {}",
+                           one_line(topic), event.first, event.last);
+    case gap_event::kind::restart:
+        return fmt::format("relay restart seen on topic \"{}\": new instance {}", one_line(topic),
+                           hex_instance(instance));
+    }
+    return {};
 }
 
 } // namespace zrelay::tool

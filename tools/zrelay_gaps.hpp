@@ -48,6 +48,8 @@ public:
     void start(std::string_view topic, std::uint64_t instance, std::uint64_t sequence);
 
     [[nodiscard]] const gap_totals &totals() const noexcept { return _totals; }
+    // False for a topic past max_topics: its gaps go unreported.
+    [[nodiscard]] bool checks(std::string_view topic) const { return _topics.contains(topic); }
     [[nodiscard]] std::size_t topics() const noexcept { return _topics.size(); }
     [[nodiscard]] std::size_t max_topics() const noexcept { return _max_topics; }
 
@@ -64,5 +66,9 @@ private:
     std::unordered_set<std::uint64_t> _instances;
     gap_totals _totals;
 };
+
+// The line `zrelay sub` prints for an event (none: empty); `instance`: the message's.
+[[nodiscard]] std::string describe(std::string_view topic, const gap_event &event,
+                                   std::uint64_t instance);
 
 } // namespace zrelay::tool

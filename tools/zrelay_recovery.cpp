@@ -16,15 +16,6 @@ namespace {
 // restarts in a loop.
 constexpr std::size_t max_gone_instances = 1024;
 
-std::string hex_instance(std::uint64_t instance) {
-    return fmt::format("{:016x}", instance);
-}
-
-std::string sequences(std::uint64_t first, std::uint64_t last) {
-    return first == last ? fmt::format("sequence {}", first)
-                         : fmt::format("sequences {}..{}", first, last);
-}
-
 std::string prefix_text(std::string_view prefix) {
     return prefix.empty() ? std::string("all topics")
                           : fmt::format("prefix \"{}\"", one_line(prefix));
@@ -42,7 +33,8 @@ std::string refusal(const replay_end &end) {
 } // namespace
 
 recovery::recovery(recovery_options options, recovery_sink &sink)
-    : _options(std::move(options)), _sink(sink), _tracker(_options.max_topics) {}
+    : _options(std::move(options)), _sink(sink), _tracker(_options.max_topics),
+      _origins(_options.max_topics) {}
 
 void recovery::start_snapshot(const std::vector<std::string> &prefixes) {
     // A prefix under another one adds nothing (its topics are in the shorter one's snapshot)
@@ -69,8 +61,12 @@ void recovery::on_live(const stamped_message &message) {
 }
 
 void recovery::hold(const stamped_message &message, bool observed, bool first) {
-    held_message held{std::string(message.topic), std::string(message.body), message.instance,
-                      message.sequence, observed};
+    held_message held{std::string(message.topic),
+                      std::string(message.body),
+                      message.instance,
+                      message.sequence,
+                      message.origin,
+                      observed};
     _held_bytes += held.topic.size() + held.body.size();
     if (first)
         _held.push_front(std::move(held));
@@ -122,8 +118,11 @@ bool recovery::process(const stamped_message &message, bool observed) {
                               sequences(event.first, event.last)));
     } else {
         event = _tracker.observe(message.topic, message.instance, message.sequence);
-        report(message.topic, event, message.instance);
+        if (const std::string line = describe(message.topic, event, message.instance);
+            !line.empty())
+            _sink.say(line);
     }
+    check_origin(message, event);
     if (event.what == gap_event::kind::duplicate && _options.dedupe)
         return true; // reported, never printed twice
     if (event.what == gap_event::kind::gap && (seam || _options.recover)) {
@@ -146,6 +145,17 @@ bool recovery::process(const stamped_message &message, bool observed) {
     }
     _sink.deliver(message, message_origin::live);
     return true;
+}
+
+void recovery::check_origin(const stamped_message &message, const gap_event &last_gap) {
+    // Where gap_tracker does not check, the last relay's gaps go unreported: they could not
+    // explain the origin's skips.
+    if (!_tracker.checks(message.topic))
+        return;
+    const origin_event event =
+        _origins.observe(message.topic, message.origin, message.instance, last_gap);
+    if (event.what != origin_event::kind::none)
+        _sink.say(describe(message.topic, event));
 }
 
 void recovery::send(job &j) {
@@ -193,6 +203,7 @@ void recovery::on_replayed(const stamped_message &message) {
             st->covered = message.sequence;
             st->seam = true;
             _tracker.start(message.topic, message.instance, message.sequence);
+            _origins.start(message.topic, message.origin, message.instance);
         }
         ++j.delivered;
         ++_totals.snapshot;
@@ -357,25 +368,6 @@ recovery::topic_state *recovery::state(std::string_view topic) {
     if (_topics.size() >= _options.max_topics)
         return nullptr;
     return &_topics.emplace(topic, topic_state{}).first->second;
-}
-
-void recovery::report(std::string_view topic, const gap_event &event, std::uint64_t instance) {
-    switch (event.what) {
-    case gap_event::kind::none:
-        return;
-    case gap_event::kind::gap:
-        _sink.say(fmt::format("gap on topic \"{}\": {} missing ({})", one_line(topic),
-                              event.last - event.first + 1, sequences(event.first, event.last)));
-        return;
-    case gap_event::kind::duplicate:
-        _sink.say(fmt::format("duplicate or out-of-order on topic \"{}\": sequence {} after {}",
-                              one_line(topic), event.first, event.last));
-        return;
-    case gap_event::kind::restart:
-        _sink.say(fmt::format("relay restart seen on topic \"{}\": new instance {}",
-                              one_line(topic), hex_instance(instance)));
-        return;
-    }
 }
 
 void recovery::report_topics() {

@@ -1,8 +1,9 @@
 // recovery: what `zrelay sub` does between receiving a message and printing it, as a state
 // machine with no socket and no clock, so that every path can be tested by feeding it events.
 //
-// Without --recover or --snapshot it only checks stamps (gap_tracker) and passes every message
-// on. With them it talks to the relay's replay endpoint (proto/zrelay/v1/replay.proto):
+// Without --recover or --snapshot it only checks stamps (gap_tracker, and origin_tracker for
+// messages that crossed a chain of relays) and passes every message on. With them it talks to the
+// relay's replay endpoint (proto/zrelay/v1/replay.proto):
 // - --recover: a gap (sequences first..last missing on a topic) becomes a Range request; the
 //   replayed messages are delivered as they come, in sequence order, and live messages are held
 //   back, in arrival order, until the ReplayEnd (or a timeout) says how it went. Then the held
@@ -32,6 +33,7 @@
 #include "replay_protocol.hpp"
 #include "string_hash.hpp"
 #include "zrelay_gaps.hpp"
+#include "zrelay_origins.hpp"
 
 namespace zrelay::tool {
 
@@ -42,6 +44,7 @@ struct stamped_message {
     std::string_view body; // the DataMessage's bytes
     std::uint64_t instance = 0;
     std::uint64_t sequence = 0; // 0: the relay does not track the topic
+    relay_mark origin;          // relay_hops[0]'s stamp; none for a message that crossed one relay
 };
 
 enum class message_origin { live, replay, snapshot };
@@ -109,6 +112,7 @@ public:
     [[nodiscard]] std::size_t held() const noexcept { return _held.size(); }
 
     [[nodiscard]] const gap_tracker &tracker() const noexcept { return _tracker; }
+    [[nodiscard]] const origin_tracker &origins() const noexcept { return _origins; }
     [[nodiscard]] const recovery_totals &totals() const noexcept { return _totals; }
     // One line per topic that had something recovered or lost, for the end of a run.
     void report_topics();
@@ -130,8 +134,11 @@ private:
         std::string body;
         std::uint64_t instance = 0;
         std::uint64_t sequence = 0;
+        relay_mark origin;
         bool observed = false; // its gap was found (and asked about) already
-        [[nodiscard]] stamped_message view() const { return {topic, body, instance, sequence}; }
+        [[nodiscard]] stamped_message view() const {
+            return {topic, body, instance, sequence, origin};
+        }
     };
     struct topic_state {
         std::uint64_t instance = 0;
@@ -144,6 +151,8 @@ private:
     // Passes one live message through the checks; false if it started a recovery and must be
     // held (first in line) until that ends.
     bool process(const stamped_message &message, bool observed);
+    // The origin's stamp, once gap_tracker found `last_gap` on the message.
+    void check_origin(const stamped_message &message, const gap_event &last_gap);
     void hold(const stamped_message &message, bool observed, bool first);
     void release();
     // After a job ends: the next queued one, or the held messages.
@@ -159,13 +168,13 @@ private:
                   const std::string &why);
     void count(std::string_view topic, std::uint64_t recovered, std::uint64_t lost);
     void cover(std::string_view topic, std::uint64_t instance, std::uint64_t sequence);
-    void report(std::string_view topic, const gap_event &event, std::uint64_t instance);
     [[nodiscard]] topic_state *find(std::string_view topic);
     topic_state *state(std::string_view topic); // null past max_topics
 
     recovery_options _options;
     recovery_sink &_sink;
     gap_tracker _tracker;
+    origin_tracker _origins;
     std::deque<job> _jobs; // front: the request out
     std::deque<held_message> _held;
     std::size_t _held_bytes = 0;

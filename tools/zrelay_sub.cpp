@@ -30,10 +30,6 @@ namespace zrelay::tool {
 
 namespace {
 
-std::string hex_instance(std::uint64_t instance) {
-    return fmt::format("{:016x}", instance);
-}
-
 // Writes `text` to stdout; a failure (a full disk, a closed pipe) ends the command.
 void write_out(std::string_view text) {
     if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size())
@@ -121,10 +117,13 @@ bool subscriber::decode(const std::vector<zmq::message_t> &frames, stamped_messa
         return false;
     }
     _parsed = frames[1].to_string_view();
+    relay_mark origin;
+    if (_message.relay_hops_size() > 0)
+        origin = {_message.relay_hops(0).instance(), _message.relay_hops(0).sequence()};
     // The topic frame, not the message's topic field: the relay routes (and numbers) a message
     // with an empty topic under its default topic.
     out = {frames[0].to_string_view(), _parsed, _message.relay_instance(),
-           _message.relay_sequence()};
+           _message.relay_sequence(), origin};
     return true;
 }
 
@@ -187,6 +186,12 @@ void subscriber::print_text(std::string_view topic, const zrelay::v1::DataMessag
                         one_line(message.content()));
     if (!message.payload().empty())
         _line += fmt::format(" [payload {} bytes]", message.payload().size());
+    // The relays before the one whose sequence leads the line, oldest first.
+    for (int i = 0; i < message.relay_hops_size(); ++i) {
+        const zrelay::v1::RelayHop &hop = message.relay_hops(i);
+        _line += fmt::format("{}{}#{}", i == 0 ? " via " : " > ", hex_instance(hop.instance()),
+                             hop.sequence());
+    }
     _line += '\n';
     write_out(_line);
 }
@@ -209,10 +214,21 @@ void subscriber::print_json(std::string_view topic, const zrelay::v1::DataMessag
         _line += ':';
         append_json_string(_line, headers[i].second);
     }
-    _line += fmt::format(R"(}},"relay_sequence":{},"relay_received_ns":{},"relay_instance":"{}"}})"
-                         "\n",
+    _line += fmt::format(R"(}},"relay_sequence":{},"relay_received_ns":{},"relay_instance":"{}")",
                          message.relay_sequence(), message.relay_received_ns(),
                          hex_instance(message.relay_instance()));
+    // Only when there are hops: a message that crossed one relay prints as it always did.
+    if (message.relay_hops_size() > 0) {
+        _line += R"(,"relay_hops":[)";
+        for (int i = 0; i < message.relay_hops_size(); ++i) {
+            const zrelay::v1::RelayHop &hop = message.relay_hops(i);
+            _line += fmt::format(R"({}{{"instance":"{}","sequence":{},"received_ns":{}}})",
+                                 i == 0 ? "" : ",", hex_instance(hop.instance()), hop.sequence(),
+                                 hop.received_ns());
+        }
+        _line += ']';
+    }
+    _line += "}\n";
     write_out(_line);
 }
 
@@ -220,6 +236,9 @@ void subscriber::print_summary() const {
     const gap_tracker &tracker = _machine.tracker();
     const gap_totals &t = tracker.totals();
     const recovery_totals &r = _machine.totals();
+    const origin_totals &o = _machine.origins().totals();
+    // Only once a message came through a chain, so the summary without one reads as it did.
+    const bool chained = o.checked > 0;
     std::string text = fmt::format(
         "zrelay sub: received {}, topics {}, gaps {}, missing {}, restarts {}, duplicates {}, "
         "undecodable {}, untracked {}",
@@ -228,6 +247,9 @@ void subscriber::print_summary() const {
     // Only with recovery on, so the summary without it reads as it always did.
     if (_recovering)
         text += fmt::format(", recovered {}, lost {}", r.recovered, r.lost);
+    if (chained)
+        text += fmt::format(", origin checked {}, origin lost {}, origin duplicates {}", o.checked,
+                            o.lost, o.duplicates);
     if (t.overflow > 0)
         text += fmt::format("; {} messages on topics past the first {} were not checked for gaps",
                             t.overflow, tracker.max_topics());
@@ -236,11 +258,14 @@ void subscriber::print_summary() const {
         std::cerr << fmt::format(
             "{{\"summary\":{{\"received\":{},\"topics\":{},\"gaps\":{},\"missing\":{},"
             "\"restarts\":{},\"duplicates\":{},\"undecodable\":{},\"untracked\":{},"
-            "\"unchecked\":{}{}}}}}\n",
+            "\"unchecked\":{}{}{}}}}}\n",
             _received, tracker.topics(), t.gaps, t.missing, t.restarts, t.duplicates, _undecodable,
             t.untracked, t.overflow,
             _recovering ? fmt::format(R"(,"recovered":{},"lost":{})", r.recovered, r.lost)
-                        : std::string());
+                        : std::string(),
+            chained ? fmt::format(R"(,"origin_checked":{},"origin_lost":{},"origin_duplicates":{})",
+                                  o.checked, o.lost, o.duplicates)
+                    : std::string());
 }
 
 // The replay endpoint's DEALER: opened at start and again after a reply timeout, so that the late

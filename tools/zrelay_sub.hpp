@@ -1,6 +1,7 @@
 // `zrelay sub`: subscribes to a relay's egress, prints what arrives and checks the relay's stamps
-// for gaps (zrelay_gaps.hpp); with --recover and --snapshot it also asks the relay's replay
-// endpoint for what it missed and for last values (zrelay_recovery.hpp).
+// for gaps (zrelay_gaps.hpp), and the first relay's too on messages that crossed a chain
+// (zrelay_origins.hpp); with --recover and --snapshot it also asks the relay's replay endpoint
+// for what it missed and for last values (zrelay_recovery.hpp).
 #pragma once
 
 #include <cstddef>

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <cstdio>
 
+#include <fmt/format.h>
+
 namespace zrelay::tool {
 
 namespace {
@@ -136,6 +138,15 @@ std::string base64(std::string_view bytes) {
             out += i <= n ? alphabet[(group >> (18 - 6 * i)) & 0x3f] : '=';
     }
     return out;
+}
+
+std::string hex_instance(std::uint64_t instance) {
+    return fmt::format("{:016x}", instance);
+}
+
+std::string sequences(std::uint64_t first, std::uint64_t last) {
+    return first == last ? fmt::format("sequence {}", first)
+                         : fmt::format("sequences {}..{}", first, last);
 }
 
 } // namespace zrelay::tool

@@ -1,8 +1,9 @@
-// Text for people and for JSON readers: UTF-8 checks, one-line escaping, JSON strings, base64.
-// Hand-written because zrelay's dependencies have no JSON library (and these four are all it
-// needs).
+// Text for people and for JSON readers: UTF-8 checks, one-line escaping, JSON strings, base64,
+// and the way the tool writes instances and sequence ranges. Hand-written because zrelay's
+// dependencies have no JSON library (and these are all it needs).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -21,5 +22,11 @@ void append_json_string(std::string &out, std::string_view s);
 
 // Standard base64 (RFC 4648, with padding).
 [[nodiscard]] std::string base64(std::string_view bytes);
+
+// A relay instance as the tool prints it everywhere: 16 hex digits.
+[[nodiscard]] std::string hex_instance(std::uint64_t instance);
+
+// "sequence 3" or "sequences 3..7".
+[[nodiscard]] std::string sequences(std::uint64_t first, std::uint64_t last);
 
 } // namespace zrelay::tool
