@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <string>
+
+#include <unistd.h>
 #include <vector>
 
 namespace zrelay {
@@ -16,6 +18,12 @@ TEST(forward_slot, is_fnv_1a_of_the_topic_modulo_the_count) {
     EXPECT_EQ(forward_slot("", 7), 0xcbf29ce484222325ULL % 7);
     EXPECT_EQ(forward_slot("a", 7), 0xaf63dc4c8601ec8cULL % 7);
     EXPECT_EQ(forward_slot("anything", 0), 0U);
+}
+
+// An endpoint nobody can ever listen on: an ipc path in a directory that does not exist (a
+// closed tcp port may be taken by another test running alongside).
+std::string nobody() {
+    return "ipc:///nonexistent-zrelay-forwarder-test-" + std::to_string(::getpid()) + "/sock";
 }
 
 zmq::message_t frame(const std::string &s) {
@@ -61,17 +69,14 @@ TEST(forwarder, by_topic_a_topic_always_takes_the_same_link) {
     f.close(std::chrono::milliseconds(0));
 }
 
-// Without nodrop, a link with no room (here: nobody listening, so its queue fills to SNDHWM)
+// Without nodrop, a link with no room (here: nobody to connect to, so its queue fills to SNDHWM)
 // drops and counts; nothing waits.
 TEST(forwarder, without_nodrop_a_full_link_drops_and_counts) {
     rig r;
     egress_config cfg;
     cfg.nodrop = false;
     cfg.sndhwm = 10;
-    zmq::socket_t probe(r.ctx, zmq::socket_type::pull);
-    probe.bind("tcp://127.0.0.1:*");
-    cfg.forward = {probe.get(zmq::sockopt::last_endpoint)};
-    probe.close(); // the port is free again and nobody listens on it
+    cfg.forward = {nobody()};
     forwarder f(r.ctx, cfg, r.links, nullptr, r.control);
     for (int i = 0; i < 100; ++i) {
         zmq::message_t body = frame("m");
@@ -88,10 +93,7 @@ TEST(forwarder, with_nodrop_a_full_link_waits_until_the_relay_aborts) {
     rig r;
     egress_config cfg;
     cfg.sndhwm = 5;
-    zmq::socket_t probe(r.ctx, zmq::socket_type::pull);
-    probe.bind("tcp://127.0.0.1:*");
-    cfg.forward = {probe.get(zmq::sockopt::last_endpoint)};
-    probe.close();
+    cfg.forward = {nobody()};
     forwarder f(r.ctx, cfg, r.links, nullptr, r.control);
     int held = 0;
     bool went = true;

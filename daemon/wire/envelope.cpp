@@ -228,7 +228,7 @@ decode_result decode_envelope(const void *data, std::size_t size, std::uint64_t 
     return {invalid_reason::none, state.topic, state.upstream, crossed, state.crossed_self};
 }
 
-std::size_t write_stamp(const relay_stamp &stamp, const relay_stamp &upstream,
+std::size_t write_stamp(const relay_stamp &own, const relay_stamp &upstream,
                         std::array<char, max_stamp_bytes> &out) noexcept {
     using out_stream = pb::io::CodedOutputStream;
     auto *at = reinterpret_cast<std::uint8_t *>(out.data()); // NOLINT: protobuf writes bytes
@@ -249,11 +249,11 @@ std::size_t write_stamp(const relay_stamp &stamp, const relay_stamp &upstream,
     // uint64 relay_sequence, int64 relay_received_ns (a varint of its two's complement, as
     // protobuf writes an int64), fixed64 relay_instance.
     at = out_stream::WriteTagToArray(tag_of(sequence_field, varint), at);
-    at = out_stream::WriteVarint64ToArray(stamp.sequence, at);
+    at = out_stream::WriteVarint64ToArray(own.sequence, at);
     at = out_stream::WriteTagToArray(tag_of(received_field, varint), at);
-    at = out_stream::WriteVarint64ToArray(static_cast<std::uint64_t>(stamp.received_ns), at);
+    at = out_stream::WriteVarint64ToArray(static_cast<std::uint64_t>(own.received_ns), at);
     at = out_stream::WriteTagToArray(tag_of(instance_field, fixed64), at);
-    at = out_stream::WriteLittleEndian64ToArray(stamp.instance, at);
+    at = out_stream::WriteLittleEndian64ToArray(own.instance, at);
     return static_cast<std::size_t>(at - start);
 }
 
