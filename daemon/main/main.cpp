@@ -147,6 +147,14 @@ int serve(config cfg, const cli_options &options) {
                      ? std::string("off")
                      : fmt::format("{}", fmt::join(relay.replay_endpoints(), " ")),
                  relay.instance());
+    if (!cfg.egress.forward.empty())
+        spdlog::info("forwarding every message to {} (by {})", fmt::join(cfg.egress.forward, " "),
+                     cfg.egress.forward_by);
+    if (!cfg.ingress.subscribe.empty())
+        spdlog::info("subscribed to {} for {}", fmt::join(cfg.ingress.subscribe, " "),
+                     cfg.ingress.subscribe_topics.empty()
+                         ? std::string("what this relay's subscribers ask for")
+                         : fmt::format("{}", fmt::join(cfg.ingress.subscribe_topics, " ")));
 
     // Every endpoint is bound and every thread runs: only now is the relay ready.
     notifier.ready();
