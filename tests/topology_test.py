@@ -354,6 +354,65 @@ class FaultTest(TopologyFixture):
                       http_get(edge.metrics_port, "/healthz")[1])
 
 
+    def test_a_regional_relay_follows_its_upstreams_restart_and_announces_it(self):
+        central = self.relay("central").start()
+        regional = self.relay("regional", ingress={"subscribe": [central.out_endpoint]}).start()
+        sub = self.sub(endpoint=regional.out_endpoint)
+        self.assertTrue(wait_for(lambda: central.metric("zrelay_subscriptions") >= 1, 10))
+        push = self.push(central.in_endpoint)
+        notices = []
+
+        def flows(n):
+            # Sends numbered messages until one comes through: the link is up and subscribed.
+            def one():
+                push.send(v1_message(topic="r", timestamp=n))
+                return any(m.timestamp == n for _, m in self.collect([sub], 1, timeout=0.2,
+                                                                      notices=notices))
+            return wait_for(one, RECEIVE_TIMEOUT)
+        self.assertTrue(flows(1))
+        first = central.instance
+        central.daemon.proc.kill()
+        central.daemon.proc.wait()
+        push.close(linger=0)
+        self.sockets.remove(push)
+        central.start()
+        push = self.push(central.in_endpoint)
+        restarted = time.monotonic()
+        self.assertTrue(flows(2), "the regional's link never came back")
+        self.assertLess(time.monotonic() - restarted, 2.0 + 0.2)
+        link = (central.out_endpoint, "subscribe")
+        self.assertEqual(regional.metric(link_metric("zrelay_link_upstream_restarts_total",
+                                                     *link)), 1)
+        self.assertEqual(regional.metric(link_metric("zrelay_link_connected", *link)), 1)
+
+        def announced():
+            self.collect([sub], 1, timeout=0.1, notices=notices)
+            return [json.loads(m.content) for _, m in notices
+                    if json.loads(m.content)["reason"] == "upstream_restart"]
+        restarts = wait_for(announced, RECEIVE_TIMEOUT)
+        self.assertEqual(restarts, [{"reason": "upstream_restart", "upstream": f"{first:016x}",
+                                     "instance": f"{central.instance:016x}"}])
+
+    def test_links_to_a_relay_restarted_again_and_again_leak_nothing(self):
+        central = self.relay("central").start()
+        edge = self.relay("edge", egress={"forward": [central.in_endpoint]}).start()
+        fds = lambda: len(os.listdir(f"/proc/{edge.daemon.proc.pid}/fd"))  # noqa: E731
+        link = link_metric("zrelay_link_connected", central.in_endpoint, "forward")
+        self.assertTrue(wait_for(lambda: edge.metric(link) == 1, 10))
+        before = fds()
+        threads = len(os.listdir(f"/proc/{edge.daemon.proc.pid}/task"))
+        for _ in range(5):
+            central.daemon.proc.kill()
+            central.daemon.proc.wait()
+            self.assertTrue(wait_for(lambda: edge.metric(link) == 0, 10))
+            central.start()
+            self.assertTrue(wait_for(lambda: edge.metric(link) == 1, 10))
+        # One connection again: the same descriptors as before (the scrape's own socket aside).
+        self.assertLessEqual(fds(), before + 1)
+        self.assertEqual(len(os.listdir(f"/proc/{edge.daemon.proc.pid}/task")), threads)
+        self.assertEqual(http_get(edge.metrics_port, "/healthz")[0], 200)
+
+
 class ShardTest(TopologyFixture):
 
     def test_goal_3_forward_by_topic_keeps_each_topic_whole_on_one_central(self):

@@ -74,6 +74,7 @@ struct alignas(64) link_counters {
     counter dropped;  // forward, nodrop off: the link was full, so not forwarded
     counter missing;  // subscribe: upstream sequences that never arrived over it
     counter gaps;     // subscribe: times the upstream's sequence skipped (each a notice's worth)
+    counter restarts; // subscribe: times a new upstream instance replaced the one before
     std::atomic<bool> connected{false}; // a handshake with the peer succeeded and it is up
 };
 
@@ -87,6 +88,7 @@ struct link_series {
     std::uint64_t dropped;
     std::uint64_t missing;
     std::uint64_t gaps;
+    std::uint64_t restarts;
     bool connected;
 };
 

@@ -82,6 +82,12 @@ void render_links(std::string &out, const metrics_snapshot &s) {
     for (const auto &l : s.links)
         if (l.direction == link_direction::subscribe)
             sample(out, "zrelay_link_gaps_total", l.gaps, labels(l));
+    family(out, "zrelay_link_upstream_restarts_total", "counter",
+           "Times the relay at the other end of the link was seen restarted (a new instance): "
+           "what it held when it stopped is lost uncounted, and is announced on $zrelay/drops.");
+    for (const auto &l : s.links)
+        if (l.direction == link_direction::subscribe)
+            sample(out, "zrelay_link_upstream_restarts_total", l.restarts, labels(l));
     family(out, "zrelay_link_connected", "gauge",
            "1 while the link's connection is up (its handshake done), else 0.");
     for (const auto &l : s.links)

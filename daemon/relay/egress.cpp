@@ -119,6 +119,19 @@ bool egress::publish(pipeline_item &item, const std::function<void()> &held_up) 
 }
 
 void egress::check_upstream(const pipeline_item &item, std::uint32_t topic_index) {
+    // Over a subscribe link the upstream is one relay: a new instance is its restart.
+    if (item.link != 0 && _subscribed != nullptr && item.link <= _subscribed->size()) {
+        if (_link_instances.size() < _subscribed->size())
+            _link_instances.resize(_subscribed->size());
+        std::uint64_t &seen = _link_instances[item.link - 1];
+        if (seen != item.upstream.instance) {
+            if (seen != 0) {
+                (*_subscribed)[item.link - 1].restarts.add();
+                _upstream.restarted(seen, item.upstream.instance);
+            }
+            seen = item.upstream.instance;
+        }
+    }
     const std::uint64_t missing =
         _upstream.check(item.upstream.instance, topic_index, item.upstream.sequence);
     if (missing == 0)
@@ -150,6 +163,12 @@ void egress::publish_drop_notices(drop_notices::clock::time_point now) {
         if (!send_own(drops_topic, upstream_gaps::content(*due)))
             return;
         _upstream.sent(*due, now);
+        _counters.notices.add();
+    }
+    while (const auto due = _upstream.restart_due()) {
+        if (!send_own(drops_topic, *due))
+            return;
+        _upstream.restart_sent();
         _counters.notices.add();
     }
 }

@@ -115,7 +115,8 @@ private:
     std::vector<link_counters> *_subscribed; // null: no ingress.subscribe
     zmq::socket_t *_changes;                 // null: subscriptions not passed up
     upstream_gaps _upstream;
-    std::unordered_set<std::string> _prefixes; // subscribed to; the egress thread's
+    std::vector<std::uint64_t> _link_instances; // per subscribe link, the upstream seen last
+    std::unordered_set<std::string> _prefixes;  // subscribed to; the egress thread's
     // _prefixes.size(): written by the egress thread, read by the metrics server's.
     std::atomic<std::int64_t> _subscriptions{0};
     attached_endpoints _bound; // its ipc socket files are removed with it

@@ -317,7 +317,7 @@ metrics_snapshot relay::snapshot() const {
     for (const link_entry &l : _links)
         s.links.push_back({l.endpoint, l.direction, l.counters->messages.value(),
                            l.counters->dropped.value(), l.counters->missing.value(),
-                           l.counters->gaps.value(),
+                           l.counters->gaps.value(), l.counters->restarts.value(),
                            l.counters->connected.load(std::memory_order_relaxed)});
     if (_retention) {
         const retention_totals t = _retention->totals();

@@ -80,6 +80,24 @@ void upstream_gaps::sent(const notice &n, clock::time_point now) {
         }
 }
 
+void upstream_gaps::restarted(std::uint64_t before, std::uint64_t now) {
+    if (_restarts.size() >= max_announced)
+        _restarts.pop_front();
+    _restarts.emplace_back(before, now);
+}
+
+std::optional<std::string> upstream_gaps::restart_due() const {
+    if (_restarts.empty())
+        return std::nullopt;
+    return fmt::format(
+        R"({{"reason":"upstream_restart","upstream":"{:016x}","instance":"{:016x}"}})",
+        _restarts.front().first, _restarts.front().second);
+}
+
+void upstream_gaps::restart_sent() {
+    _restarts.pop_front();
+}
+
 std::string upstream_gaps::content(const notice &n) {
     return fmt::format(R"({{"reason":"upstream_gap","upstream":"{:016x}","count":{},"total":{}}})",
                        n.instance, n.count, n.total);

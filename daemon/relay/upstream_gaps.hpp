@@ -16,6 +16,9 @@
 // Announcements go out on $zrelay/drops at most once a second per upstream instance, as
 //   {"reason":"upstream_gap","upstream":"00112233aabbccdd","count":12,"total":40}
 // (count: missing since that instance's previous notice; total: since this relay started).
+// A link whose upstream restarted (the caller tells, restarted()) is announced once, as
+//   {"reason":"upstream_restart","upstream":"<the old instance>","instance":"<the new one>"}
+// : what the old instance held when it stopped is lost, and nobody downstream can count it.
 //
 // Pure bookkeeping, no sockets and no clock of its own; one thread, egress's.
 #pragma once
@@ -24,8 +27,10 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace zrelay {
@@ -49,10 +54,18 @@ public:
         std::uint64_t total;
     };
     // The next notice due at `now`, if any; the caller publishes it and calls sent().
+    // The link's upstream was `before` and now is `now`: a restart, announced once. At most
+    // max_announced wait; past that the oldest is dropped (they carry no count).
+    void restarted(std::uint64_t before, std::uint64_t now);
+
     [[nodiscard]] std::optional<notice> due(clock::time_point now) const;
     void sent(const notice &n, clock::time_point now);
     // The notice's text (the DataMessage's content).
     [[nodiscard]] static std::string content(const notice &n);
+    // The next restart to announce, as its text, if any; the caller publishes it and calls
+    // restart_sent().
+    [[nodiscard]] std::optional<std::string> restart_due() const;
+    void restart_sent();
 
 private:
     struct way {
@@ -74,6 +87,7 @@ private:
     std::vector<std::array<way, ways>> _topics; // grows to the highest index seen
     std::uint64_t _clock = 0;
     std::vector<announced> _announced; // at most max_announced + 1 (the rest, instance 0)
+    std::deque<std::pair<std::uint64_t, std::uint64_t>> _restarts; // (before, now), oldest first
 };
 
 } // namespace zrelay
