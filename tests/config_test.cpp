@@ -382,7 +382,7 @@ TEST(config, a_link_to_the_relays_own_socket_is_refused) {
 TEST(config, a_linked_relay_must_stamp) {
     EXPECT_EQ(error_of("egress:\n  stamp: false\n  forward: tcp://central:5555\n"),
               "test.yaml:3:12: egress.forward[0]: a relay linked to others must stamp "
-              "(egress.stamp: true): loops and each hop's losses are found by the stamp");
+              "(egress.stamp: true): loops and each hop's losses are found by it");
     EXPECT_NO_THROW(parse("egress:\n  stamp: false\n"));
 }
 

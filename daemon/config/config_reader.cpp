@@ -106,7 +106,12 @@ public:
         check_collisions();
         check_curve("security.curve.ingress", cfg.security.ingress_curve);
         check_curve("security.curve.egress", cfg.security.egress_curve);
-        check_links(cfg);
+        // Relays find loops and each other's losses by the stamp: a linked relay must stamp.
+        for (const auto *link : {"egress.forward", "ingress.subscribe"})
+            if (const auto it = _endpoints.find(std::string_view(link));
+                !cfg.egress.stamp && it != _endpoints.end() && !it->second.empty())
+                add(it->second.front(), "a relay linked to others must stamp (egress.stamp: "
+                                        "true): loops and each hop's losses are found by it");
         return cfg;
     }
 
@@ -168,10 +173,8 @@ private:
     void leaf(const key_row &row, const entry &e, config &cfg) {
         std::optional<key_value> read;
         if (row.kind == key_kind::bind || row.kind == key_kind::connect ||
-            row.kind == key_kind::bind_one)
-            read = endpoints(row, e);
-        else if (row.kind == key_kind::prefixes)
-            read = prefixes(row, e);
+            row.kind == key_kind::bind_one || row.kind == key_kind::prefixes)
+            read = strings(row, e);
         else if (!e.value.IsScalar())
             read = add(e, "expected " + kind_text(row).expected + ", got " + describe(e.value));
         else
@@ -203,14 +206,14 @@ private:
         return std::get<key_value>(std::move(read));
     }
 
-    // A string or a sequence of strings: one endpoint needs no brackets. A bind_one key takes a
-    // string only, "" for none.
-    std::optional<key_value> endpoints(const key_row &row, const entry &e) {
+    // A string or a sequence of strings (endpoints, or topic prefixes): one needs no brackets. A
+    // bind_one key takes a string only, "" for none.
+    std::optional<key_value> strings(const key_row &row, const entry &e) {
         const bool one = row.kind == key_kind::bind_one;
-        // Only a section's own bind and connect replace its defaults (forward and subscribe are
-        // links beside them).
+        const bool prefixes = row.kind == key_kind::prefixes;
+        // Only bind and connect replace a section's defaults (links sit beside them).
         const std::string_view name = row.path.substr(row.path.rfind('.') + 1);
-        if (!one && (name == "bind" || name == "connect"))
+        if (name == "bind" || name == "connect")
             _given.emplace(row.path.substr(0, row.path.rfind('.')));
         if (one && e.value.IsScalar() && e.value.Scalar().empty())
             return std::string();
@@ -229,8 +232,13 @@ private:
         for (const entry &item : items) {
             std::optional<std::string> problem =
                 item.value.IsScalar() ? unwritable_problem(item.value.Scalar())
-                                      : "expected an endpoint string, got " + describe(item.value);
-            if (!problem)
+                                      : std::string("expected ") +
+                                            (prefixes ? "a topic prefix" : "an endpoint string") +
+                                            ", got " + describe(item.value);
+            if (!problem && prefixes && item.value.Scalar().size() > 255)
+                problem = "a topic prefix is at most 255 bytes, got " +
+                          std::to_string(item.value.Scalar().size());
+            else if (!problem && !prefixes)
                 problem = endpoint_problem(item.value.Scalar(), use);
             if (problem)
                 add(item, *problem);
@@ -239,40 +247,11 @@ private:
         }
         if (endpoints.size() != items.size())
             return std::nullopt;
-        _endpoints[std::string(row.path)] = std::move(items);
+        if (!prefixes)
+            _endpoints[std::string(row.path)] = std::move(items);
         if (one)
             return endpoints.front();
         return endpoints;
-    }
-
-    // A string or a sequence of strings, each a topic prefix ("" is every topic).
-    std::optional<key_value> prefixes(const key_row &row, const entry &e) {
-        std::vector<entry> items;
-        if (e.value.IsScalar()) {
-            items.push_back({e.path + "[0]", e.key_at, e.value});
-        } else if (e.value.IsSequence()) {
-            for (std::size_t i = 0; i < e.value.size(); ++i)
-                items.push_back({e.path + "[" + std::to_string(i) + "]", e.at(), e.value[i]});
-        } else {
-            return add(e, "expected " + kind_text(row).expected + ", got " + describe(e.value) +
-                              (e.value.IsNull() ? " (write [] for none)" : ""));
-        }
-        std::vector<std::string> out;
-        for (const entry &item : items) {
-            std::optional<std::string> problem =
-                item.value.IsScalar() ? unwritable_problem(item.value.Scalar())
-                                      : "expected a topic prefix, got " + describe(item.value);
-            if (!problem && item.value.Scalar().size() > 255)
-                problem = "a topic prefix is at most 255 bytes, got " +
-                          std::to_string(item.value.Scalar().size());
-            if (problem)
-                add(item, *problem);
-            else
-                out.push_back(item.value.Scalar());
-        }
-        if (out.size() != items.size())
-            return std::nullopt;
-        return out;
     }
 
     void add_defaults(const std::string &path, const std::vector<std::string> &list) {
@@ -339,28 +318,16 @@ private:
         pairs(egress, egress);
         pairs(list({"ingress.bind"}), list({"egress.bind"}));
         // A link to one's own socket is a loop (every message would come back and be dropped).
-        const auto forward = list({"egress.forward"});
-        const auto subscribe = list({"ingress.subscribe"});
-        pairs(forward, forward);
-        pairs(subscribe, subscribe);
-        pairs(list({"ingress.bind"}), forward);
-        pairs(list({"egress.bind"}), subscribe);
+        for (const auto &[link, own] : {std::pair{"egress.forward", "ingress.bind"},
+                                        std::pair{"ingress.subscribe", "egress.bind"}}) {
+            const auto links = list({link});
+            pairs(links, links);
+            pairs(list({own}), links);
+        }
         pairs(list({"ingress.bind", "egress.bind"}), list({"invalid.dead_letter"}));
         const auto replay = list({"replay.bind"});
         pairs(replay, replay);
         pairs(list({"ingress.bind", "egress.bind", "invalid.dead_letter"}), replay);
-    }
-
-    // Relays find loops and keep each other's stamps by the stamp: a relay in a chain must stamp.
-    void check_links(const config &cfg) {
-        if (cfg.egress.stamp || _failed.contains("egress.stamp"))
-            return;
-        for (const auto *path : {"egress.forward", "ingress.subscribe"})
-            if (const auto it = _endpoints.find(std::string_view(path));
-                it != _endpoints.end() && !it->second.empty())
-                add(it->second.front(),
-                    "a relay linked to others must stamp (egress.stamp: true): loops and each "
-                    "hop's losses are found by the stamp");
     }
 
     // Half a CURVE setup is a mistake either way: a key with no allow-list would let any client
