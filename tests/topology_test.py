@@ -346,7 +346,9 @@ class FaultTest(TopologyFixture):
         for t in topics:
             received = sum(1 for _, m in got if m.topic == t)
             self.assertEqual(received + lost[t], sent[t], t)
-        self.assertGreater(sum(lost.values()), 0, "nothing was lost: the kill came too late?")
+        # Often thousands are lost (what the central held, and its connections' kernel
+        # buffers); on a loaded machine the central may have kept up and held nothing, and then
+        # nothing is lost. zrelay_tool_test.py loses some for certain (a full link, no nodrop).
         # The edge never wedged: its link is up again.
         self.assertEqual(edge.metric(link_metric("zrelay_link_connected", central.in_endpoint,
                                                  "forward")), 1)
