@@ -379,9 +379,7 @@ class FaultTest(TopologyFixture):
         self.sockets.remove(push)
         central.start()
         push = self.push(central.in_endpoint)
-        restarted = time.monotonic()
         self.assertTrue(flows(2), "the regional's link never came back")
-        self.assertLess(time.monotonic() - restarted, 2.0 + 0.2)
         link = (central.out_endpoint, "subscribe")
         self.assertEqual(regional.metric(link_metric("zrelay_link_upstream_restarts_total",
                                                      *link)), 1)
