@@ -43,15 +43,14 @@ bool upstream_links::take(pipeline_item &item) {
             continue;
         // A message arrives whole: its other frames are here already.
         std::size_t frames = 1;
-        zmq::message_t *last = &topic;
         if (topic.more()) {
             (void)socket.recv(item.body, zmq::recv_flags::dontwait);
             ++frames;
-            last = &item.body;
+            bool more = item.body.more();
             zmq::message_t rest;
-            while (last->more() && socket.recv(rest, zmq::recv_flags::dontwait)) {
+            while (more && socket.recv(rest, zmq::recv_flags::dontwait)) {
                 ++frames;
-                last = &rest;
+                more = rest.more();
             }
         } else {
             item.body = std::move(topic); // not a relay's [topic][message]: judged as it is
