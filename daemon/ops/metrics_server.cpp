@@ -13,11 +13,11 @@
 #include <system_error>
 #include <utility>
 
+#include <fmt/format.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
-#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
