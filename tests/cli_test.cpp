@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "errors.hpp"
@@ -52,6 +55,75 @@ TEST(cli, options_are_returned) {
     const auto r = parse({"--check-config", "--log-level", "debug"});
     EXPECT_TRUE(r.options.check_config);
     EXPECT_EQ(r.options.log_level, "debug");
+}
+
+// Sets (or with nullptr unsets) an environment variable for one test, and restores it after.
+class scoped_env {
+public:
+    scoped_env(const char *name, const char *value) : _name(name) {
+        if (const char *old = std::getenv(name)) // NOLINT(concurrency-mt-unsafe): one thread
+            _old = old;
+        set(value);
+    }
+    ~scoped_env() { set(_old ? _old->c_str() : nullptr); }
+    scoped_env(const scoped_env &) = delete;
+    scoped_env &operator=(const scoped_env &) = delete;
+    scoped_env(scoped_env &&) = delete;
+    scoped_env &operator=(scoped_env &&) = delete;
+
+private:
+    void set(const char *value) const {
+        if (value != nullptr)
+            ::setenv(_name, value, 1); // NOLINT(concurrency-mt-unsafe): one thread
+        else
+            ::unsetenv(_name); // NOLINT(concurrency-mt-unsafe): one thread
+    }
+    const char *_name;
+    std::optional<std::string> _old;
+};
+
+TEST(cli, zrelay_config_names_the_file_when_config_is_absent) {
+    const scoped_env config("ZRELAY_CONFIG", "/etc/zrelay/zrelay.yaml");
+    // Arguments add to it: the image's `run zrelay --log-level debug` keeps its file.
+    const auto r = parse({"--log-level", "debug"});
+    EXPECT_EQ(r.options.config_path, "/etc/zrelay/zrelay.yaml");
+    EXPECT_EQ(r.options.log_level, "debug");
+    EXPECT_EQ(parse({"--config", "/tmp/other.yaml"}).options.config_path, "/tmp/other.yaml");
+}
+
+TEST(cli, an_empty_zrelay_config_is_unset) {
+    const scoped_env config("ZRELAY_CONFIG", "");
+    EXPECT_FALSE(parse({}).options.config_path);
+}
+
+TEST(cli, the_healthcheck_reads_no_file_unless_told) {
+    // It probes the running process (its runtime directory), not a file it may not be using.
+    const scoped_env config("ZRELAY_CONFIG", "/etc/zrelay/zrelay.yaml");
+    EXPECT_FALSE(parse({"healthcheck"}).options.config_path);
+    EXPECT_EQ(parse({"healthcheck", "--config", "/tmp/x.yaml"}).options.config_path, "/tmp/x.yaml");
+}
+
+TEST(cli, the_runtime_dir_comes_from_the_option_then_zrelay_then_systemd) {
+    const scoped_env mine("ZRELAY_RUNTIME_DIR", nullptr);
+    const scoped_env systemd("RUNTIME_DIRECTORY", nullptr);
+    EXPECT_FALSE(parse({}).options.runtime_dir);
+    {
+        const scoped_env set_by_systemd("RUNTIME_DIRECTORY", "/run/zrelay:/run/other");
+        EXPECT_EQ(parse({}).options.runtime_dir, "/run/zrelay");
+        const scoped_env set_by_us("ZRELAY_RUNTIME_DIR", "/run/mine");
+        EXPECT_EQ(parse({}).options.runtime_dir, "/run/mine");
+        EXPECT_EQ(parse({"--runtime-dir", "/tmp/rd"}).options.runtime_dir, "/tmp/rd");
+        EXPECT_EQ(parse({"healthcheck", "--runtime-dir", "/tmp/rd"}).options.runtime_dir,
+                  "/tmp/rd");
+    }
+}
+
+TEST(cli, help_names_the_environment_variables) {
+    testing::internal::CaptureStdout();
+    EXPECT_EQ(parse({"--help"}).exit_now, 0);
+    const std::string help = testing::internal::GetCapturedStdout();
+    EXPECT_NE(help.find("$ZRELAY_CONFIG"), std::string::npos) << help;
+    EXPECT_NE(help.find("$ZRELAY_RUNTIME_DIR"), std::string::npos) << help;
 }
 
 } // namespace

@@ -5,16 +5,27 @@ The healthcheck must prove the data path, not just that a process is up: a canar
 ingress and must come back at the egress. So it passes on a working relay, fails when none runs,
 fails while a subscriber with nodrop holds the relay up, passes again once it reads, and never
 shows its canaries to a subscriber of another prefix. Run by CTest like relay_test.py.
+
+Without --config the healthcheck probes the zrelayd recorded in its runtime directory
+(daemon/ops/run_state.*): what that process bound, checked against its pid and relay instance, so
+that neither a file it does not run on, a stale record, nor another relay on the same ports
+passes for it; and ZRELAY_CONFIG names the file when --config is absent, so arguments add to it.
 """
 import os
+import re
+import shutil
+import signal
 import subprocess
+import tempfile
 import time
 import unittest
 
 import zmq
 
-from relay_test import (Daemon, ZRELAYD, free_tcp_ports, receive, scrape, stall_relay, to_yaml,
-                        v1_pb2, wait_for)
+from relay_test import (EXIT_DEADLINE, READY_TIMEOUT, Daemon, ZRELAYD, _die_with_parent,
+                        free_tcp_ports, receive, scrape, stall_relay, to_yaml, v1_pb2, wait_for)
+
+EXIT_CANNOT_CREATE = 73
 
 
 class HealthcheckTest(unittest.TestCase):
@@ -124,6 +135,155 @@ class HealthcheckTest(unittest.TestCase):
         wait_for(drained, 30)
         result, _ = self.healthcheck()
         self.assertEqual(result.returncode, 0, result.stderr)
+
+
+def healthcheck(*args, env=None, timeout_ms=2000):
+    """Runs `zrelayd healthcheck ARGS`; returns the CompletedProcess."""
+    return subprocess.run([ZRELAYD, "healthcheck", "--timeout-ms", str(timeout_ms), *args],
+                          capture_output=True, text=True, timeout=60, check=False,
+                          env={**os.environ, **(env or {})})
+
+
+def ready_instance(daemon):
+    """The relay instance zrelayd's ready line names."""
+    match = re.search(r" ready: .*instance ([0-9a-f]{16})", daemon.stderr_text())
+    return match.group(1) if match else None
+
+
+class RunningRelayHealthcheckTest(unittest.TestCase):
+
+    def setUp(self):
+        self.runtime_dir = tempfile.mkdtemp(prefix="zrelay-run-")
+        self.state_path = os.path.join(self.runtime_dir, "zrelayd.state")
+        self.ctx = zmq.Context()
+        self.daemons = []
+        self.procs = []
+
+    def tearDown(self):
+        self.ctx.destroy(linger=0)
+        for d in self.daemons:
+            d.stop()
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        shutil.rmtree(self.runtime_dir, ignore_errors=True)
+
+    def start(self, config, env=None):
+        d = Daemon(config, env={"ZRELAY_RUNTIME_DIR": self.runtime_dir, **(env or {})})
+        self.daemons.append(d)
+        self.assertTrue(d.wait_ready(), d.stderr_text())
+        return d
+
+    def state(self):
+        with open(self.state_path, encoding="utf-8") as f:
+            return dict(line.split("=", 1) for line in f.read().splitlines()
+                        if line and not line.startswith("#"))
+
+    def test_probes_what_the_running_process_bound(self):
+        # Ports zmq picks at bind: no configuration file could tell a probe where they are.
+        d = self.start({"ingress": {"bind": ["tcp://127.0.0.1:*"]},
+                        "egress": {"bind": ["tcp://*:*"]}, "metrics": {"listen": ""}})
+        state = self.state()
+        self.assertEqual(int(state["pid"]), d.proc.pid)
+        self.assertEqual(state["instance"], ready_instance(d))
+        self.assertRegex(state["ingress"], r"^tcp://127\.0\.0\.1:\d+$")
+        self.assertRegex(state["egress"], r"^tcp://(\[::\]|0\.0\.0\.0):\d+$")  # "*": dual stack
+
+        result = healthcheck("--runtime-dir", self.runtime_dir)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn(f"(relay instance {state['instance']})", result.stdout)
+        self.assertIn(f"[zrelayd pid {d.proc.pid}]", result.stdout)
+        # The environment names it as well as --runtime-dir does.
+        result = healthcheck(env={"ZRELAY_RUNTIME_DIR": self.runtime_dir})
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+        # Stopped, it takes its record with it: the healthcheck then says nothing runs.
+        d.signal(signal.SIGTERM)
+        self.assertEqual(d.wait_exit(EXIT_DEADLINE), 0, d.stderr_text())
+        self.assertFalse(os.path.exists(self.state_path))
+        result = healthcheck("--runtime-dir", self.runtime_dir)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(f"no running zrelayd recorded in {self.runtime_dir}", result.stderr)
+
+    def test_a_record_of_a_dead_process_is_unhealthy(self):
+        d = self.start({"metrics": {"listen": ""},
+                        "ingress": {"bind": ["tcp://127.0.0.1:*"]},
+                        "egress": {"bind": ["tcp://*:*"]}})
+        d.proc.kill()  # no chance to remove its record
+        d.proc.wait()
+        self.assertTrue(os.path.exists(self.state_path))
+        result = healthcheck("--runtime-dir", self.runtime_dir, timeout_ms=500)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(f"zrelayd pid {d.proc.pid} recorded in {self.state_path} is not running",
+                      result.stderr)
+
+    def test_another_relay_on_the_recorded_ports_does_not_pass_for_it(self):
+        """A record whose process lives but whose endpoints are served by another relay (the
+        recorded one lost them, or the record is not its own) is unhealthy: the canary must come
+        back stamped with the recorded instance."""
+        d = self.start({"metrics": {"listen": ""},
+                        "ingress": {"bind": ["tcp://127.0.0.1:*"]},
+                        "egress": {"bind": ["tcp://*:*"]}})
+        with open(self.state_path, encoding="utf-8") as f:
+            text = f.read()
+        real = self.state()["instance"]
+        other = f"{(int(real, 16) ^ 1):016x}"
+        with open(self.state_path, "w", encoding="utf-8") as f:
+            f.write(text.replace(f"instance={real}", f"instance={other}"))
+        result = healthcheck("--runtime-dir", self.runtime_dir)
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertIn(f"came back through relay instance {real}, not {other}", result.stderr)
+        self.assertIsNone(d.proc.poll())
+
+    def test_an_unwritable_runtime_directory_stops_the_start(self):
+        missing = os.path.join(self.runtime_dir, "missing")
+        d = Daemon({"metrics": {"listen": ""}, "ingress": {"bind": ["tcp://127.0.0.1:*"]},
+                    "egress": {"bind": ["tcp://*:*"]}},
+                   env={"ZRELAY_RUNTIME_DIR": missing})
+        self.daemons.append(d)
+        self.assertEqual(d.wait_exit(EXIT_DEADLINE), EXIT_CANNOT_CREATE, d.stderr_text())
+        self.assertIn(f"{missing}/zrelayd.state", d.stderr_text())
+
+    def test_arguments_add_to_the_file_zrelay_config_names(self):
+        """The container case: the image names its file in ZRELAY_CONFIG and `run IMAGE
+        --log-level debug` passes only arguments. zrelayd must still run on that file (not the
+        embedded default on 127.0.0.1:5555), and the healthcheck, which inherits ZRELAY_CONFIG
+        too, must probe the running process."""
+        in_port, out_port, replay_port = free_tcp_ports(3)
+        config = os.path.join(self.runtime_dir, "zrelay.yaml")
+        with open(config, "w", encoding="utf-8") as f:
+            f.write(to_yaml({"ingress": {"bind": [f"tcp://*:{in_port}"]},
+                             "egress": {"bind": [f"tcp://*:{out_port}"]},
+                             "replay": {"bind": [f"tcp://127.0.0.1:{replay_port}"]},
+                             "metrics": {"listen": ""}}) + "\n")
+        env = {**os.environ, "ZRELAY_CONFIG": config, "ZRELAY_RUNTIME_DIR": self.runtime_dir}
+        err_path = os.path.join(self.runtime_dir, "stderr.log")
+        with open(err_path, "wb") as err:
+            proc = subprocess.Popen([ZRELAYD, "--log-level", "debug"], stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL, stderr=err, env=env,
+                                    preexec_fn=_die_with_parent)
+        self.procs.append(proc)
+        def log():
+            with open(err_path, "rb") as f:
+                return f.read().decode("utf-8", errors="replace")
+        wait_for(lambda: " ready: " in log() or proc.poll() is not None, READY_TIMEOUT)
+        self.assertIn(" ready: ", log())
+        self.assertRegex(log(), rf" ready: ingress tcp://\S+:{in_port}, egress tcp://\S+:{out_port},")
+
+        sub = self.ctx.socket(zmq.SUB)
+        sub.setsockopt(zmq.SUBSCRIBE, b"t")
+        sub.connect(f"tcp://127.0.0.1:{out_port}")
+        push = self.ctx.socket(zmq.PUSH)
+        push.connect(f"tcp://127.0.0.1:{in_port}")
+        def relayed():
+            push.send(v1_pb2.DataMessage(topic="t").SerializeToString())
+            return receive(sub, 0.2) is not None
+        self.assertTrue(wait_for(relayed, 10), "nothing relayed on the file's endpoints")
+
+        result = healthcheck(env={"ZRELAY_CONFIG": config, "ZRELAY_RUNTIME_DIR": self.runtime_dir})
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn(f"[zrelayd pid {proc.pid}]", result.stdout)
 
 
 if __name__ == "__main__":

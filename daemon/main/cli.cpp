@@ -1,5 +1,6 @@
 #include "cli.hpp"
 
+#include <cstdlib>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -9,6 +10,18 @@
 
 namespace zrelay {
 
+namespace {
+
+// A set, non-empty environment variable.
+std::optional<std::string> environment(const char *name) {
+    const char *value = std::getenv(name); // NOLINT(concurrency-mt-unsafe): main, at start
+    if (value == nullptr || *value == '\0')
+        return std::nullopt;
+    return std::string(value);
+}
+
+} // namespace
+
 cli_result parse_cli(int argc, const char *const *argv) {
     CLI::App app{"zrelayd: relays protobuf DataMessages from ZeroMQ PULL endpoints to XPUB "
                  "endpoints",
@@ -17,8 +30,15 @@ cli_result parse_cli(int argc, const char *const *argv) {
 
     cli_result result;
     auto &opt = result.options;
+    // ZRELAY_CONFIG lets a container image name its file once (ENV) and leave the command line
+    // to the operator: `podman run zrelay --log-level debug` still runs on it.
     app.add_option("-c,--config", opt.config_path,
-                   "YAML configuration file (default: the embedded configuration)");
+                   "YAML configuration file (default: $ZRELAY_CONFIG if set, else the embedded "
+                   "configuration)");
+    app.add_option("--runtime-dir", opt.runtime_dir,
+                   "Directory where zrelayd records its pid, instance and bound endpoints "
+                   "(zrelayd.state) for the healthcheck (default: $ZRELAY_RUNTIME_DIR, else "
+                   "systemd's $RUNTIME_DIRECTORY, else none; the healthcheck's: /run/zrelay)");
     // No CLI::ExistingFile check: an unreadable file is a configuration error (exit 78, which
     // systemd units are told not to restart on), reported by the loader with the OS reason.
     app.add_flag("--check-config", opt.check_config,
@@ -27,8 +47,10 @@ cli_result parse_cli(int argc, const char *const *argv) {
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 
     auto *health = app.add_subcommand(
-        "healthcheck", "Push a canary through the running relay described by --config and wait "
-                       "for it at the egress: exit 0 if it came back, 1 if not");
+        "healthcheck",
+        "Push a canary through the running zrelayd recorded in the runtime directory and wait for "
+        "it at the egress, stamped by that process's relay: exit 0 if it came back, 1 if not. "
+        "With --config: through whatever relay serves the endpoints that file describes");
     health->fallthrough(); // --config and --log-level may follow the subcommand
     health
         ->add_option("-t,--timeout-ms", opt.healthcheck_timeout_ms,
@@ -48,6 +70,15 @@ cli_result parse_cli(int argc, const char *const *argv) {
         opt.healthcheck = health->parsed();
         opt.keygen = keygen->parsed();
         opt.config_reference = reference->parsed();
+        // The healthcheck probes the running process, not a file it may not run on: only an
+        // explicit --config makes it read one.
+        if (!opt.config_path && !opt.healthcheck)
+            opt.config_path = environment("ZRELAY_CONFIG");
+        if (!opt.runtime_dir)
+            opt.runtime_dir = environment("ZRELAY_RUNTIME_DIR");
+        if (!opt.runtime_dir)
+            if (auto systemd = environment("RUNTIME_DIRECTORY")) // a list, ':'-separated
+                opt.runtime_dir = systemd->substr(0, systemd->find(':'));
     } catch (const CLI::CallForHelp &) {
         std::cout << app.help();
         result.exit_now = exit_ok;

@@ -7,15 +7,22 @@
 namespace zrelay {
 
 struct cli_options {
-    std::optional<std::string> config_path; // --config FILE; none: the embedded default
-    bool check_config = false;              // --check-config: validate, print, exit
-    std::optional<std::string> log_level;   // --log-level: overrides log.level
-    bool healthcheck = false;               // `healthcheck`: probe a running relay, exit
-    int healthcheck_timeout_ms = 2000;      // healthcheck --timeout-ms
-    bool keygen = false;                    // `keygen`: make a CURVE key pair, exit
-    std::optional<std::string> keygen_out;  // keygen --out PREFIX: write PREFIX.key, PREFIX.pub
-    bool config_reference = false;          // `config-reference`: print every key, exit
+    // --config FILE, else (but for `healthcheck`) $ZRELAY_CONFIG; none: the embedded default.
+    std::optional<std::string> config_path;
+    // Where zrelayd records what it runs (run_state.hpp) and the healthcheck looks for it:
+    // --runtime-dir, else $ZRELAY_RUNTIME_DIR, else systemd's $RUNTIME_DIRECTORY; none: zrelayd
+    // records nothing, and the healthcheck looks in default_runtime_dir.
+    std::optional<std::string> runtime_dir;
+    bool check_config = false;             // --check-config: validate, print, exit
+    std::optional<std::string> log_level;  // --log-level: overrides log.level
+    bool healthcheck = false;              // `healthcheck`: probe a running relay, exit
+    int healthcheck_timeout_ms = 2000;     // healthcheck --timeout-ms
+    bool keygen = false;                   // `keygen`: make a CURVE key pair, exit
+    std::optional<std::string> keygen_out; // keygen --out PREFIX: write PREFIX.key, PREFIX.pub
+    bool config_reference = false;         // `config-reference`: print every key, exit
 };
+
+inline constexpr const char *default_runtime_dir = "/run/zrelay";
 
 struct cli_result {
     cli_options options;
@@ -23,7 +30,8 @@ struct cli_result {
     std::optional<int> exit_now;
 };
 
-// Parses argv. Prints --help/--version output itself; throws usage_error on a bad command line.
+// Parses argv, and the environment for what the command line leaves out. Prints --help/--version
+// output itself; throws usage_error on a bad command line.
 cli_result parse_cli(int argc, const char *const *argv);
 
 } // namespace zrelay

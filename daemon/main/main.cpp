@@ -10,6 +10,7 @@
 #include <string>
 
 #include <poll.h>
+#include <unistd.h>
 
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
@@ -25,6 +26,7 @@
 #include "metrics_server.hpp"
 #include "notify.hpp"
 #include "relay.hpp"
+#include "run_state.hpp"
 #include "signals.hpp"
 #include "version.hpp"
 
@@ -113,6 +115,18 @@ void reload(config &running, const cli_options &options, service_notifier &notif
     notifier.ready();
 }
 
+run_state running_state(const config &cfg, const relay &relay) {
+    const auto ingress = relay.ingress_endpoints();
+    const auto egress = relay.egress_endpoints();
+    return {::getpid(),
+            relay.instance(),
+            std::string(version),
+            ingress.empty() ? std::string() : ingress.front(),
+            egress.empty() ? std::string() : egress.front(),
+            cfg.security.ingress_curve.secret_key_file,
+            cfg.security.egress_curve.secret_key_file};
+}
+
 void log_totals(const char *what, const metrics_snapshot &s) {
     spdlog::info("{}: received {}, published {}, invalid {}", what, s.received, s.published,
                  s.invalid_total());
@@ -135,6 +149,20 @@ int serve(config cfg, const cli_options &options) {
             [&relay] { return relay.healthy(); });
 
     relay.start();
+    // What this process serves, for `zrelayd healthcheck`: written before READY=1 and the ready
+    // line, so whoever waits for either finds it.
+    std::optional<run_state_file> state;
+    try {
+        if (options.runtime_dir)
+            state.emplace(*options.runtime_dir, running_state(cfg, relay));
+    } catch (const std::runtime_error &e) {
+        spdlog::critical("{} (the runtime directory, from --runtime-dir, ZRELAY_RUNTIME_DIR or "
+                         "RUNTIME_DIRECTORY, must exist and be writable)",
+                         e.what());
+        relay.abort();
+        relay.join();
+        return exit_cannot_create;
+    }
     spdlog::info("zrelayd {} ready: ingress {}, egress {}, workers {}, io threads {}, metrics {}, "
                  "dead letters {}, replay {}, instance {:016x}",
                  version, fmt::join(relay.ingress_endpoints(), " "),
@@ -278,8 +306,12 @@ int main(int argc, char **argv) {
         const config cfg =
             cli.options.config_path ? load_config_file(*cli.options.config_path) : default_config();
         if (cli.options.healthcheck) {
+            const auto timeout = std::chrono::milliseconds(cli.options.healthcheck_timeout_ms);
             const health_result health =
-                check_health(cfg, std::chrono::milliseconds(cli.options.healthcheck_timeout_ms));
+                cli.options.config_path
+                    ? check_health(cfg, timeout)
+                    : check_running_relay(cli.options.runtime_dir.value_or(default_runtime_dir),
+                                          timeout);
             (health.healthy ? std::cout : std::cerr) << health.reason << '\n';
             return health.healthy ? exit_ok : exit_unhealthy;
         }
