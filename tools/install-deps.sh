@@ -17,6 +17,8 @@ packages=(
   libmimalloc-dev
   # systemd-analyze, for the unit file tests
   systemd
+  # tests/container_test.sh runs compose.yaml's services with it (it pulls in podman)
+  podman-compose
   # tests, benchmarks, lint
   libgtest-dev libgmock-dev libbenchmark-dev libboost-dev libreaderwriterqueue-dev
   python3 python3-zmq python3-protobuf clang-format clang-tidy
