@@ -218,6 +218,17 @@ class RunningRelayHealthcheckTest(unittest.TestCase):
         self.assertIn(f"zrelayd pid {d.proc.pid} recorded in {self.state_path} is not running",
                       result.stderr)
 
+    def test_a_relay_that_binds_no_ingress_cannot_be_probed(self):
+        """A relay that only connects its ingress (to an upstream) records none: the healthcheck
+        says so rather than probing an empty endpoint."""
+        with open(self.state_path, "w", encoding="utf-8") as f:
+            f.write(f"pid={os.getpid()}\ninstance=00000000000000ab\ningress=\n"
+                    "egress=tcp://127.0.0.1:1\n")
+        result = healthcheck("--runtime-dir", self.runtime_dir, timeout_ms=500)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(f"zrelayd pid {os.getpid()} binds no ingress or no egress endpoint",
+                      result.stderr)
+
     def test_another_relay_on_the_recorded_ports_does_not_pass_for_it(self):
         """A record whose process lives but whose endpoints are served by another relay (the
         recorded one lost them, or the record is not its own) is unhealthy: the canary must come

@@ -150,6 +150,9 @@ health_result check_running_relay(const std::string &runtime_dir,
     if (!process_alive(state.pid))
         return {false, fmt::format("unhealthy: zrelayd pid {} recorded in {} is not running",
                                    state.pid, run_state_path(runtime_dir))};
+    if (state.ingress.empty() || state.egress.empty()) // it only connects, to other relays
+        return {false, fmt::format("zrelayd pid {} binds no ingress or no egress endpoint to probe",
+                                   state.pid)};
     health_result result = probe({state.ingress, state.egress, state.ingress_secret_key_file,
                                   state.egress_secret_key_file, state.instance},
                                  timeout);
