@@ -1,6 +1,6 @@
 # zrelayd in a container: built on Debian 12 with its -dev packages; run from scratch with only
 # the two binaries, the shared objects they load, the configuration and a runtime directory, as
-# the numeric non-root user 10001. No shell, no package manager: about 30 MB in all.
+# the numeric non-root user 10001. No shell, no package manager: 33 MB in all.
 #
 #   tools/build-image.sh                  (podman build --format docker: OCI drops HEALTHCHECK)
 #   podman run -p 5555:5555 -p 5556:5556 -p 5557:5557 -p 9464:9464 zrelay --log-level debug
