@@ -205,6 +205,20 @@ else
   fi
   [[ $out == *"no running zrelayd recorded in /run/zrelay"* ]] || fail "healthcheck with no relay said: $out"
   echo "ok: after SIGTERM the relay drained, exit 0; the healthcheck then fails: ${out%%(*}"
+
+  # A relay run on another file than the image's: the HEALTHCHECK follows the process, not
+  # /etc/zrelay/zrelay.yaml (where nothing listens now).
+  printf '%s\n' 'ingress: {bind: ["tcp://127.0.0.1:6555"]}' 'egress: {bind: ["tcp://127.0.0.1:6556"]}' \
+    'replay: {bind: ["tcp://127.0.0.1:6557"]}' 'metrics: {listen: ""}' >"$mnt/tmp/other.yaml"
+  inside "$ctr" "${entrypoint[@]}" --config /tmp/other.yaml </dev/null >"$work/other.log" 2>&1 &
+  runner=$!
+  pid=$(relay_pid "$ctr") || fail "the relay on another file did not start: $(cat "$work/other.log")"
+  health=$(inside "$ctr" "${healthcheck[@]}") || fail "the healthcheck did not follow the relay to its file"
+  [[ $health == "ok: a canary went tcp://127.0.0.1:6555 -> tcp://127.0.0.1:6556 "*"[zrelayd pid $pid]" ]] ||
+    fail "the healthcheck did not probe the running relay: $health"
+  stop "$pid" "$runner"
+  ((stopped_rc == 0)) || fail "the relay on another file did not exit 0 (exit $stopped_rc)"
+  echo "ok: with --config elsewhere, the healthcheck probes what runs: ${health%% in *}"
 fi
 
 # --- compose.yaml -------------------------------------------------------------------------------
