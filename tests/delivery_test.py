@@ -224,6 +224,25 @@ class DeliveryTest(RelayFixture):
 
     # --- drop notices ------------------------------------------------------------------------
 
+    def test_time_held_back_by_a_nodrop_subscriber_is_counted(self):
+        """zrelay_nodrop_wait_seconds_total grows by about the time a subscriber that reads
+        nothing holds the relay back (its publishing thread waits all along)."""
+        self.start(self.config(egress={"bind": [self.out_endpoint], "sndhwm": 10}))
+        waited = lambda: scrape(self.metrics_port)["zrelay_nodrop_wait_seconds_total"]
+        self.assertEqual(waited(), 0.0)
+        stalled_sub, stalled_push, stalled = stall_relay(self.ctx, self.in_port, self.out_port)
+        self.sockets += [stalled_sub, stalled_push]
+        self.assertTrue(stalled, "the relay never pushed back")
+        first = waited()
+        self.assertGreater(first, 0.0)
+        started = time.monotonic()
+        time.sleep(1.0)  # held back all along: nothing reads
+        second = waited()
+        self.assertGreaterEqual(second - first, 0.5 * (time.monotonic() - started),
+                                f"{first} then {second}")
+        print(f"[ figures ] held back {second:.2f} s in all, {second - first:.2f} s of the last "
+              f"{time.monotonic() - started:.2f} s", flush=True)
+
     def test_a_drain_that_runs_out_of_time_announces_what_it_lost(self):
         """SIGTERM behind a subscriber that reads nothing: when the drain deadline passes, the
         relay publishes a drain_deadline notice whose count is what it reports lost at exit, and
@@ -241,7 +260,7 @@ class DeliveryTest(RelayFixture):
         self.assertTrue(stalled, "the relay never pushed back")
         daemon.signal(signal.SIGTERM)
         self.assertEqual(daemon.wait_exit(15), EXIT_DRAIN_INCOMPLETE, daemon.stderr_text())
-        lost = re.search(r"(\d+) received messages were not published", daemon.stderr_text())
+        lost = re.search(r"were not published lost=(\d+)", daemon.stderr_text())
         self.assertIsNotNone(lost, daemon.stderr_text())
         frames = receive(notices, 5)
         self.assertIsNotNone(frames, "no drain_deadline notice")

@@ -230,3 +230,29 @@ TEST(handshake_watch, a_zmtp2_client_on_a_null_side_is_no_refusal) {
     }));
     EXPECT_EQ(refused_in_all(side.counters), 1U);
 }
+
+TEST(handshake_watch, connections_are_counted_from_accept_to_close) {
+    zmq::context_t context(1);
+    watched_side side(context, "ingress", false);
+    const auto connected = [&] {
+        metrics_snapshot s;
+        s.add(side.counters);
+        return s.clients.at(static_cast<std::size_t>(client_socket::ingress));
+    };
+    std::vector<zmq::socket_t> clients;
+    for (int i = 0; i < 3; ++i)
+        clients.push_back(client(context, side.endpoint));
+    ASSERT_TRUE(eventually([&] { return connected() == 3; })) << connected();
+    clients.pop_back();
+    clients.pop_back();
+    ASSERT_TRUE(eventually([&] { return connected() == 1; })) << connected();
+    {
+        // A TCP client that never says a word is a connection too, until it goes.
+        const raw_client silent(side.endpoint, "");
+        ASSERT_TRUE(eventually([&] { return connected() == 2; })) << connected();
+    }
+    ASSERT_TRUE(eventually([&] { return connected() == 1; })) << connected();
+    EXPECT_EQ(side.counters.accepted.at(0).value(), 4U);
+    EXPECT_EQ(side.counters.closed.at(0).value(), 3U);
+    EXPECT_EQ(refused_in_all(side.counters), 0U);
+}

@@ -542,11 +542,11 @@ TEST_P(relay_paths, sigterm_publishes_everything_received_once_the_subscriber_re
     }
     ASSERT_EQ(d->wait_exit(), 0) << d->stderr_text();
     const std::string log = d->stderr_text();
-    const auto at = log.find("drained: received ");
+    const auto at = log.find("drained received=");
     ASSERT_NE(at, std::string::npos) << log;
     int received_n = -1;
     int published_n = -1;
-    ASSERT_EQ(std::sscanf(log.c_str() + at, "drained: received %d, published %d", &received_n,
+    ASSERT_EQ(std::sscanf(log.c_str() + at, "drained received=%d published=%d", &received_n,
                           &published_n),
               2);
     std::printf("[ figures ] drain behind a stalled subscriber: received %d, published %d, "
@@ -573,14 +573,15 @@ TEST_P(relay_paths, a_drain_past_its_deadline_exits_75_and_counts_what_was_lost)
     producer.stop();
     ASSERT_EQ(code, 75) << d->stderr_text();
     const std::string log = d->stderr_text();
-    const auto at = log.find("drain incomplete after ");
+    const auto at = log.find("drain incomplete: ");
     ASSERT_NE(at, std::string::npos) << log;
     int took_ms = -1;
     int timeout_ms = -1;
     int lost = -1;
     ASSERT_EQ(std::sscanf(log.c_str() + at,
-                          "drain incomplete after %d ms (drain_timeout_ms %d): %d received",
-                          &took_ms, &timeout_ms, &lost),
+                          "drain incomplete: received messages were not published lost=%d "
+                          "took_ms=%d drain_timeout_ms=%d",
+                          &lost, &took_ms, &timeout_ms),
               3)
         << log;
     EXPECT_EQ(timeout_ms, 500);

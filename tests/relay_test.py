@@ -233,7 +233,7 @@ class Daemon:
     block the daemon once full); stop() kills it if still running and removes the directory.
     """
 
-    def __init__(self, config, env=None):
+    def __init__(self, config, env=None, journal=False):
         self.dir = tempfile.mkdtemp(prefix="zrelay-py-")
         self.config_path = os.path.join(self.dir, "zrelay.yaml")
         self.stderr_path = os.path.join(self.dir, "stderr.log")
@@ -245,10 +245,14 @@ class Daemon:
             f.write(self.config_text)
         with open(self.stderr_path, "wb") as err, \
                 open(os.path.join(self.dir, "stdout.log"), "wb") as out:
+            env = {**os.environ, **(env or {})}
+            if journal:  # stderr poses as journald's stream, as systemd would say it is
+                st = os.fstat(err.fileno())
+                env["JOURNAL_STREAM"] = f"{st.st_dev}:{st.st_ino}"
             self.started = time.monotonic()
             self.proc = subprocess.Popen([ZRELAYD, "--config", self.config_path],
                                          stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                         env={**os.environ, **(env or {})},
+                                         env=env,
                                          preexec_fn=_die_with_parent)
 
     def rendered(self, config):
@@ -351,15 +355,15 @@ class RelayFixture(unittest.TestCase):
         config.update(sections)
         return config
 
-    def spawn(self, config):
-        """Starts zrelayd without waiting for it; tearDown stops it."""
-        daemon = Daemon(config)
+    def spawn(self, config, **options):
+        """Starts zrelayd without waiting for it (`options`: Daemon's); tearDown stops it."""
+        daemon = Daemon(config, **options)
         self.daemons.append(daemon)
         return daemon
 
-    def start(self, config):
+    def start(self, config, **options):
         """Starts zrelayd and waits for its ready line."""
-        daemon = self.spawn(config)
+        daemon = self.spawn(config, **options)
         self.assertTrue(daemon.wait_ready(),
                         "zrelayd did not become ready:\n" + daemon.stderr_text())
         return daemon
@@ -644,7 +648,7 @@ class RelayTest(RelayFixture):
 
         log = daemon.stderr_text()
         self.assertNotIn("invalid UTF-8", log, "libprotobuf's complaint reached the log")
-        self.assertIn("dropped an invalid message", log)
+        self.assertIn("dropped invalid messages reason=", log)
 
     def test_bad_utf8_is_reported_by_the_relay_alone_even_at_debug(self):
         """Bad UTF-8 yields the relay's own rate-limited line and nothing from libprotobuf.
@@ -662,7 +666,7 @@ class RelayTest(RelayFixture):
         daemon.signal(signal.SIGTERM)
         self.assertEqual(daemon.wait_exit(10), EXIT_OK)
         log = daemon.stderr_text()
-        self.assertIn("dropped an invalid message (bad_utf8, 4 bytes)", log)
+        self.assertIn("dropped invalid messages reason=bad_utf8 count=1 bytes=4", log)
         self.assertNotIn("libprotobuf", log)
         self.assertNotIn("invalid UTF-8", log)
 
@@ -688,7 +692,7 @@ class RelayTest(RelayFixture):
                                       if "take effect only on restart" in l), None), 10)
         self.assertIsNotNone(line, daemon.stderr_text())
         event = json.loads(line)  # the log is JSON from the reload on
-        self.assertEqual(event["level"], "warning")
+        self.assertEqual(event["level"], "warn")  # as the config spells it
         self.assertIn("egress.sndhwm, workers changed", event["msg"])
         # level warn: the info line saying it reloaded is not written; the relay still runs on
         # its old settings, so messages still flow.
@@ -736,7 +740,7 @@ class RelayTest(RelayFixture):
         self.assertEqual(scrape(self.metrics_port).get(invalid_metric("malformed")), count)
 
         warnings = [line for line in daemon.stderr_text().splitlines()
-                    if "dropped an invalid message" in line]
+                    if "dropped invalid messages" in line]
         print(f"[ figures ] {count} garbage frames: {len(warnings)} warning line(s)", flush=True)
         self.assertGreaterEqual(len(warnings), 1, "invalid messages must be logged at all")
         self.assertLess(len(warnings), 20, "invalid-message warnings are not rate limited")
@@ -781,7 +785,7 @@ class RelayTest(RelayFixture):
             self.assertIsNotNone(code, "zrelayd did not exit after SIGTERM")
             log = daemon.stderr_text()
             self.assertEqual(code, EXIT_OK, log)
-            drained = re.search(r"drained: received (\d+), published (\d+), invalid (\d+)", log)
+            drained = re.search(r"drained received=(\d+) published=(\d+) invalid=(\d+)", log)
             self.assertIsNotNone(drained, log)
             taken, published, invalid = (int(n) for n in drained.groups())
             # The relay has exited: what it published is already in this process's buffers.

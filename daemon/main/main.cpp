@@ -21,6 +21,7 @@
 #include "errors.hpp"
 #include "healthcheck.hpp"
 #include "keys.hpp"
+#include "log_event.hpp"
 #include "logging.hpp"
 #include "metrics.hpp"
 #include "metrics_server.hpp"
@@ -128,8 +129,11 @@ run_state running_state(const config &cfg, const relay &relay) {
 }
 
 void log_totals(const char *what, const metrics_snapshot &s) {
-    spdlog::info("{}: received {}, published {}, invalid {}", what, s.received, s.published,
-                 s.invalid_total());
+    spdlog::info("{}", log_event(what)
+                           .add("received", s.received)
+                           .add("published", s.published)
+                           .add("invalid", s.invalid_total())
+                           .str());
 }
 
 int serve(config cfg, const cli_options &options) {
@@ -262,9 +266,11 @@ int serve(config cfg, const cli_options &options) {
     if (relay.lost() != 0) {
         const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
             std::chrono::steady_clock::now() - drain_start);
-        spdlog::error("drain incomplete after {} ms (drain_timeout_ms {}): {} received messages "
-                      "were not published",
-                      took.count(), cfg.shutdown.drain_timeout.count(), relay.lost());
+        spdlog::error("{}", log_event("drain incomplete: received messages were not published")
+                                .add("lost", relay.lost())
+                                .add("took_ms", took.count())
+                                .add("drain_timeout_ms", cfg.shutdown.drain_timeout.count())
+                                .str());
         log_totals("stopped", totals);
         return exit_drain_incomplete;
     }

@@ -44,6 +44,7 @@ void authenticator::run() {
             {nullptr, _stop.fd(), ZMQ_POLLIN, 0},
         }};
         zmq::poll(items.data(), items.size(), idle_poll);
+        _refusal_log.flush_due();
         if ((items[1].revents & ZMQ_POLLIN) != 0)
             break;
         if ((items[0].revents & ZMQ_POLLIN) == 0)
@@ -53,6 +54,7 @@ void authenticator::run() {
             continue;
         answer(request);
     }
+    _refusal_log.flush_all();
     _socket.close();
 }
 
@@ -101,12 +103,11 @@ void authenticator::answer(std::vector<zmq::message_t> &request) {
         // leaves libzmq's report of it (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) alone.
         const std::size_t which = domain == "egress" ? egress : ingress;
         _counters.auth_failures.at(which).at(static_cast<std::size_t>(reason)).add();
-        if (_refusal_log.allow())
-            spdlog::warn("auth: refused a client on {} from {} (key {}), reason {}: {}; {} more "
-                         "refused since the last such line",
-                         domain.empty() ? "?" : domain, address.empty() ? "?" : address,
-                         user.empty() ? "none" : user, to_string(reason), text,
-                         _refusal_log.suppressed());
+        _refusal_log.add(static_cast<relay_side>(which), reason, [&](log_event &event) {
+            event.add("address", address.empty() ? "?" : address)
+                .add("key", user.empty() ? "none" : user)
+                .add("detail", text);
+        });
         user.clear();
     }
     std::array<zmq::const_buffer, 6> reply{

@@ -25,8 +25,8 @@
 
 #include <zmq.hpp>
 
-#include "log_rate_limiter.hpp"
 #include "metrics.hpp"
+#include "refusal_log.hpp"
 #include "signaler.hpp"
 
 namespace zrelay {
@@ -57,7 +57,7 @@ private:
     signaler _stop;
     std::mutex _lists_mutex; // guards _lists; reload is rare and handshakes are not hot
     std::array<std::shared_ptr<const key_set>, 2> _lists;
-    log_rate_limiter _refusal_log; // run()'s thread only
+    refusal_log _refusal_log{"auth"}; // run()'s thread only
 };
 
 } // namespace zrelay

@@ -18,6 +18,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "log_event.hpp"
+
 namespace zrelay {
 namespace {
 
@@ -188,9 +190,13 @@ void report_cut(int fd) {
                          .count();
     std::int64_t last = g.last_logged_ms.load(std::memory_order_relaxed);
     if (now - last >= 1000 && g.last_logged_ms.compare_exchange_strong(last, now))
-        spdlog::warn("dropped a connection (fd {}) whose message passed {} frames or {} bytes "
-                     "before its last frame; {} dropped so far",
-                     fd, g.limits.max_message_frames, g.limits.max_message_bytes, total);
+        spdlog::warn("{}", log_event("dropped a connection whose message passed the frame or "
+                                     "byte limit before its last frame")
+                               .add("fd", fd)
+                               .add("max_frames", g.limits.max_message_frames)
+                               .add("max_bytes", g.limits.max_message_bytes)
+                               .add("total", total)
+                               .str());
 }
 
 } // namespace

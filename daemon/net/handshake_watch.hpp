@@ -17,13 +17,14 @@
 
 #include <memory>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include <zmq.hpp>
 
 #include "handshake_refusal.hpp"
-#include "log_rate_limiter.hpp"
 #include "metrics.hpp"
+#include "refusal_log.hpp"
 #include "signaler.hpp"
 #include "socket_monitor.hpp"
 
@@ -34,9 +35,9 @@ public:
     handshake_watch(zmq::context_t &context, thread_counters &counters)
         : _context(context), _counters(counters) {}
 
-    // Builder thread, before `socket` binds or connects: counts its refusals as `side`'s;
-    // `curve`: it runs CURVE. Throws zmq::error_t.
-    void watch(zmq::socket_t &socket, relay_side side, bool curve);
+    // Builder thread, before `socket` binds or connects: counts its refusals as `side`'s
+    // (`curve`: it runs CURVE) and its connections as `clients`'. Throws zmq::error_t.
+    void watch(zmq::socket_t &socket, relay_side side, bool curve, client_socket clients);
     // Builder thread, before `socket` connects: `link.connected` follows its one connection
     // (set when a handshake succeeds, cleared when it closes) and a link that goes down is
     // logged. Throws zmq::error_t.
@@ -52,17 +53,19 @@ private:
         socket_monitor events;
         relay_side side;
         bool curve;
+        client_socket clients;
         link_counters *link = nullptr; // a link's watch: its state, not refusals
         std::string endpoint;          // the link's
+        std::unordered_set<int> open;  // fds of its accepted connections not yet closed
     };
 
-    void on_event(const watched &from, const monitor_event &event);
+    void on_event(watched &from, const monitor_event &event);
 
     zmq::context_t &_context;
     thread_counters &_counters;
     std::vector<std::unique_ptr<watched>> _watched; // a handful; run()'s thread once it starts
     signaler _stop;
-    log_rate_limiter _refusal_log; // run()'s thread only
+    refusal_log _refusal_log{"handshake"}; // run()'s thread only
 };
 
 } // namespace zrelay

@@ -19,6 +19,24 @@ void metrics_snapshot::add(const thread_counters &c) noexcept {
     for (std::size_t i = 0; i < replay_requests.size(); ++i)
         replay_requests.at(i) += c.replay_requests.at(i).value();
     replayed += c.replayed.value();
+    for (std::size_t i = 0; i < client_socket_count; ++i)
+        clients.at(i) += static_cast<std::int64_t>(c.accepted.at(i).value()) -
+                         static_cast<std::int64_t>(c.closed.at(i).value());
+    nodrop_wait_ns += c.nodrop_wait_ns.value();
+}
+
+std::string_view to_string(client_socket socket) noexcept {
+    switch (socket) {
+    case client_socket::ingress:
+        return "ingress";
+    case client_socket::egress:
+        return "egress";
+    case client_socket::replay:
+        return "replay";
+    case client_socket::dead_letter:
+        return "dead_letter";
+    }
+    return "?";
 }
 
 std::uint64_t metrics_snapshot::invalid_total() const noexcept {

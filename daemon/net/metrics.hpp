@@ -25,6 +25,11 @@
 
 namespace zrelay {
 
+// The relay's sockets clients connect to: a label of zrelay_clients_connected.
+enum class client_socket : unsigned char { ingress, egress, replay, dead_letter };
+inline constexpr std::size_t client_socket_count = 4;
+[[nodiscard]] std::string_view to_string(client_socket socket) noexcept;
+
 class counter {
 public:
     // Owner thread only.
@@ -60,6 +65,12 @@ struct alignas(64) thread_counters {
     // messages replayed: written by the replay server.
     std::array<counter, replay_status_count> replay_requests;
     counter replayed;
+    // Connections accepted on, and closed from, each client_socket: written by the handshake
+    // watch. Two counters rather than a gauge, so that each keeps one writer's relaxed add.
+    std::array<counter, client_socket_count> accepted;
+    std::array<counter, client_socket_count> closed;
+    // Nanoseconds egress waited for a subscriber at its HWM (egress.nodrop): written by egress.
+    counter nodrop_wait_ns;
     // Turns of the thread's loop, waiting ones included (every stage wakes at least every
     // idle_poll): liveness for the systemd watchdog, not exported.
     counter beats;
@@ -126,6 +137,8 @@ struct metrics_snapshot {
     std::uint64_t evicted = 0;
     std::array<std::uint64_t, replay_status_count> replay_requests{}; // by replay_status
     std::uint64_t replayed = 0;
+    std::array<std::int64_t, client_socket_count> clients{}; // connected now, by client_socket
+    std::uint64_t nodrop_wait_ns = 0;
 
     void add(const thread_counters &c) noexcept;
     [[nodiscard]] std::uint64_t invalid_total() const noexcept;

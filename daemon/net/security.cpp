@@ -54,6 +54,7 @@ socket_security security_for(const config &cfg, const char *side) {
         which == "ingress" ? cfg.security.ingress_curve : cfg.security.egress_curve;
     socket_security security;
     security.zap_domain = which;
+    security.clients = which == "ingress" ? client_socket::ingress : client_socket::egress;
     security.handshake_timeout = cfg.security.handshake_timeout;
     security.ipc_mode = static_cast<mode_t>(cfg.security.ipc_mode);
     security.ipc_group = group_id(cfg.security.ipc_group);
@@ -82,7 +83,7 @@ void secure(zmq::socket_t &socket, const socket_security &security) {
     if (security.watch != nullptr)
         security.watch->watch(
             socket, security.zap_domain == "egress" ? relay_side::egress : relay_side::ingress,
-            security.curve.has_value());
+            security.curve.has_value(), security.clients);
     if (!security.curve)
         return;
     socket.set(zmq::sockopt::curve_server, true);

@@ -15,6 +15,7 @@
 #include "config.hpp"
 #include "ipc_socket_file.hpp"
 #include "keys.hpp"
+#include "metrics.hpp"
 
 namespace zrelay {
 class handshake_watch;
@@ -34,8 +35,10 @@ struct socket_security {
     std::int64_t max_frame_bytes = -1; // ZMQ_MAXMSGSIZE: a bigger inbound frame drops the peer
     mode_t ipc_mode = 0660;
     std::optional<gid_t> ipc_group;
-    // Counts the socket's refused handshakes as zap_domain's side, if set (the relay's).
+    // Counts the socket's refused handshakes as zap_domain's side, and its connections as
+    // `clients`', if set (the relay's).
     handshake_watch *watch = nullptr;
+    client_socket clients = client_socket::ingress;
 };
 
 // The security of one side from the config: loads its secret key file (config_error naming the

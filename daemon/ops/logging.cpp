@@ -1,71 +1,37 @@
 #include "logging.hpp"
 
+#include <cstdlib>
 #include <memory>
-#include <string_view>
 
-#include <spdlog/pattern_formatter.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "log_format.hpp"
+
 namespace zrelay {
 
-namespace {
-
-// %j: the message as the body of a JSON string, so one event is one valid JSON object per line
-// whatever its text holds.
-class json_message_flag : public spdlog::custom_flag_formatter {
-public:
-    void format(const spdlog::details::log_msg &msg, const std::tm & /*tm*/,
-                spdlog::memory_buf_t &dest) override {
-        const std::string_view text(msg.payload.data(), msg.payload.size());
-        for (const char c : text) {
-            switch (c) {
-            case '"':
-                dest.append(std::string_view("\\\""));
-                break;
-            case '\\':
-                dest.append(std::string_view("\\\\"));
-                break;
-            case '\n':
-                dest.append(std::string_view("\\n"));
-                break;
-            case '\r':
-                dest.append(std::string_view("\\r"));
-                break;
-            case '\t':
-                dest.append(std::string_view("\\t"));
-                break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20) {
-                    static constexpr char hex[] = "0123456789abcdef";
-                    const auto u = static_cast<unsigned char>(c);
-                    const char esc[] = {'\\', 'u', '0', '0', hex[u >> 4], hex[u & 0xf]};
-                    dest.append(esc, esc + sizeof esc);
-                } else {
-                    dest.push_back(c);
-                }
-            }
-        }
-    }
-    [[nodiscard]] std::unique_ptr<custom_flag_formatter> clone() const override {
-        return std::make_unique<json_message_flag>();
-    }
-};
-
-} // namespace
+bool is_journal_stream(int fd, const char *journal_stream) {
+    if (journal_stream == nullptr)
+        return false;
+    struct stat st {};
+    if (::fstat(fd, &st) != 0)
+        return false;
+    return fmt::format("{}:{}", st.st_dev, st.st_ino) == journal_stream;
+}
 
 namespace {
 
 void apply(spdlog::logger &logger, const log_config &cfg,
            const std::optional<std::string> &level_override) {
-    if (cfg.format == log_format::json) {
-        auto formatter = std::make_unique<spdlog::pattern_formatter>();
-        formatter->add_flag<json_message_flag>('j').set_pattern(
-            R"({"time":"%Y-%m-%dT%H:%M:%S.%f%z","level":"%l","thread":%t,"msg":"%j"})");
-        logger.set_formatter(std::move(formatter));
-    } else {
-        logger.set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l [%t] %v");
-    }
+    // Decided once, at the first call: setup_logging(), on main's thread at start.
+    static const bool journal =
+        is_journal_stream(STDERR_FILENO,
+                          std::getenv("JOURNAL_STREAM")); // NOLINT(concurrency-mt-unsafe)
+    logger.set_formatter(make_log_formatter(cfg.format, journal));
     logger.set_level(spdlog::level::from_str(level_override.value_or(cfg.level)));
 }
 

@@ -162,6 +162,17 @@ std::string render_prometheus(const metrics_snapshot &s) {
     family(out, "zrelay_subscriptions", "gauge",
            "Distinct topic prefixes subscribed to on the egress sockets.");
     sample(out, "zrelay_subscriptions", s.subscriptions);
+    family(out, "zrelay_clients_connected", "gauge",
+           "Client connections open, by socket: ingress (producers), egress (subscribers), "
+           "replay, dead_letter; from accept to close, whether or not the handshake passed.");
+    for (std::size_t i = 0; i < client_socket_count; ++i)
+        sample(out, "zrelay_clients_connected", s.clients.at(i),
+               std::string("socket=\"") + std::string(to_string(static_cast<client_socket>(i))) +
+                   "\"");
+    family(out, "zrelay_nodrop_wait_seconds_total", "counter",
+           "Seconds publishing waited for a subscriber at its high-water mark (egress.nodrop): "
+           "meanwhile nothing is published to anyone and producers are held back.");
+    sample(out, "zrelay_nodrop_wait_seconds_total", static_cast<double>(s.nodrop_wait_ns) / 1e9);
     family(out, "zrelay_draining", "gauge", "1 while the relay drains before exiting.");
     sample(out, "zrelay_draining", s.draining ? 1 : 0);
     if (s.retention)

@@ -10,7 +10,9 @@ dead_letters::dead_letters(zmq::context_t &context, const invalid_config &cfg,
     _socket.set(zmq::sockopt::sndhwm, cfg.dead_letter_hwm);
     // What is queued at exit was refused input: not worth holding the shutdown for.
     _socket.set(zmq::sockopt::linger, 0);
-    _bound = attach_endpoints(_socket, "dead-letter", {cfg.dead_letter}, {}, security);
+    socket_security secured = security; // egress's, its clients counted apart
+    secured.clients = client_socket::dead_letter;
+    _bound = attach_endpoints(_socket, "dead-letter", {cfg.dead_letter}, {}, secured);
 }
 
 void dead_letters::send(pipeline_item &item) {

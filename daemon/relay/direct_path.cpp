@@ -11,6 +11,7 @@ void direct_path::run() {
         // While running, an empty PULL is waited on inside receive(), up to idle_poll; once
         // draining, wait_for_input() decides when PULL has stayed quiet long enough.
         if (!_ingress.receive(item, !draining)) {
+            _validator.idle();
             _egress.tick();
             if (draining && !_ingress.wait_for_input(_egress.handle()))
                 break;
@@ -33,6 +34,7 @@ void direct_path::run() {
         if (!_egress.publish(item, _no_hold))
             break; // aborted while a subscriber held us up
     }
+    _validator.finish();
     _egress.close();
     if (_dead_letters != nullptr)
         _dead_letters->close();

@@ -58,6 +58,32 @@ void egress::read_subscriptions() {
     _subscriptions.store(static_cast<std::int64_t>(_prefixes.size()), std::memory_order_relaxed);
 }
 
+bool egress::send_topic(zmq::message_t &topic_frame, const std::function<void()> &held_up) {
+    if (_socket.send(topic_frame, zmq::send_flags::sndmore | zmq::send_flags::dontwait))
+        return true;
+    // Only with nodrop (without, the XPUB drops for a full subscriber and the send succeeds).
+    // Counted as it goes, so a scrape during a long wait sees it grow.
+    auto mark = std::chrono::steady_clock::now();
+    const auto count_wait = [&] {
+        const auto now = std::chrono::steady_clock::now();
+        _counters.nodrop_wait_ns.add(static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(now - mark).count()));
+        mark = now;
+    };
+    while (!_socket.send(topic_frame, zmq::send_flags::sndmore)) {
+        // SNDTIMEO passed with a subscriber still at its HWM.
+        count_wait();
+        _counters.beats.add();
+        if (_control.aborted())
+            return false;
+        if (held_up)
+            held_up();
+        tick();
+    }
+    count_wait();
+    return true;
+}
+
 bool egress::publish(pipeline_item &item, const std::function<void()> &held_up) {
     const std::string_view topic(static_cast<const char *>(item.topic.data()), item.topic.size());
     const topic_count counted = _topics.count_indexed(topic);
@@ -77,15 +103,8 @@ bool egress::publish(pipeline_item &item, const std::function<void()> &held_up) 
     if (keep)
         topic_copy.copy(item.topic);
     zmq::message_t &topic_frame = keep ? topic_copy : item.topic;
-    while (!_socket.send(topic_frame, zmq::send_flags::sndmore)) {
-        // SNDTIMEO passed with a subscriber still at its HWM (nodrop).
-        _counters.beats.add();
-        if (_control.aborted())
-            return false;
-        if (held_up)
-            held_up();
-        tick();
-    }
+    if (!send_topic(topic_frame, held_up))
+        return false;
     // Untracked topics (sequence 0) cannot be asked for by sequence, nor have a last value.
     if (_retention != nullptr && counted.sequence != 0)
         _retention->append(counted.index, topic, counted.sequence,

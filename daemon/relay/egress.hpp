@@ -10,6 +10,8 @@
 // a short ZMQ_SNDTIMEO rather than DONTWAIT and a poll: an XPUB always polls writable (its
 // distributor reports room even when a subscriber has none), but a blocking send is woken by the
 // subscriber's pipe draining. The timeout lets it look at the shutdown state and subscriptions.
+// A first DONTWAIT send tells whether it waits at all; only then is the wait timed (for
+// zrelay_nodrop_wait_seconds_total), so the message path reads no clock.
 //
 // A message from another relay has its upstream's sequence checked (upstream_gaps.hpp): what is
 // missing is counted, per ingress.subscribe link too, and announced on $zrelay/drops. With
@@ -97,6 +99,9 @@ private:
     void read_subscriptions();
     void publish_drop_notices(drop_notices::clock::time_point now);
     void check_upstream(const pipeline_item &item, std::uint32_t topic_index);
+    // Sends a message's topic frame, waiting (nodrop) while a subscriber has no room; false if
+    // the relay was aborted meanwhile.
+    bool send_topic(zmq::message_t &topic_frame, const std::function<void()> &held_up);
     // Sends one message of the relay's own on `topic`, without waiting (dropped for a subscriber
     // with no room, even with nodrop); false if it could not be sent at all.
     bool send_own(std::string_view topic, const std::string &content);

@@ -4,8 +4,6 @@
 #include <array>
 #include <chrono>
 
-#include <spdlog/spdlog.h>
-
 #include "clock.hpp"
 
 namespace zrelay {
@@ -31,20 +29,26 @@ bool ingress::receive(pipeline_item &item, bool wait) {
         // the control fds: it is one poll() on the socket's mailbox, where zmq_poll makes
         // several calls per item, and on a stream of large messages the caller waits once per
         // message.
-        if (!_socket.recv(item.body, wait ? zmq::recv_flags::none : zmq::recv_flags::dontwait))
+        if (!_socket.recv(item.body, wait ? zmq::recv_flags::none : zmq::recv_flags::dontwait)) {
+            _invalid_log.flush_due(); // idle: tell what a burst held back
             return false;
+        }
         refuse(item);
     } else if (!take(item)) {
-        if (!wait)
+        if (!wait) {
+            _invalid_log.flush_due();
             return false;
+        }
         _poll.clear(); // keeps its capacity: no allocation after the first wait
         _poll.push_back({_socket.handle(), 0, ZMQ_POLLIN, 0});
         if (!_control.draining())
             for (void *h : _links->handles())
                 _poll.push_back({h, 0, ZMQ_POLLIN, 0});
         zmq::poll(_poll.data(), _poll.size(), idle_poll);
-        if (!take(item))
+        if (!take(item)) {
+            _invalid_log.flush_due();
             return false;
+        }
     }
     if (_options.take_time && item.reason == invalid_reason::none)
         item.received_ns = epoch_ns();
@@ -78,6 +82,7 @@ bool ingress::take(pipeline_item &item) {
 }
 
 void ingress::close() {
+    _invalid_log.flush_all();
     _socket.close();
     if (_links != nullptr)
         _links->close();
@@ -115,10 +120,7 @@ void ingress::account(pipeline_item &item, std::size_t bytes) {
     _counters.bytes_received.add(bytes);
     if (item.reason != invalid_reason::none) {
         _counters.invalid[static_cast<std::size_t>(item.reason)].add();
-        if (_invalid_log.allow())
-            spdlog::warn("dropped an invalid message ({}, {} bytes); {} more dropped since the "
-                         "last such line",
-                         to_string(item.reason), bytes, _invalid_log.suppressed());
+        _invalid_log.add(item.reason, bytes);
     }
 }
 

@@ -17,7 +17,7 @@
 #include <zmq.hpp>
 
 #include "config.hpp"
-#include "log_rate_limiter.hpp"
+#include "invalid_log.hpp"
 #include "metrics.hpp"
 #include "pipeline.hpp"
 #include "pipeline_control.hpp"
@@ -70,7 +70,7 @@ private:
     options _options;
     thread_counters &_counters;
     const pipeline_control &_control;
-    log_rate_limiter _invalid_log;
+    invalid_log _invalid_log;
     attached_endpoints _bound; // its ipc socket files are removed with it
     upstream_links *_links;    // null: no ingress.subscribe
     bool _links_first = false; // which of PULL and the links take() tries first: they alternate

@@ -41,6 +41,7 @@ replay_server::replay_server(zmq::context_t &context, const std::vector<std::str
     _socket.set(zmq::sockopt::linger, 0);
     socket_security secured = security;
     secured.max_frame_bytes = max_request_frame;
+    secured.clients = client_socket::replay;
     _bound = attach_endpoints(_socket, "replay", bind, {}, secured);
 }
 

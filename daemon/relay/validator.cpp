@@ -1,7 +1,5 @@
 #include "validator.hpp"
 
-#include <spdlog/spdlog.h>
-
 namespace zrelay {
 
 void validator::process(pipeline_item &item) {
@@ -19,10 +17,7 @@ void validator::process(pipeline_item &item) {
     if (r.reason != invalid_reason::none) {
         item.reason = r.reason;
         _counters->invalid[static_cast<std::size_t>(r.reason)].add();
-        if (_invalid_log.allow())
-            spdlog::warn("dropped an invalid message ({}, {} bytes); {} more dropped since the "
-                         "last such line",
-                         to_string(r.reason), item.body.size(), _invalid_log.suppressed());
+        _invalid_log.add(r.reason, item.body.size());
         return;
     }
     const std::string_view topic =

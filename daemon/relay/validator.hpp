@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <string>
 
-#include "log_rate_limiter.hpp"
+#include "invalid_log.hpp"
 #include "metrics.hpp"
 #include "pipeline.hpp"
 
@@ -29,11 +29,15 @@ public:
     // Decodes item.body, sets item.topic or item.reason. Never throws on any input (it may
     // throw std::bad_alloc, like anything that allocates).
     void process(pipeline_item &item);
+    // Logs what it refused and held back for a second or more: when its thread is idle.
+    void idle() { _invalid_log.flush_due(); }
+    // Logs all it refused and held back: when its thread stops.
+    void finish() { _invalid_log.flush_all(); }
 
 private:
     options _options;
     thread_counters *_counters; // a pointer, so that a worker can be given its validator by value
-    log_rate_limiter _invalid_log;
+    invalid_log _invalid_log;
 };
 
 } // namespace zrelay

@@ -13,12 +13,16 @@ void worker::run() {
                 _out.flush();
                 unflushed = 0;
             }
-            if (_control.aborted())
+            if (_control.aborted()) {
+                _validator.finish();
                 return;
+            }
+            _validator.idle();
             _in.wait(idle_poll);
             continue;
         }
         if (item->end) {
+            _validator.finish();
             _out.write(std::move(*item));
             _out.flush();
             return;
