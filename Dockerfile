@@ -25,7 +25,7 @@ COPY config config
 COPY systemd systemd
 COPY tools tools
 RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
-      -DZRELAY_BUILD_TESTS=OFF -DZRELAY_BUILD_BENCHMARKS=OFF \
+      -DZRELAY_BUILD_TESTS=OFF -DZRELAY_BUILD_BENCHMARKS=OFF -DZRELAY_MAN_PAGES=OFF \
  && cmake --build /build --target zrelayd zrelay \
  && strip /build/daemon/zrelayd /build/tools/zrelay \
  && sed -e 's|tcp://127\.0\.0\.1:|tcp://*:|' -e 's|"127\.0\.0\.1:9464"|"0.0.0.0:9464"|' \

@@ -15,6 +15,9 @@ packages=(
   # zrelayd's allocator: glibc's malloc contends on an arena lock when one thread frees what
   # another allocated, as libzmq does with every stamped message (CMakeLists.txt, ZRELAY_MALLOC)
   libmimalloc-dev
+  # the man pages: help2man writes zrelayd(8) and zrelay(1) from their --help (docs/man/), and
+  # tests/man_pages_test.py renders all three with groff to catch roff warnings
+  help2man groff-base
   # systemd-analyze, for the unit file tests
   systemd
   # tests/container_test.sh runs compose.yaml's services with it (it pulls in podman)
