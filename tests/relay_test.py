@@ -864,10 +864,11 @@ class RelayTest(RelayFixture):
 
         samples = scrape(self.metrics_port)
         for name in ("zrelay_messages_received_total", "zrelay_messages_published_total",
-                     "zrelay_subscriptions", "zrelay_inflight",
+                     "zrelay_subscriptions", "zrelay_inflight", "process_cpu_seconds_total",
                      *(invalid_metric(r)
                        for r in ("malformed", "bad_utf8", "oversize", "multipart"))):
             self.assertIn(name, samples)
+        self.assertTrue(any(n.startswith("zrelay_build_info{") for n in samples), sorted(samples))
 
 
 if __name__ == "__main__":
