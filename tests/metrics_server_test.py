@@ -5,8 +5,8 @@ Each test starts the real zrelayd with a metrics listen port and attacks it the 
 idle and slowloris connections while a probe asks /healthz, an endless stream of header lines,
 a Range header asking for the body thousands of times; plus what the server answers to requests
 it does not serve, and what /metrics says beyond the relay's counters (issue 19): the process_*
-series of the Prometheus client libraries and zrelay_build_info. Run by CTest like relay_test.py
-(ZRELAYD, PYTHONPATH).
+series of the Prometheus client libraries, zrelay_build_info and the renamed byte counters. Run
+by CTest like relay_test.py (ZRELAYD, PYTHONPATH).
 """
 import os
 import re
@@ -303,6 +303,25 @@ class MetricsServerTest(RelayFixture):
         self.assertEqual(match[1], printed[1])
         # git describe --always --dirty (a hash, maybe after a tag, maybe -dirty), or "unknown".
         self.assertRegex(match[2], r"^(unknown|([\w.-]+-\d+-g)?[0-9a-f]{7,}(-dirty)?)$")
+
+    def test_byte_counters_under_their_new_and_old_names(self):
+        """zrelay_received_bytes_total and zrelay_published_bytes_total, and for one release
+        their old names (zrelay_bytes_*_total), deprecated in their help, with the same values."""
+        sub, push = self.sub(), self.push()
+        self.await_subscriptions(1)
+        pushed = self.relay_messages(50, sub, push)
+        samples = scrape(self.metrics_port)
+        self.assertEqual(samples["zrelay_received_bytes_total"], pushed)
+        self.assertEqual(samples["zrelay_bytes_received_total"], pushed)
+        self.assertGreater(samples["zrelay_published_bytes_total"], pushed)  # stamped
+        self.assertEqual(samples["zrelay_bytes_published_total"],
+                         samples["zrelay_published_bytes_total"])
+        body = self.assert_answers("/metrics")[2].decode()
+        for old, new in (("zrelay_bytes_received_total", "zrelay_received_bytes_total"),
+                         ("zrelay_bytes_published_total", "zrelay_published_bytes_total")):
+            self.assertIn(f"# HELP {old} Deprecated: use {new}; removed in the next release.\n",
+                          body)
+            self.assertIn(f"# TYPE {new} counter\n", body)
 
     # --- attacks ----------------------------------------------------------------------------
 

@@ -16,6 +16,25 @@ bool has_line(const std::string &text, const std::string &line) {
     return text.starts_with(line + "\n") || text.find("\n" + line + "\n") != std::string::npos;
 }
 
+TEST(prometheus, byte_counters_under_both_names_until_the_old_ones_go) {
+    metrics_snapshot s;
+    s.bytes_received = 1234;
+    s.bytes_published = 5678;
+    const std::string text = render_prometheus(s, build(), std::nullopt);
+    EXPECT_TRUE(has_line(text, "# TYPE zrelay_received_bytes_total counter")) << text;
+    EXPECT_TRUE(has_line(text, "zrelay_received_bytes_total 1234")) << text;
+    EXPECT_TRUE(has_line(text, "zrelay_bytes_received_total 1234")) << text;
+    EXPECT_TRUE(has_line(text, "# HELP zrelay_bytes_received_total Deprecated: use "
+                               "zrelay_received_bytes_total; removed in the next release."))
+        << text;
+    EXPECT_TRUE(has_line(text, "# TYPE zrelay_published_bytes_total counter")) << text;
+    EXPECT_TRUE(has_line(text, "zrelay_published_bytes_total 5678")) << text;
+    EXPECT_TRUE(has_line(text, "zrelay_bytes_published_total 5678")) << text;
+    EXPECT_TRUE(has_line(text, "# HELP zrelay_bytes_published_total Deprecated: use "
+                               "zrelay_published_bytes_total; removed in the next release."))
+        << text;
+}
+
 TEST(prometheus, build_info_labels_version_and_commit) {
     const std::string text = render_prometheus({}, build(), std::nullopt);
     EXPECT_TRUE(has_line(text, "# TYPE zrelay_build_info gauge")) << text;

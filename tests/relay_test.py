@@ -864,7 +864,8 @@ class RelayTest(RelayFixture):
 
         samples = scrape(self.metrics_port)
         for name in ("zrelay_messages_received_total", "zrelay_messages_published_total",
-                     "zrelay_subscriptions", "zrelay_inflight", "process_cpu_seconds_total",
+                     "zrelay_subscriptions", "zrelay_inflight", "zrelay_received_bytes_total",
+                     "zrelay_published_bytes_total", "process_cpu_seconds_total",
                      *(invalid_metric(r)
                        for r in ("malformed", "bad_utf8", "oversize", "multipart"))):
             self.assertIn(name, samples)

@@ -131,13 +131,21 @@ std::string render_prometheus(const metrics_snapshot &s, const build_info &build
     family(out, "zrelay_messages_received_total", "counter",
            "Messages taken from the ingress PULL sockets, valid or not.");
     sample(out, "zrelay_messages_received_total", s.received);
-    family(out, "zrelay_bytes_received_total", "counter", "Bytes of the messages received.");
+    family(out, "zrelay_received_bytes_total", "counter", "Bytes of the messages received.");
+    sample(out, "zrelay_received_bytes_total", s.bytes_received);
+    // The names before the unit came last, as the Prometheus naming conventions put it: kept
+    // for one release so that dashboards and alerts can move (README, Renamed metrics).
+    family(out, "zrelay_bytes_received_total", "counter",
+           "Deprecated: use zrelay_received_bytes_total; removed in the next release.");
     sample(out, "zrelay_bytes_received_total", s.bytes_received);
     family(out, "zrelay_messages_published_total", "counter",
            "Messages published on the egress XPUB sockets.");
     sample(out, "zrelay_messages_published_total", s.published);
-    family(out, "zrelay_bytes_published_total", "counter",
+    family(out, "zrelay_published_bytes_total", "counter",
            "Bytes of the DataMessage frames published (topic frames not counted).");
+    sample(out, "zrelay_published_bytes_total", s.bytes_published);
+    family(out, "zrelay_bytes_published_total", "counter",
+           "Deprecated: use zrelay_published_bytes_total; removed in the next release.");
     sample(out, "zrelay_bytes_published_total", s.bytes_published);
     family(out, "zrelay_messages_invalid_total", "counter",
            "Messages refused and dropped, by reason.");
