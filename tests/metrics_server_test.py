@@ -5,8 +5,9 @@ Each test starts the real zrelayd with a metrics listen port and attacks it the 
 idle and slowloris connections while a probe asks /healthz, an endless stream of header lines,
 a Range header asking for the body thousands of times; plus what the server answers to requests
 it does not serve, and what /metrics says beyond the relay's counters (issue 19): the process_*
-series of the Prometheus client libraries, zrelay_build_info and the renamed byte counters. Run
-by CTest like relay_test.py (ZRELAYD, PYTHONPATH).
+series of the Prometheus client libraries, zrelay_build_info, the renamed byte counters and the
+pipeline gauges only where there is a pipeline. Run by CTest like relay_test.py (ZRELAYD,
+PYTHONPATH).
 """
 import os
 import re
@@ -322,6 +323,23 @@ class MetricsServerTest(RelayFixture):
             self.assertIn(f"# HELP {old} Deprecated: use {new}; removed in the next release.\n",
                           body)
             self.assertIn(f"# TYPE {new} counter\n", body)
+
+    def test_inflight_gauges_only_with_a_pipeline(self):
+        """The credits bound what the pipeline (workers > 0) holds; the direct path (workers: 0)
+        has none, so it exports neither gauge rather than a constant 0."""
+        for workers in (0, 2):
+            with self.subTest(workers=workers):
+                self.daemon.stop()
+                self.daemon = self.start(self.config(workers=workers,
+                                                     pipeline={"max_inflight": 777}))
+                samples = scrape(self.metrics_port)
+                self.assertIn("zrelay_messages_received_total", samples)
+                if workers == 0:
+                    self.assertNotIn("zrelay_inflight", samples)
+                    self.assertNotIn("zrelay_inflight_max", samples)
+                else:
+                    self.assertEqual(samples["zrelay_inflight_max"], 777)
+                    self.assertEqual(samples["zrelay_inflight"], 0)
 
     # --- attacks ----------------------------------------------------------------------------
 

@@ -35,6 +35,18 @@ TEST(prometheus, byte_counters_under_both_names_until_the_old_ones_go) {
         << text;
 }
 
+TEST(prometheus, inflight_only_with_a_pipeline) {
+    metrics_snapshot s;
+    s.inflight = 7;
+    s.max_inflight = 100;
+    const std::string direct = render_prometheus(s, build(), std::nullopt);
+    EXPECT_EQ(direct.find("zrelay_inflight"), std::string::npos) << direct;
+    s.pipelined = true;
+    const std::string pipelined = render_prometheus(s, build(), std::nullopt);
+    EXPECT_TRUE(has_line(pipelined, "zrelay_inflight 7")) << pipelined;
+    EXPECT_TRUE(has_line(pipelined, "zrelay_inflight_max 100")) << pipelined;
+}
+
 TEST(prometheus, build_info_labels_version_and_commit) {
     const std::string text = render_prometheus({}, build(), std::nullopt);
     EXPECT_TRUE(has_line(text, "# TYPE zrelay_build_info gauge")) << text;

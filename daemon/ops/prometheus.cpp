@@ -191,11 +191,13 @@ std::string render_prometheus(const metrics_snapshot &s, const build_info &build
     family(out, "zrelay_upstream_missing_total", "counter",
            "Messages upstream relays published that never arrived here (the gaps' sizes).");
     sample(out, "zrelay_upstream_missing_total", s.upstream_missing);
-    family(out, "zrelay_inflight", "gauge",
-           "Messages received and not yet published or dropped (bounded by max_inflight).");
-    sample(out, "zrelay_inflight", s.inflight);
-    family(out, "zrelay_inflight_max", "gauge", "pipeline.max_inflight.");
-    sample(out, "zrelay_inflight_max", s.max_inflight);
+    if (s.pipelined) {
+        family(out, "zrelay_inflight", "gauge",
+               "Messages received and not yet published or dropped (bounded by max_inflight).");
+        sample(out, "zrelay_inflight", s.inflight);
+        family(out, "zrelay_inflight_max", "gauge", "pipeline.max_inflight.");
+        sample(out, "zrelay_inflight_max", s.max_inflight);
+    }
     family(out, "zrelay_subscriptions", "gauge",
            "Distinct topic prefixes subscribed to on the egress sockets.");
     sample(out, "zrelay_subscriptions", s.subscriptions);
