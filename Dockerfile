@@ -24,8 +24,12 @@ COPY proto proto
 COPY config config
 COPY systemd systemd
 COPY tools tools
+# The commit zrelay_build_info names: the context has no .git (.dockerignore), so
+# tools/build-image.sh passes what git says outside; a bare `podman build` says "unknown".
+ARG ZRELAY_COMMIT=unknown
 RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
       -DZRELAY_BUILD_TESTS=OFF -DZRELAY_BUILD_BENCHMARKS=OFF -DZRELAY_MAN_PAGES=OFF \
+      -DZRELAY_COMMIT="$ZRELAY_COMMIT" \
  && cmake --build /build --target zrelayd zrelay \
  && strip /build/daemon/zrelayd /build/tools/zrelay \
  && sed -e 's|tcp://127\.0\.0\.1:|tcp://*:|' -e 's|"127\.0\.0\.1:9464"|"0.0.0.0:9464"|' \

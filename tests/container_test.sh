@@ -47,6 +47,7 @@ inspect() { podman image inspect --format "$1" "${2:-$image}"; }
 
 # --- the build, as the README has it ------------------------------------------------------------
 readme 'tools/build-image.sh                          # podman build --format docker'
+commit=$(git -C "$src" describe --always --dirty 2>/dev/null || echo unknown) # as the build names it
 tools/build-image.sh >"$work/build.log" 2>&1 || { tail -30 "$work/build.log"; fail "tools/build-image.sh"; }
 echo "ok: $(tail -1 "$work/build.log")"
 # An OCI build (podman's default) drops HEALTHCHECK with only a warning: the script must fail.
@@ -196,6 +197,11 @@ else
   done
   ((seen)) || fail "zrelay stats inside the image did not see the messages"
   echo "ok: zrelay send and stats inside the image"
+  # The build context has no .git: the commit comes from tools/build-image.sh's build argument.
+  build_info="zrelay_build_info{version=\"${version#zrelayd }\",commit=\"$commit\"}"
+  inside "$ctr" zrelay stats --once --interval 0.1 --metrics http://127.0.0.1:9464/metrics 2>/dev/null |
+    grep -Fq "$build_info " || fail "the relay in the image does not say $build_info"
+  echo "ok: $build_info"
 
   stop "$pid" "$runner"
   ((stopped_rc == 0)) || fail "the relay did not drain and exit 0 on SIGTERM (exit $stopped_rc): $(tail -3 "$work/relay.log")"

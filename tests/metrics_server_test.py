@@ -4,15 +4,22 @@
 Each test starts the real zrelayd with a metrics listen port and attacks it the way issue 15 did:
 idle and slowloris connections while a probe asks /healthz, an endless stream of header lines,
 a Range header asking for the body thousands of times; plus what the server answers to requests
-it does not serve. Run by CTest like relay_test.py (ZRELAYD, PYTHONPATH).
+it does not serve, and what /metrics says beyond the relay's counters (issue 19): the process_*
+series of the Prometheus client libraries, zrelay_build_info, the renamed byte counters and the
+pipeline gauges only where there is a pipeline. Run by CTest like relay_test.py (ZRELAYD,
+PYTHONPATH).
 """
+import os
+import re
 import select
 import socket
+import subprocess
 import threading
 import time
 import unittest
 
-from relay_test import RelayFixture, free_tcp_ports, wait_for
+from relay_test import (ZRELAYD, RelayFixture, free_tcp_ports, receive, scrape, v1_message,
+                        wait_for)
 from zmtp_client import rss_bytes
 
 MIB = 1024 * 1024
@@ -218,6 +225,121 @@ class MetricsServerTest(RelayFixture):
         answer = http(port, request("GET", "/healthz"), host="::1")
         self.assertIsNotNone(answer, "no answer on [::1]")
         self.assertEqual(answer[0], 200, answer)
+
+    # --- what /metrics says ---------------------------------------------------------------
+
+    def scrape_until(self, condition, what, timeout=30.0):
+        """Scrapes until condition(samples) holds; returns those samples (fails if never)."""
+        found = wait_for(lambda: (lambda s: s if s and condition(s) else None)(
+            scrape(self.metrics_port)), timeout)
+        self.assertTrue(found, f"{what}: not within {timeout:.0f} s; last scrape: "
+                               f"{sorted(scrape(self.metrics_port).items())}")
+        return found
+
+    def relay_messages(self, count, sub, push, size=200):
+        """Pushes `count` messages through the relay to `sub` (subscribed to everything) and
+        waits until the relay has published them all; returns the bytes pushed."""
+        start = scrape(self.metrics_port).get("zrelay_messages_published_total", 0)
+        pushed = 0
+        for i in range(count):
+            message = v1_message(topic="m", content=f"{i:0{size}d}")
+            push.send(message)
+            pushed += len(message)
+        for i in range(count):
+            self.assertIsNotNone(receive(sub), f"message {i} of {count} never arrived")
+        self.scrape_until(
+            lambda s: s.get("zrelay_messages_published_total", 0) >= start + count,
+            f"{count} messages published")
+        return pushed
+
+    def test_process_metrics_describe_the_relay_process(self):
+        """The process_* series the Prometheus client libraries export, about zrelayd itself:
+        compared with what /proc says of its pid."""
+        pid = self.daemon.proc.pid
+        spawned_at = time.time() - (time.monotonic() - self.daemon.started)
+        samples = scrape(self.metrics_port)
+        for name in ("process_cpu_seconds_total", "process_resident_memory_bytes",
+                     "process_virtual_memory_bytes", "process_open_fds", "process_max_fds",
+                     "process_start_time_seconds", "process_threads"):
+            self.assertIn(name, samples)
+        # Started when the test spawned it: not before (a second of btime rounding and a clock
+        # tick allowed), not in the future.
+        start = samples["process_start_time_seconds"]
+        self.assertGreaterEqual(start, spawned_at - 2.0)
+        self.assertLessEqual(start, time.time() + 1.0)
+        self.assertGreater(samples["process_resident_memory_bytes"], 0)
+        rss = rss_bytes(pid)
+        self.assertLess(abs(samples["process_resident_memory_bytes"] - rss), rss / 2,
+                        f"RSS {samples['process_resident_memory_bytes']:.0f} against /proc's {rss}")
+        self.assertGreaterEqual(samples["process_virtual_memory_bytes"],
+                                samples["process_resident_memory_bytes"])
+        self.assertGreater(samples["process_open_fds"], 0)
+        self.assertLessEqual(samples["process_open_fds"], samples["process_max_fds"])
+        with open(f"/proc/{pid}/limits", encoding="ascii") as f:
+            soft = next(line.split()[3] for line in f if line.startswith("Max open files"))
+        self.assertEqual(samples["process_max_fds"], float(soft))
+        self.assertEqual(samples["process_threads"], len(os.listdir(f"/proc/{pid}/task")))
+
+    def test_process_cpu_seconds_grow_while_the_relay_works(self):
+        sub, push = self.sub(), self.push()
+        self.await_subscriptions(1)
+        before = scrape(self.metrics_port)["process_cpu_seconds_total"]
+        # Batches until the kernel has charged the relay another clock tick, however idle the
+        # machine lets it be: polled, with a deadline, not timed.
+        grown = wait_for(lambda: self.relay_messages(500, sub, push) and scrape(
+            self.metrics_port)["process_cpu_seconds_total"] > before, 120.0, interval=0)
+        self.assertTrue(grown, f"process_cpu_seconds_total stayed at {before}")
+
+    def test_build_info_names_the_version_zrelayd_prints(self):
+        printed = subprocess.run([ZRELAYD, "--version"], capture_output=True, text=True,
+                                 timeout=10, check=True).stdout.split()
+        self.assertEqual(printed[0], "zrelayd", printed)
+        info = [(name, value) for name, value in scrape(self.metrics_port).items()
+                if name.startswith("zrelay_build_info")]
+        self.assertEqual(len(info), 1, info)
+        name, value = info[0]
+        self.assertEqual(value, 1)
+        match = re.fullmatch(r'zrelay_build_info\{version="([^"]*)",commit="([^"]*)"\}', name)
+        self.assertIsNotNone(match, name)
+        self.assertEqual(match[1], printed[1])
+        # git describe --always --dirty (a tag, a hash or both, maybe -dirty), or "unknown".
+        self.assertRegex(match[2], r"^[\w.+-]+$")
+
+    def test_byte_counters_under_their_new_and_old_names(self):
+        """zrelay_received_bytes_total and zrelay_published_bytes_total, and for one release
+        their old names (zrelay_bytes_*_total), deprecated in their help, with the same values."""
+        sub, push = self.sub(), self.push()
+        self.await_subscriptions(1)
+        pushed = self.relay_messages(50, sub, push)
+        samples = scrape(self.metrics_port)
+        self.assertEqual(samples["zrelay_received_bytes_total"], pushed)
+        self.assertEqual(samples["zrelay_bytes_received_total"], pushed)
+        self.assertGreater(samples["zrelay_published_bytes_total"], pushed)  # stamped
+        self.assertEqual(samples["zrelay_bytes_published_total"],
+                         samples["zrelay_published_bytes_total"])
+        body = self.assert_answers("/metrics")[2].decode()
+        for old, new in (("zrelay_bytes_received_total", "zrelay_received_bytes_total"),
+                         ("zrelay_bytes_published_total", "zrelay_published_bytes_total")):
+            self.assertIn(f"# HELP {old} Deprecated: use {new}; removed in the next release.\n",
+                          body)
+            self.assertIn(f"# TYPE {new} counter\n", body)
+
+    def test_inflight_gauges_only_with_a_pipeline(self):
+        """The credits bound what the pipeline (workers > 0) holds; the direct path (workers: 0)
+        has none, so it exports neither gauge rather than a constant 0."""
+        for workers in (0, 2):
+            with self.subTest(workers=workers):
+                self.daemon.stop()
+                self.daemon = self.start(self.config(workers=workers,
+                                                     pipeline={"max_inflight": 777}))
+                samples = scrape(self.metrics_port)
+                self.assertIn("zrelay_messages_received_total", samples)
+                if workers == 0:
+                    self.assertNotIn("zrelay_inflight", samples)
+                    self.assertNotIn("zrelay_inflight_max", samples)
+                else:
+                    self.assertEqual(samples["zrelay_inflight_max"], 777)
+                    self.assertEqual(samples["zrelay_inflight"], 0)
 
     # --- attacks ----------------------------------------------------------------------------
 

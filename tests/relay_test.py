@@ -868,10 +868,14 @@ class RelayTest(RelayFixture):
 
         samples = scrape(self.metrics_port)
         for name in ("zrelay_messages_received_total", "zrelay_messages_published_total",
-                     "zrelay_subscriptions", "zrelay_inflight",
+                     "zrelay_subscriptions", "zrelay_received_bytes_total",
+                     "zrelay_published_bytes_total", "process_cpu_seconds_total",
                      *(invalid_metric(r)
                        for r in ("malformed", "bad_utf8", "oversize", "multipart"))):
             self.assertIn(name, samples)
+        self.assertTrue(any(n.startswith("zrelay_build_info{") for n in samples), sorted(samples))
+        # The pipeline's credits only where there is a pipeline (metrics_server_test.py).
+        self.assertEqual("zrelay_inflight" in samples, TEST_WORKERS > 0, sorted(samples))
 
 
 if __name__ == "__main__":

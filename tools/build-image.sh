@@ -11,7 +11,9 @@ set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 tag=${1:-zrelay}
 (($# == 0)) || shift
-podman build --format docker "$@" -t "$tag" "$src"
+# The build context has no .git (.dockerignore): the commit for zrelay_build_info comes from here.
+commit=$(git -C "$src" describe --always --dirty 2>/dev/null || echo unknown)
+podman build --format docker --build-arg "ZRELAY_COMMIT=$commit" "$@" -t "$tag" "$src"
 healthcheck=$(podman image inspect --format '{{json .Config.Healthcheck}}' "$tag")
 if [[ $healthcheck != *zrelayd* ]]; then
   echo "tools/build-image.sh: FAILED: image $tag has no HEALTHCHECK (got: $healthcheck);" \

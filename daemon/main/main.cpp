@@ -150,7 +150,8 @@ int serve(config cfg, const cli_options &options) {
     if (!cfg.metrics.listen.empty())
         metrics = std::make_unique<metrics_server>(
             cfg.metrics.listen, [&relay] { return relay.snapshot(); },
-            [&relay] { return relay.healthy(); });
+            [&relay] { return relay.healthy(); },
+            build_info{.version = std::string(version), .commit = std::string(commit)});
 
     relay.start();
     // What this process serves, for `zrelayd healthcheck`: written before READY=1 and the ready

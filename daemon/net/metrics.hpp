@@ -126,6 +126,9 @@ struct metrics_snapshot {
     std::vector<link_series> links;        // egress.forward, then ingress.subscribe
     std::uint64_t topics_other = 0;        // messages on every other topic
     std::uint64_t connections_dropped = 0; // by the frame guard
+    // The pipeline's credits (workers > 0). The direct path holds no messages between stages,
+    // so there they mean nothing and are not exported.
+    bool pipelined = false;
     std::int64_t inflight = 0;
     std::int64_t max_inflight = 0;
     std::int64_t subscriptions = 0;

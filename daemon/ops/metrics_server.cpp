@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "errors.hpp"
+#include "process_stats.hpp"
 #include "prometheus.hpp"
 #include "signaler.hpp"
 
@@ -158,13 +159,15 @@ struct metrics_server::impl {
 
     snapshot_fn snapshot;
     healthy_fn healthy;
+    build_info build;
     signaler stop;
     // One entry per connection MHD admits (it admits at most max_connections): fixed, so
     // tracking a connection never allocates.
     std::array<tracked, max_connections> connections{};
     MHD_Daemon *daemon = nullptr;
 
-    impl(snapshot_fn s, healthy_fn h) : snapshot(std::move(s)), healthy(std::move(h)) {}
+    impl(snapshot_fn s, healthy_fn h, build_info b)
+        : snapshot(std::move(s)), healthy(std::move(h)), build(std::move(b)) {}
     ~impl() {
         if (daemon != nullptr)
             MHD_stop_daemon(daemon); // closes every connection and the listening socket
@@ -297,7 +300,8 @@ struct metrics_server::impl {
             return answer(connection, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
                           "too many headers\n", text);
         if (metrics)
-            return answer(connection, MHD_HTTP_OK, render_prometheus(snapshot()),
+            return answer(connection, MHD_HTTP_OK,
+                          render_prometheus(snapshot(), build, read_process_stats()),
                           "text/plain; version=0.0.4; charset=utf-8");
         const bool ok = healthy();
         // Links to other relays are listed, up or down, but a link that is down leaves the
@@ -312,8 +316,9 @@ struct metrics_server::impl {
     }
 };
 
-metrics_server::metrics_server(const std::string &listen, snapshot_fn snapshot, healthy_fn healthy)
-    : _impl(std::make_unique<impl>(std::move(snapshot), std::move(healthy))) {
+metrics_server::metrics_server(const std::string &listen, snapshot_fn snapshot, healthy_fn healthy,
+                               build_info build)
+    : _impl(std::make_unique<impl>(std::move(snapshot), std::move(healthy), std::move(build))) {
     // Bound here, on the caller's thread: a taken port is a start-up error, not a log line.
     const listener l = listen_on(listen);
     _impl->start(l);

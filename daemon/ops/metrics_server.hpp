@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "metrics.hpp"
+#include "prometheus.hpp"
 
 namespace zrelay {
 
@@ -18,8 +19,10 @@ public:
 
     // Binds `listen` ("host:port" or "[v6addr]:port") at once, throwing endpoint_error naming it
     // if it cannot, and serves from then on. snapshot and healthy are called on the server's
-    // thread.
-    metrics_server(const std::string &listen, snapshot_fn snapshot, healthy_fn healthy);
+    // thread; /metrics adds `build` and this process's figures (process_stats.hpp), read at
+    // each scrape.
+    metrics_server(const std::string &listen, snapshot_fn snapshot, healthy_fn healthy,
+                   build_info build);
     ~metrics_server();
     metrics_server(const metrics_server &) = delete;
     metrics_server &operator=(const metrics_server &) = delete;

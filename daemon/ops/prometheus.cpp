@@ -2,6 +2,8 @@
 
 #include <string_view>
 
+#include <fmt/format.h>
+
 namespace zrelay {
 
 namespace {
@@ -16,7 +18,8 @@ void sample(std::string &out, std::string_view name, N value, std::string_view l
     out.append(name);
     if (!labels.empty())
         out.append("{").append(labels).append("}");
-    out.append(" ").append(std::to_string(value)).append("\n");
+    // fmt's shortest form: integers exact, a double as 0.37 rather than to_string's 0.370000.
+    out.append(" ").append(fmt::format("{}", value)).append("\n");
 }
 
 // A label value as the exposition format wants it: backslash, double quote and newline escaped.
@@ -94,21 +97,55 @@ void render_links(std::string &out, const metrics_snapshot &s) {
         sample(out, "zrelay_link_connected", l.connected ? 1 : 0, labels(l));
 }
 
+// The process collector of the official client libraries (Go, Python): same names, types and
+// help, so that the usual dashboards and alerts work on zrelayd unchanged.
+void render_process(std::string &out, const process_stats &p) {
+    family(out, "process_cpu_seconds_total", "counter",
+           "Total user and system CPU time spent in seconds.");
+    sample(out, "process_cpu_seconds_total", p.cpu_seconds);
+    if (p.open_fds) {
+        family(out, "process_open_fds", "gauge", "Number of open file descriptors.");
+        sample(out, "process_open_fds", *p.open_fds);
+    }
+    if (p.max_fds) {
+        family(out, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
+        sample(out, "process_max_fds", *p.max_fds);
+    }
+    family(out, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+    sample(out, "process_virtual_memory_bytes", p.virtual_bytes);
+    family(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+    sample(out, "process_resident_memory_bytes", p.resident_bytes);
+    family(out, "process_start_time_seconds", "gauge",
+           "Start time of the process since unix epoch in seconds.");
+    sample(out, "process_start_time_seconds", p.start_time_seconds);
+    family(out, "process_threads", "gauge", "Number of OS threads in the process.");
+    sample(out, "process_threads", p.threads);
+}
+
 } // namespace
 
-std::string render_prometheus(const metrics_snapshot &s) {
+std::string render_prometheus(const metrics_snapshot &s, const build_info &build,
+                              const std::optional<process_stats> &process) {
     std::string out;
     out.reserve(4096 + s.topics.size() * 64);
     family(out, "zrelay_messages_received_total", "counter",
            "Messages taken from the ingress PULL sockets, valid or not.");
     sample(out, "zrelay_messages_received_total", s.received);
-    family(out, "zrelay_bytes_received_total", "counter", "Bytes of the messages received.");
+    family(out, "zrelay_received_bytes_total", "counter", "Bytes of the messages received.");
+    sample(out, "zrelay_received_bytes_total", s.bytes_received);
+    // The names before the unit came last, as the Prometheus naming conventions put it: kept
+    // for one release so that dashboards and alerts can move (README, Renamed metrics).
+    family(out, "zrelay_bytes_received_total", "counter",
+           "Deprecated: use zrelay_received_bytes_total; removed in the next release.");
     sample(out, "zrelay_bytes_received_total", s.bytes_received);
     family(out, "zrelay_messages_published_total", "counter",
            "Messages published on the egress XPUB sockets.");
     sample(out, "zrelay_messages_published_total", s.published);
-    family(out, "zrelay_bytes_published_total", "counter",
+    family(out, "zrelay_published_bytes_total", "counter",
            "Bytes of the DataMessage frames published (topic frames not counted).");
+    sample(out, "zrelay_published_bytes_total", s.bytes_published);
+    family(out, "zrelay_bytes_published_total", "counter",
+           "Deprecated: use zrelay_published_bytes_total; removed in the next release.");
     sample(out, "zrelay_bytes_published_total", s.bytes_published);
     family(out, "zrelay_messages_invalid_total", "counter",
            "Messages refused and dropped, by reason.");
@@ -154,11 +191,13 @@ std::string render_prometheus(const metrics_snapshot &s) {
     family(out, "zrelay_upstream_missing_total", "counter",
            "Messages upstream relays published that never arrived here (the gaps' sizes).");
     sample(out, "zrelay_upstream_missing_total", s.upstream_missing);
-    family(out, "zrelay_inflight", "gauge",
-           "Messages received and not yet published or dropped (bounded by max_inflight).");
-    sample(out, "zrelay_inflight", s.inflight);
-    family(out, "zrelay_inflight_max", "gauge", "pipeline.max_inflight.");
-    sample(out, "zrelay_inflight_max", s.max_inflight);
+    if (s.pipelined) {
+        family(out, "zrelay_inflight", "gauge",
+               "Messages received and not yet published or dropped (bounded by max_inflight).");
+        sample(out, "zrelay_inflight", s.inflight);
+        family(out, "zrelay_inflight_max", "gauge", "pipeline.max_inflight.");
+        sample(out, "zrelay_inflight_max", s.max_inflight);
+    }
     family(out, "zrelay_subscriptions", "gauge",
            "Distinct topic prefixes subscribed to on the egress sockets.");
     sample(out, "zrelay_subscriptions", s.subscriptions);
@@ -179,6 +218,14 @@ std::string render_prometheus(const metrics_snapshot &s) {
         render_retention(out, s);
     if (!s.links.empty())
         render_links(out, s);
+    family(out, "zrelay_build_info", "gauge",
+           "A metric with a constant '1' value labeled by the version and git commit zrelayd "
+           "was built from.");
+    sample(out, "zrelay_build_info", 1,
+           "version=\"" + label_value(build.version) + "\",commit=\"" + label_value(build.commit) +
+               "\"");
+    if (process)
+        render_process(out, *process);
     return out;
 }
 

@@ -307,6 +307,7 @@ std::optional<std::string> relay::failure() const {
 metrics_snapshot relay::snapshot() const {
     metrics_snapshot s;
     _counters.for_each([&s](const thread_counters &c) { s.add(c); });
+    s.pipelined = !_direct;
     s.inflight = _credits.in_flight();
     s.max_inflight = _credits.capacity();
     s.subscriptions = _egress->subscriptions();
