@@ -27,6 +27,9 @@ packages=(
   python3 python3-zmq python3-protobuf clang-format clang-tidy
   # benchmarks: relay_bench's NATS baseline, the server and Debian's C client
   nats-server libnats-dev
+  # promtool: tests/monitoring_test.py checks docs/monitoring/'s alert rules and dashboard
+  # queries with it (Debian ships it only inside the prometheus package)
+  prometheus
   # the fuzz preset: clang with libFuzzer
   clang libclang-rt-14-dev
 )
