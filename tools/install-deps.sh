@@ -27,9 +27,6 @@ packages=(
   python3 python3-zmq python3-protobuf clang-format clang-tidy
   # benchmarks: relay_bench's NATS baseline, the server and Debian's C client
   nats-server libnats-dev
-  # promtool: tests/monitoring_test.py checks docs/monitoring/'s alert rules and dashboard
-  # queries with it (Debian ships it only inside the prometheus package)
-  prometheus
   # the fuzz preset: clang with libFuzzer
   clang libclang-rt-14-dev
 )
@@ -38,10 +35,24 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-((${#missing[@]})) || exit 0
-
-echo "install-deps: installing ${missing[*]}" >&2
 sudo=()
 [[ $(id -u) -eq 0 ]] || sudo=(sudo)
-"${sudo[@]}" apt-get update -q
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}" >&2
+  "${sudo[@]}" apt-get update -q
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# promtool: tests/monitoring_test.py checks docs/monitoring/'s alert rules and dashboard queries
+# with it. Debian ships it only inside the prometheus package, whose installation would also
+# start a Prometheus server on a machine that runs systemd: take the one program out instead.
+if ! command -v promtool >/dev/null; then
+  echo "install-deps: installing promtool from Debian's prometheus package" >&2
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  "${sudo[@]}" apt-get update -q
+  (cd "$work" && apt-get download -q prometheus 2>/dev/null)
+  dpkg-deb --fsys-tarfile "$work"/prometheus_*.deb | tar -x -C "$work" ./usr/bin/promtool
+  "${sudo[@]}" install -m 0755 "$work/usr/bin/promtool" /usr/local/bin/promtool
+  promtool --version >/dev/null
+fi
