@@ -20,6 +20,8 @@ packages=(
   help2man groff-base
   # systemd-analyze, for the unit file tests
   systemd
+  # the Debian package: cpack -G DEB runs dpkg-shlibdeps for its Depends (tools/packaging/deb.cmake)
+  dpkg-dev
   # tests/container_test.sh runs compose.yaml's services with it (it pulls in podman)
   podman-compose
   # tests, benchmarks, lint
