@@ -57,7 +57,8 @@ EXIT_OK = 0
 EXIT_UNAVAILABLE = 69
 EXIT_CONFIG = 78
 
-READY_TIMEOUT = 10.0    # seconds for zrelayd to log its ready line
+READY_TIMEOUT = 30.0    # seconds for zrelayd to log its ready line (a failure bound: an
+                        # ASan build on a loaded 2-core machine has taken over 10)
 RECEIVE_TIMEOUT = 10.0  # seconds for one relayed message to arrive
 EXIT_DEADLINE = 30.0    # seconds for a zrelayd that must stop to exit (a failure bound only)
 POLL_INTERVAL = 0.005   # seconds between two checks of a condition
