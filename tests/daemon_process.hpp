@@ -150,7 +150,7 @@ public:
     [[nodiscard]] std::string stdout_text() const { return read_file(_dir / "stdout.log"); }
 
     // True once the daemon logged its ready line (false if it exited or the timeout passed).
-    bool wait_ready(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    bool wait_ready(std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
         return eventually(
                    [&] { return stderr_text().find(" ready: ") != std::string::npos || exited(); },
                    timeout) &&
