@@ -24,6 +24,8 @@ packages=(
   dpkg-dev
   # tests/container_test.sh runs compose.yaml's services with it (it pulls in podman)
   podman-compose
+  # examples/c: the C client example's protobuf library and code generator (protoc-c)
+  libprotobuf-c-dev protobuf-c-compiler
   # tests, benchmarks, lint
   libgtest-dev libgmock-dev libbenchmark-dev libboost-dev libreaderwriterqueue-dev
   python3 python3-zmq python3-protobuf clang-format clang-tidy

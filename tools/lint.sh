@@ -9,7 +9,8 @@ build=${BUILD_DIR:-build/dev}
 tests/layering/check_includes.sh
 
 mapfile -t sources < <(git ls-files -co --exclude-standard -- 'daemon/*.cpp' 'daemon/*.hpp' \
-                         'tests/*.cpp' 'tests/*.hpp' 'tools/*.cpp' 'tools/*.hpp')
+                         'tests/*.cpp' 'tests/*.hpp' 'tools/*.cpp' 'tools/*.hpp' \
+                         'examples/*.c' 'examples/*.cpp')
 clang-format --dry-run -Werror "${sources[@]}"
 echo "lint: clang-format clean (${#sources[@]} files)"
 
