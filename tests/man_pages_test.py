@@ -44,7 +44,8 @@ def subcommands(program):
     for line in block[1].splitlines():
         if not line.startswith("  "):
             break
-        names.append(line.split()[0])
+        if not line.startswith("   "):  # not the rest of a description wrapped to 80 columns
+            names.append(line.split()[0])
     return names
 
 

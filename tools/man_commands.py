@@ -5,7 +5,8 @@ from that subcommand's own --help, so that the man page cannot drift from what t
     man_commands.py --output zrelay-commands.h2m --section COMMANDS build/dev/tools/zrelay
 
 The subcommands are the ones `PROGRAM --help` lists under "Subcommands:" (CLI11's help layout);
-each gets a subsection with its usage, its description and its arguments and options.
+each gets a subsection with its usage, its description, its arguments and options, and the
+command lines of its "Examples:" footer, as they are.
 help2man itself turns the top-level --help into the SYNOPSIS and OPTIONS sections.
 """
 
@@ -21,6 +22,7 @@ import man_roff as roff  # noqa: E402
 HEADING = re.compile(r"^([A-Z][A-Za-z ]*):$")
 ENTRY = re.compile(r"^  (\S.*?)(?: {2,}(\S.*))?$")  # name [type]  description
 CONTINUATION = re.compile(r"^ {3,}(\S.*)$")  # a description on the line after a long name
+EXAMPLES = "Examples"  # the footer's heading: command lines, printed as they are
 
 
 def help_text(program, *args):
@@ -41,6 +43,8 @@ def parse_help(text):
             continue
         if raw.startswith("Usage: "):
             parsed["usage"] = raw[len("Usage: "):]
+        elif group is not None and group[0] == EXAMPLES and raw.startswith("  "):
+            group[1].append(raw[2:])  # a command line, kept as it is
         elif m := HEADING.match(raw):
             group = (m.group(1), [])
             parsed["groups"].append(group)
@@ -88,6 +92,11 @@ def section(program, title):
         out.append(".PP")
         out.extend(h2m_line(roff.prose(d)) for d in sub["description"])
         for heading, entries in sub["groups"]:
+            if heading == EXAMPLES:
+                out.extend([".PP", f"{EXAMPLES}:", ".PP", ".nf"])
+                out.extend(h2m_line(r"\ \ " + roff.literal(e)) for e in entries)
+                out.append(".fi")
+                continue
             entries = [e for e in entries if not e[0].startswith("-h,--help")]
             if not entries:
                 continue

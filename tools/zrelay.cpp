@@ -1,15 +1,26 @@
 // zrelay: the client tool for zrelayd. `send` pushes DataMessages into a relay, `sub` prints what
 // a relay publishes and checks its sequence stamps for gaps, `stats` shows its metrics with
 // rates. The command line is here; each subcommand lives in its own zrelay_<name>.cpp.
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <zmq.hpp>
 
+#include "config.hpp"
+#include "version.hpp"
 #include "zrelay_common.hpp"
+#include "zrelay_help.hpp"
 #include "zrelay_send.hpp"
 #include "zrelay_stats.hpp"
 #include "zrelay_sub.hpp"
@@ -18,12 +29,82 @@ namespace zrelay::tool {
 
 namespace {
 
-void add_send(CLI::App &app, send_options &o) {
+// Where each subcommand goes without an option naming it: the environment variable, else what
+// zrelayd binds (and listens on) with its embedded configuration, so that `zrelay sub` just works
+// against a local relay.
+struct endpoint_default {
+    std::string_view option; // "--to"
+    const char *variable;    // "ZRELAY_INGRESS"
+    std::string value;       // "tcp://127.0.0.1:5555"
+};
+
+endpoint_default ingress_default() {
+    return {"--to", "ZRELAY_INGRESS", config{}.ingress.bind.front()};
+}
+endpoint_default egress_default() {
+    return {"--from", "ZRELAY_EGRESS", config{}.egress.bind.front()};
+}
+endpoint_default replay_default() {
+    return {"--replay", "ZRELAY_REPLAY", config{}.replay.bind.front()};
+}
+endpoint_default metrics_default() {
+    return {"--metrics", "ZRELAY_METRICS", "http://" + config{}.metrics.listen + "/metrics"};
+}
+
+std::string default_text(const endpoint_default &d) {
+    return fmt::format("(default: ${}, else {}, the local zrelayd's default)", d.variable, d.value);
+}
+
+// Fills `value` when `option` was not given: from the environment variable when it is set and
+// not empty, else with the default. Returns what to call the value's source in an error.
+std::string resolve(const CLI::Option *option, const endpoint_default &d, std::string &value) {
+    if (option->count() > 0)
+        return std::string(d.option);
+    const char *set = std::getenv(d.variable); // NOLINT(concurrency-mt-unsafe): before any thread
+    if (set != nullptr && *set != '\0') {
+        value = set;
+        return std::string("$") + d.variable;
+    }
+    value = d.value;
+    return std::string(d.option);
+}
+
+// The endpoint options, to resolve once parsed (CLI11 cannot say where a value came from).
+struct endpoint_options {
+    CLI::Option *to = nullptr;
+    CLI::Option *from = nullptr;
+    CLI::Option *replay = nullptr;
+    CLI::Option *metrics = nullptr;
+};
+
+constexpr std::string_view send_examples = R"(Examples:
+  zrelay send --topic greetings hello world
+  some-command | zrelay send --topic logs -
+  zrelay send --topic images --file cat.png -H type=image/png -H from=cam1
+  zrelay send --to tcp://10.0.0.7:5555 --count 1000 --rate 100 --size 256)";
+
+constexpr std::string_view sub_examples = R"(Examples:
+  zrelay sub --topic greetings
+  zrelay sub --raw --topic logs | grep ERROR
+  zrelay sub --json --count 10 --idle-timeout 5
+  zrelay sub --timestamps --topic orders
+  zrelay sub --topic '$zrelay/health/'
+  zrelay sub --recover --from tcp://10.0.0.7:5556 --replay tcp://10.0.0.7:5557)";
+
+constexpr std::string_view stats_examples = R"(Examples:
+  zrelay stats
+  zrelay stats --once --interval 5
+  ZRELAY_METRICS=http://10.0.0.7:9464 zrelay stats)";
+
+void add_send(CLI::App &app, send_options &o, endpoint_options &e) {
     auto *send = app.add_subcommand(
         "send", "Push DataMessages into a relay's ingress: one per TEXT (all of them --count "
                 "times over), one per stdin line with '-', or --count generated ones whose "
                 "content is their index 0..N-1. Exit 69 if the relay takes none within --timeout");
-    send->add_option("--to", o.to, "The relay's ingress endpoint (tcp:// or ipc://)")->required();
+    send->footer(std::string(send_examples));
+    e.to = send->add_option("--to", o.to,
+                            "The relay's ingress endpoint, tcp:// or ipc:// " +
+                                default_text(ingress_default()));
     send->add_option("--topic", o.topic, "The messages' topic")->capture_default_str();
     send->add_option("--count", o.count,
                      "TEXTs: send them this many times over; none: how many "
@@ -32,9 +113,16 @@ void add_send(CLI::App &app, send_options &o) {
     send->add_option("--rate", o.rate, "Messages per second (0: as fast as the relay takes them)")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
-    send->add_option("--size", o.size, "Bytes of payload in each message")
-        ->check(CLI::Range(std::size_t{0}, std::size_t{256} << 20))
-        ->capture_default_str();
+    auto *size = send->add_option("--size", o.size, "Bytes of payload in each message")
+                     ->check(CLI::Range(std::size_t{0}, std::size_t{256} << 20))
+                     ->capture_default_str();
+    send->add_option("--file", o.file,
+                     "Send the file's bytes, exactly (binary is fine), as every message's payload "
+                     "(the bytes field; the content is the TEXT's or stdin line's, else empty)")
+        ->excludes(size);
+    send->add_option("-H,--header", o.headers,
+                     "A header KEY=VALUE in every message (repeatable; KEY not empty, each KEY "
+                     "once)");
     send->add_option("--timeout", o.timeout_ms,
                      "Milliseconds to wait for the relay to take a message, and for the last "
                      "ones to be delivered at exit (0: forever)")
@@ -43,20 +131,43 @@ void add_send(CLI::App &app, send_options &o) {
     send->add_option("text", o.texts, "Message contents; '-' reads stdin, one message a line");
 }
 
-void add_sub(CLI::App &app, sub_options &o) {
+void add_sub(CLI::App &app, sub_options &o, endpoint_options &e) {
     auto *sub = app.add_subcommand(
         "sub", "Print what a relay publishes, one message a line (text: '<topic> #<sequence> "
                "<content>'), report gaps in its per-topic sequences on stderr, and print a "
-               "summary on SIGINT/SIGTERM or after --count messages. --json lines carry topic, "
-               "content, timestamp, payload (base64) and payload_size, headers, relay_sequence, "
-               "relay_received_ns and relay_instance (16 hex digits)");
-    sub->add_option("--from", o.from, "The relay's egress endpoint (tcp:// or ipc://)")->required();
+               "summary on SIGINT/SIGTERM, after --count messages or after --idle-timeout. "
+               "--json lines carry topic, content, timestamp, payload (base64) and "
+               "payload_size, headers, relay_sequence, relay_received_ns and relay_instance (16 "
+               "hex digits). The relay's own topics ($zrelay/: health canaries, drop notices) "
+               "show only with --show-internal or a --topic starting with '$'");
+    sub->footer(std::string(sub_examples));
+    e.from = sub->add_option("--from", o.from,
+                             "The relay's egress endpoint, tcp:// or ipc:// " +
+                                 default_text(egress_default()));
     sub->add_option("--topic", o.topics, "Subscribe to this topic prefix (repeatable; none: all)");
-    sub->add_flag("--json", o.json, "One JSON object per line; the summary also as JSON");
+    auto *json =
+        sub->add_flag("--json", o.json, "One JSON object per line; the summary also as JSON");
+    auto *raw = sub->add_flag("--raw", o.raw,
+                              "Print each message's content alone, as it is (no escaping), one "
+                              "a line: for pipes. Gaps and the summary still go to stderr")
+                    ->excludes(json);
+    sub->add_flag("--timestamps", o.timestamps,
+                  "Start each text line with the producer's timestamp and the relay's receive "
+                  "time, ISO 8601 UTC with milliseconds ('-' for a message without one)")
+        ->excludes(json)
+        ->excludes(raw);
     sub->add_option("--count", o.count,
                     "Stop after this many messages (with --recover or --snapshot: printed ones, "
                     "replayed included; 0: never)")
         ->capture_default_str();
+    sub->add_option("--idle-timeout", o.idle_timeout_s,
+                    "Stop, print the summary and exit 0 once this many seconds pass without a "
+                    "message (since the start, or the last message)")
+        ->type_name("SECONDS")
+        ->check(CLI::Range(0.001, 365.0 * 24 * 3600).description("")); // its bound: a year
+    sub->add_flag("--show-internal", o.show_internal,
+                  "Also print the relay's own topics, under $zrelay/ (health canaries, drop "
+                  "notices), which a subscription to all topics otherwise hides");
     sub->add_flag("-q,--quiet", o.quiet, "Print no messages: only gaps and the summary");
     sub->add_flag("--recover", o.recover,
                   "On a gap, ask the relay's replay endpoint for the missing messages and print "
@@ -65,9 +176,10 @@ void add_sub(CLI::App &app, sub_options &o) {
     sub->add_flag("--snapshot", o.snapshot,
                   "Start with the last value of every topic under the subscribed prefixes, then "
                   "the live messages newer than it: none twice, none missing at the seam");
-    sub->add_option("--replay", o.replay,
-                    "The relay's replay endpoint, for --recover and --snapshot (tcp:// or ipc://)")
-        ->capture_default_str();
+    e.replay = sub->add_option("--replay", o.replay,
+                               "The relay's replay endpoint, for --recover and --snapshot, "
+                               "tcp:// or ipc:// " +
+                                   default_text(replay_default()));
     sub->add_option("--replay-timeout", o.replay_timeout_s,
                     "Seconds the replay endpoint may stay silent while a request is out; then "
                     "what was asked for counts as lost and live messages go on")
@@ -75,27 +187,56 @@ void add_sub(CLI::App &app, sub_options &o) {
         ->capture_default_str();
 }
 
-void add_stats(CLI::App &app, stats_options &o) {
+void add_stats(CLI::App &app, stats_options &o, endpoint_options &e) {
     auto *stats = app.add_subcommand(
         "stats", "Show a relay's zrelay_* metrics, with a rate per second for counters, "
                  "refreshed every --interval");
-    stats->add_option("--metrics", o.url, "The metrics URL, http://host:port[/metrics]")
-        ->required();
+    stats->footer(std::string(stats_examples));
+    e.metrics = stats->add_option("--metrics", o.url,
+                                  "The metrics URL, http://host:port[/metrics] " +
+                                      default_text(metrics_default()));
     stats->add_option("--interval", o.interval, "Seconds between samples")
         ->check(CLI::Range(0.01, 86400.0))
         ->capture_default_str();
     stats->add_flag("--once", o.once, "Take two samples --interval apart, print one screen, exit");
 }
 
+// "send, sub or stats"
+std::string subcommand_names(const CLI::App &app) {
+    std::vector<std::string> names;
+    for (const CLI::App *sub : app.get_subcommands({}))
+        names.push_back(sub->get_name());
+    std::string out;
+    for (std::size_t i = 0; i < names.size(); ++i)
+        out += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+    return out;
+}
+
 int run(int argc, char **argv) {
     CLI::App app{"zrelay: send to, subscribe to and watch a zrelayd relay", "zrelay"};
-    app.require_subcommand(1);
+    app.formatter(std::make_shared<help_formatter>()); // before the subcommands: they inherit it
+    app.set_version_flag("-V,--version", "zrelay " + std::string(version));
+    app.require_subcommand(0, 1);
     send_options send;
     sub_options sub;
     stats_options stats;
-    add_send(app, send);
-    add_sub(app, sub);
-    add_stats(app, stats);
+    endpoint_options endpoints;
+    add_send(app, send, endpoints);
+    add_sub(app, sub, endpoints);
+    add_stats(app, stats, endpoints);
+    // A word that is not a subcommand (the tool's options all start with '-'): CLI11 would only
+    // say that a subcommand is required.
+    if (argc > 1 && argv[1][0] != '-') {
+        const std::string word = argv[1];
+        const auto subs = std::as_const(app).get_subcommands({});
+        if (std::none_of(subs.begin(), subs.end(),
+                         [&](const CLI::App *s) { return s->check_name(word); })) {
+            std::cerr << fmt::format("zrelay: unknown subcommand '{}' (expected {})\nRun with "
+                                     "--help for more information.\n",
+                                     word, subcommand_names(app));
+            return exit_usage;
+        }
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp &) {
@@ -104,15 +245,29 @@ int run(int argc, char **argv) {
     } catch (const CLI::CallForAllHelp &) {
         std::cout << app.help("", CLI::AppFormatMode::All);
         return exit_ok;
+    } catch (const CLI::CallForVersion &) {
+        std::cout << app.version() << '\n';
+        return exit_ok;
     } catch (const CLI::ParseError &e) {
         // CLI11's own exit codes are its error numbers; sysexits says usage is 64.
         std::cerr << "zrelay: " << e.what() << "\nRun with --help for more information.\n";
         return exit_usage;
     }
-    if (app.got_subcommand("send"))
+    if (app.get_subcommands().empty()) {
+        // Nothing to do: what there is to do, on stderr (stdout may be a pipe expecting data).
+        std::cerr << app.help();
+        return exit_usage;
+    }
+    if (app.got_subcommand("send")) {
+        send.to_from = resolve(endpoints.to, ingress_default(), send.to);
         return run_send(send);
-    if (app.got_subcommand("sub"))
+    }
+    if (app.got_subcommand("sub")) {
+        sub.from_from = resolve(endpoints.from, egress_default(), sub.from);
+        sub.replay_from = resolve(endpoints.replay, replay_default(), sub.replay);
         return run_sub(sub);
+    }
+    stats.url_from = resolve(endpoints.metrics, metrics_default(), stats.url);
     return run_stats(stats);
 }
 

@@ -1,8 +1,13 @@
 #include "zrelay_send.hpp"
 
+#include <array>
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <functional>
 #include <iostream>
+#include <memory>
 #include <thread>
 
 #include <fmt/format.h>
@@ -53,13 +58,68 @@ content_source make_source(const send_options &options, std::uint64_t &skipped) 
     const std::uint64_t total = options.texts.empty()
                                     ? options.count.value_or(1)
                                     : options.count.value_or(1) * options.texts.size();
-    return [&texts = options.texts, total, index = std::uint64_t{0}](std::string &content) mutable {
+    // Numbered contents only for generated messages: one carrying a --file has its own payload.
+    const bool numbered = options.file.empty();
+    return [&texts = options.texts, total, numbered,
+            index = std::uint64_t{0}](std::string &content) mutable {
         if (index == total)
             return false;
-        content = texts.empty() ? std::to_string(index) : texts[index % texts.size()];
+        if (!texts.empty())
+            content = texts[index % texts.size()];
+        else
+            content = numbered ? std::to_string(index) : std::string();
         ++index;
         return true;
     };
+}
+
+// The largest --file, as the largest --size: more than any relay takes in one message.
+constexpr std::size_t max_file_bytes = std::size_t{256} << 20;
+
+// The whole of `path`, byte for byte (a pipe or /dev/stdin too); a usage error naming the file
+// and the OS's reason if it cannot be read.
+std::string read_file(const std::string &path) {
+    const auto fail = [&](const std::string &reason) {
+        return tool_error(exit_usage, fmt::format("send: --file {}: {}", path, reason));
+    };
+    const std::unique_ptr<std::FILE, int (*)(std::FILE *)> file(std::fopen(path.c_str(), "rb"),
+                                                                &std::fclose);
+    if (!file)
+        throw fail(std::strerror(errno)); // NOLINT(concurrency-mt-unsafe): before any thread
+    std::string bytes;
+    std::array<char, 65536> chunk{};
+    while (true) {
+        const std::size_t got = std::fread(chunk.data(), 1, chunk.size(), file.get());
+        bytes.append(chunk.data(), got);
+        if (bytes.size() > max_file_bytes)
+            throw fail(fmt::format("larger than {} bytes", max_file_bytes));
+        if (got < chunk.size())
+            break;
+    }
+    if (std::ferror(file.get()) != 0)
+        throw fail(std::strerror(errno)); // NOLINT(concurrency-mt-unsafe): before any thread
+    return bytes;
+}
+
+// Each KEY=VALUE into `message`'s headers; a usage error naming the first that is not one.
+void add_headers(const std::vector<std::string> &headers, zrelay::v1::DataMessage &message) {
+    for (const std::string &header : headers) {
+        const auto fail = [&](std::string_view why) {
+            return tool_error(exit_usage,
+                              fmt::format("send: --header '{}': {}", one_line(header), why));
+        };
+        const auto equals = header.find('=');
+        if (equals == std::string::npos || equals == 0)
+            throw fail("expected KEY=VALUE with a KEY that is not empty");
+        // The relay, as protobuf, refuses a map entry that is not UTF-8.
+        if (!valid_utf8(header))
+            throw fail("not valid UTF-8");
+        const std::string key = header.substr(0, equals);
+        auto &map = *message.mutable_headers();
+        if (map.find(key) != map.end())
+            throw fail(fmt::format("KEY '{}' given twice", one_line(key)));
+        map[key] = header.substr(equals + 1);
+    }
 }
 
 std::string payload_of(std::size_t size) {
@@ -76,7 +136,11 @@ std::string describe_timeout(std::int64_t timeout_ms) {
 } // namespace
 
 int run_send(const send_options &options) {
-    check_endpoint("send: --to", options.to);
+    check_endpoint("send: " + options.to_from, options.to);
+    zrelay::v1::DataMessage message;
+    message.set_topic(options.topic);
+    add_headers(options.headers, message);
+    message.set_payload(options.file.empty() ? payload_of(options.size) : read_file(options.file));
     std::uint64_t skipped = 0;
     const content_source next = make_source(options, skipped);
 
@@ -101,9 +165,6 @@ int run_send(const send_options &options) {
                          fmt::format("send: cannot connect to {}: {}", options.to, e.what()));
     }
 
-    zrelay::v1::DataMessage message;
-    message.set_topic(options.topic);
-    message.set_payload(payload_of(options.size));
     std::string content;
     std::string wire;
     std::uint64_t sent = 0;

@@ -28,15 +28,15 @@ struct parsed_url {
     std::string path;
 };
 
-parsed_url parse_url(const std::string &url) {
+parsed_url parse_url(const std::string &url, const std::string &from) {
     static constexpr std::string_view scheme = "http://";
     if (!url.starts_with(scheme))
         throw tool_error(exit_usage,
-                         "stats: --metrics " + url + ": only http:// URLs are supported");
+                         "stats: " + from + " " + url + ": only http:// URLs are supported");
     const auto slash = url.find('/', scheme.size());
     parsed_url parsed{url.substr(0, slash), slash == std::string::npos ? "" : url.substr(slash)};
     if (parsed.origin.size() == scheme.size())
-        throw tool_error(exit_usage, "stats: --metrics " + url + ": no host");
+        throw tool_error(exit_usage, "stats: " + from + " " + url + ": no host");
     if (parsed.path.empty() || parsed.path == "/")
         parsed.path = "/metrics";
     return parsed;
@@ -49,8 +49,8 @@ struct sample_set {
 
 class scraper {
 public:
-    explicit scraper(const std::string &url)
-        : _url(url), _parsed(parse_url(url)), _client(_parsed.origin) {
+    scraper(const std::string &url, const std::string &from)
+        : _url(url), _parsed(parse_url(url, from)), _client(_parsed.origin) {
         _client.set_connection_timeout(std::chrono::seconds(2));
         _client.set_read_timeout(std::chrono::seconds(5));
     }
@@ -127,7 +127,7 @@ void show(const std::string &screen, bool tty) {
 } // namespace
 
 int run_stats(const stats_options &options) {
-    scraper source(options.url);
+    scraper source(options.url, options.url_from);
     const bool tty = ::isatty(STDOUT_FILENO) == 1;
     const auto interval = std::chrono::duration_cast<clock_type::duration>(
         std::chrono::duration<double>(options.interval));

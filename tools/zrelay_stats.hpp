@@ -6,9 +6,10 @@
 namespace zrelay::tool {
 
 struct stats_options {
-    std::string url;       // http://host:port[/path]; the path defaults to /metrics
-    double interval = 1.0; // seconds between two samples
-    bool once = false;     // two samples, one screen, exit
+    std::string url;                    // http://host:port[/path]; the path defaults to /metrics
+    std::string url_from = "--metrics"; // where url came from, for errors: the option or env var
+    double interval = 1.0;              // seconds between two samples
+    bool once = false;                  // two samples, one screen, exit
 };
 
 // Returns the exit code; throws tool_error for a bad or unreachable URL.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -19,6 +20,7 @@
 
 #include "endpoint.hpp"
 #include "replay_protocol.hpp"
+#include "reserved_topics.hpp"
 #include "signals.hpp"
 #include "zrelay/v1/data_message.pb.h"
 #include "zrelay_common.hpp"
@@ -52,7 +54,8 @@ public:
                   .max_topics = options.max_topics,
                   .reply_timeout_text = fmt::format("{} s", options.replay_timeout_s),
               },
-              *this) {}
+              *this),
+          _last_message(std::chrono::steady_clock::now()) {}
 
     // One message from the SUB socket (all its frames).
     void handle(const std::vector<zmq::message_t> &frames);
@@ -62,6 +65,10 @@ public:
     void set_replay(zmq::socket_t *replay) noexcept { _replay = replay; }
 
     [[nodiscard]] recovery &machine() noexcept { return _machine; }
+    // When the last message came that is not hidden (or the start), for --idle-timeout.
+    [[nodiscard]] std::chrono::steady_clock::time_point last_message() const noexcept {
+        return _last_message;
+    }
     // When the replay endpoint was last heard from, or a request sent to it.
     [[nodiscard]] std::chrono::steady_clock::time_point last_heard() const noexcept {
         return _last_heard;
@@ -83,6 +90,10 @@ private:
     // said why, if it is not one.
     bool decode(const std::vector<zmq::message_t> &frames, stamped_message &out,
                 std::string_view what);
+    // A topic of the relay's own ($zrelay/...) under a subscription that did not name it: like
+    // $SYS under an MQTT wildcard, not shown without --show-internal.
+    [[nodiscard]] bool hidden(std::string_view topic) const;
+    void print_raw(const zrelay::v1::DataMessage &message);
     void print_text(std::string_view topic, const zrelay::v1::DataMessage &message);
     void print_json(std::string_view topic, const zrelay::v1::DataMessage &message);
 
@@ -94,6 +105,7 @@ private:
     std::string_view _parsed; // the bytes _message holds, so a message is parsed once
     std::string _line;
     std::chrono::steady_clock::time_point _last_heard;
+    std::chrono::steady_clock::time_point _last_message;
     std::uint64_t _received = 0;
     std::uint64_t _delivered = 0;
     std::uint64_t _undecodable = 0;
@@ -127,7 +139,20 @@ bool subscriber::decode(const std::vector<zmq::message_t> &frames, stamped_messa
     return true;
 }
 
+bool subscriber::hidden(std::string_view topic) const {
+    if (_options.show_internal || !topic.starts_with(own_topic_prefix))
+        return false;
+    // A --topic that starts with '$' asked for the relay's topics by name.
+    return std::none_of(_options.topics.begin(), _options.topics.end(), [&](const auto &prefix) {
+        return prefix.starts_with('$') && topic.starts_with(prefix);
+    });
+}
+
 void subscriber::handle(const std::vector<zmq::message_t> &frames) {
+    // Not counted, checked or printed: as if not subscribed to (zmq subscribes by prefix only).
+    if (!frames.empty() && hidden(frames[0].to_string_view()))
+        return;
+    _last_message = std::chrono::steady_clock::now();
     ++_received;
     stamped_message message;
     if (decode(frames, message, "message"))
@@ -137,6 +162,7 @@ void subscriber::handle(const std::vector<zmq::message_t> &frames) {
 
 void subscriber::handle_reply(const std::vector<zmq::message_t> &frames) {
     _last_heard = std::chrono::steady_clock::now();
+    _last_message = _last_heard;
     if (frames.size() == 1) {
         auto end = decode_replay_end(frames[0].data(), frames[0].size());
         if (auto *problem = std::get_if<std::string>(&end))
@@ -154,6 +180,8 @@ void subscriber::handle_reply(const std::vector<zmq::message_t> &frames) {
 void subscriber::deliver(const stamped_message &message, message_origin /*origin*/) {
     if (_recovering && done())
         return; // --count printed already: what a stop releases is not printed
+    if (hidden(message.topic))
+        return; // a last value of the relay's own, from a --snapshot of everything
     ++_delivered;
     if (_options.quiet)
         return;
@@ -166,6 +194,8 @@ void subscriber::deliver(const stamped_message &message, message_origin /*origin
     }
     if (_options.json)
         print_json(message.topic, _message);
+    else if (_options.raw)
+        print_raw(_message);
     else
         print_text(message.topic, _message);
 }
@@ -181,9 +211,24 @@ void subscriber::send(const replay_request &request) {
     (void)_replay->send(zmq::buffer(bytes), zmq::send_flags::dontwait);
 }
 
+void subscriber::print_raw(const zrelay::v1::DataMessage &message) {
+    _line = message.content();
+    _line += '\n';
+    write_out(_line);
+}
+
+// A time of the message's, or '-' for none (a producer that set no timestamp).
+std::string time_or_dash(std::int64_t epoch_ns) {
+    return epoch_ns == 0 ? std::string("-") : iso8601_ms(epoch_ns);
+}
+
 void subscriber::print_text(std::string_view topic, const zrelay::v1::DataMessage &message) {
-    _line = fmt::format("{} #{} {}", one_line(topic), message.relay_sequence(),
-                        one_line(message.content()));
+    _line.clear();
+    if (_options.timestamps)
+        _line = fmt::format("{} {} ", time_or_dash(message.timestamp()),
+                            time_or_dash(message.relay_received_ns()));
+    _line += fmt::format("{} #{} {}", one_line(topic), message.relay_sequence(),
+                         one_line(message.content()));
     if (!message.payload().empty())
         _line += fmt::format(" [payload {} bytes]", message.payload().size());
     // The relays before the one whose sequence leads the line, oldest first.
@@ -283,6 +328,9 @@ zmq::socket_t open_replay(zmq::context_t &context, const std::string &endpoint) 
     return dealer;
 }
 
+// --idle-timeout's bound: a year, far inside what steady_clock's nanoseconds hold.
+constexpr double max_idle_timeout_s = 365.0 * 24 * 3600;
+
 // Reads up to a batch of messages from `socket` into `handle`; false once none is left.
 template <typename More, typename Handle>
 bool read_batch(zmq::socket_t &socket, std::vector<zmq::message_t> &frames, const More &more,
@@ -300,10 +348,16 @@ bool read_batch(zmq::socket_t &socket, std::vector<zmq::message_t> &frames, cons
 } // namespace
 
 int run_sub(const sub_options &options) {
-    check_endpoint("sub: --from", options.from);
+    check_endpoint("sub: " + options.from_from, options.from);
     const bool recovering = options.recover || options.snapshot;
     if (recovering)
-        check_endpoint("sub: --replay", options.replay);
+        check_endpoint("sub: " + options.replay_from, options.replay);
+    // Also what CLI11's range check lets through: NaN.
+    if (!(options.idle_timeout_s >= 0 && options.idle_timeout_s <= max_idle_timeout_s))
+        throw tool_error(exit_usage, fmt::format("sub: --idle-timeout {}: not in [0.001, {}]",
+                                                 options.idle_timeout_s, max_idle_timeout_s));
+    const auto idle_timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(options.idle_timeout_s));
     // Its own parse errors are what this tool reports (as undecodable); protobuf's log lines
     // would only repeat them, once per bad message.
     google::protobuf::SetLogHandler(nullptr);
@@ -361,6 +415,16 @@ int run_sub(const sub_options &options) {
                 std::chrono::milliseconds(0),
                 std::chrono::ceil<std::chrono::milliseconds>(state.last_heard() + reply_timeout -
                                                              std::chrono::steady_clock::now()));
+        if (idle_timeout.count() > 0) {
+            const auto idle_left = std::chrono::ceil<std::chrono::milliseconds>(
+                state.last_message() + idle_timeout - std::chrono::steady_clock::now());
+            if (idle_left.count() <= 0) {
+                std::cerr << fmt::format("zrelay sub: no message for {} s; stopping\n",
+                                         options.idle_timeout_s);
+                break;
+            }
+            wait = wait.count() < 0 ? idle_left : std::min(wait, idle_left);
+        }
         zmq::poll(items.data(), polled, wait);
         if ((items[1].revents & ZMQ_POLLIN) != 0)
             break; // SIGINT or SIGTERM: summary, exit 0

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -142,6 +143,18 @@ std::string base64(std::string_view bytes) {
 
 std::string hex_instance(std::uint64_t instance) {
     return fmt::format("{:016x}", instance);
+}
+
+std::string iso8601_ms(std::int64_t epoch_ns) {
+    using namespace std::chrono;
+    const sys_time<milliseconds> at{floor<milliseconds>(nanoseconds(epoch_ns))};
+    const sys_days day = floor<days>(at);
+    const year_month_day date(day);
+    const hh_mm_ss time(at - day);
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", static_cast<int>(date.year()),
+                       static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                       time.hours().count(), time.minutes().count(), time.seconds().count(),
+                       time.subseconds().count());
 }
 
 std::string sequences(std::uint64_t first, std::uint64_t last) {

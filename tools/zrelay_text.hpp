@@ -1,5 +1,5 @@
 // Text for people and for JSON readers: UTF-8 checks, one-line escaping, JSON strings, base64,
-// and the way the tool writes instances and sequence ranges. Hand-written because zrelay's
+// and the way the tool writes times, instances and sequence ranges. Hand-written because zrelay's
 // dependencies have no JSON library (and these are all it needs).
 #pragma once
 
@@ -25,6 +25,10 @@ void append_json_string(std::string &out, std::string_view s);
 
 // A relay instance as the tool prints it everywhere: 16 hex digits.
 [[nodiscard]] std::string hex_instance(std::uint64_t instance);
+
+// Nanoseconds since the Unix epoch (DataMessage.timestamp, relay_received_ns) as ISO 8601 UTC
+// with milliseconds, rounded down: "2024-05-01T12:34:56.789Z".
+[[nodiscard]] std::string iso8601_ms(std::int64_t epoch_ns);
 
 // "sequence 3" or "sequences 3..7".
 [[nodiscard]] std::string sequences(std::uint64_t first, std::uint64_t last);

@@ -11,7 +11,7 @@
 
 namespace zrelay {
 
-// What zrelay_build_info labels: main's version.hpp, passed down (ops does not see main).
+// What zrelay_build_info labels: common's version.hpp, passed down by main.
 struct build_info {
     std::string version;
     std::string commit; // git describe at configure time, or "unknown"
