@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The container image, for real: builds it with tools/build-image.sh as the README says (from a
+# The container image, for real: builds it with tools/build-image.sh as docs/deployment.md says (from a
 # local debian:bookworm-slim made by ../shared/tools/container-base-image.sh: no registry here),
 # checks that a build that would drop the HEALTHCHECK fails, checks the image (at most 40 MB,
 # numeric non-root user, no shell, entrypoint zrelayd with no CMD, configuration from
@@ -9,7 +9,7 @@
 # it, and the three services of compose.yaml as written, a subscriber seeing the producer's
 # messages in order.
 #
-# Where `podman run` works, the README's podman lines and `podman-compose up` run as written.
+# Where `podman run` works, docs/deployment.md's podman lines and `podman-compose up` run as written.
 # Where it cannot (this project's sandbox: crun is refused setrlimit, and cgroups are hybrid),
 # the same entrypoints and arguments run with `buildah run --isolation chroot` on the host
 # network, each service in a container of its own with the compose service names in its
@@ -41,11 +41,11 @@ command -v podman-compose >/dev/null || fail "podman-compose is not installed (t
 # Builds isolate by chroot: this machine gives podman no namespaces (podman and buildah read it).
 export BUILDAH_ISOLATION=${BUILDAH_ISOLATION:-chroot}
 
-readme() { grep -qF -- "$1" README.md || fail "the README's container section no longer says: $1"; }
+readme() { grep -qF -- "$1" docs/deployment.md || fail "docs/deployment.md's container section no longer says: $1"; }
 image=localhost/zrelay:latest
 inspect() { podman image inspect --format "$1" "${2:-$image}"; }
 
-# --- the build, as the README has it ------------------------------------------------------------
+# --- the build, as docs/deployment.md has it ----------------------------------------------------
 readme 'tools/build-image.sh                          # podman build --format docker'
 commit=$(git -C "$src" describe --always --dirty 2>/dev/null || echo unknown) # as the build names it
 tools/build-image.sh >"$work/build.log" 2>&1 || { tail -30 "$work/build.log"; fail "tools/build-image.sh"; }
@@ -140,7 +140,7 @@ podman_runs=0
 if podman run --rm "$image" --version >"$work/podman-run.log" 2>&1; then podman_runs=1; fi
 
 if ((podman_runs)); then
-  # --- the README's commands, as written -------------------------------------------------------
+  # --- docs/deployment.md's commands, as written -----------------------------------------------
   run_line='podman run -d --name zrelay -p 5555:5555 -p 5556:5556 -p 5557:5557 -p 9464:9464 zrelay --log-level debug'
   readme "$run_line"
   eval "$run_line" >/dev/null
@@ -168,7 +168,7 @@ if ((podman_runs)); then
   [[ $(podman inspect --format '{{.State.ExitCode}}' zrelay) == 0 ]] || fail "the relay did not drain and exit 0"
   readme 'podman rm zrelay'
   podman rm zrelay >/dev/null
-  echo "ok: the README's podman run, healthcheck, logs, kill and stop, as written"
+  echo "ok: docs/deployment.md's podman run, healthcheck, logs, kill and stop, as written"
 else
   echo "note: podman run fails here ($(tail -1 "$work/podman-run.log")):" \
     "running the image's entrypoint with buildah run --isolation chroot instead"

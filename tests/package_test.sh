@@ -2,7 +2,7 @@
 # The Debian package, for real, in a clean bookworm (a container of the local
 # debian:bookworm-slim that ../shared/tools/container-base-image.sh makes: no registry here; its
 # apt pulls libzmq5 and the rest from the Debian mirror):
-#  1. builds the .deb with cpack as the README says, and a second one with a higher revision;
+#  1. builds the .deb with cpack as docs/deployment.md says, and a second one with a higher revision;
 #  2. `apt-get install ./zrelay_*.deb`: the files where they belong (dpkg -L and on disk),
 #     /etc/zrelay/zrelay.yaml a conffile, zrelayd.service enabled the Debian way (the
 #     multi-user.target.wants link deb-systemd-helper makes; systemd does not run in the
@@ -17,13 +17,13 @@
 #     `apt-get purge`: the configuration and every trace of the enablement gone.
 # Idempotent; leaves no container behind.
 # usage: tests/package_test.sh [RELEASE_BUILD_DIR]   (default: build/release, made with the
-#        README's `cmake --workflow --preset release`; uses ports 5555-5557 and 9464; a few minutes)
+#        quick start's `cmake --workflow --preset release`; uses ports 5555-5557 and 9464; a few minutes)
 # shellcheck disable=SC2016  # '${Status}' and the like are dpkg-query's, not the shell's
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 cd "$src"
 fail() { echo "FAIL: $*" >&2; exit 1; }
-readme() { grep -qF -- "$1" README.md || fail "the README's package section no longer says: $1"; }
+readme() { grep -qF -- "$1" docs/deployment.md || fail "docs/deployment.md's package section no longer says: $1"; }
 work=$(mktemp -d)
 ctr=
 cleanup() {
@@ -102,7 +102,8 @@ listed=$(inside dpkg -L zrelay)
 for f in /usr/bin/zrelayd /usr/bin/zrelay /lib/systemd/system/zrelayd.service /etc/zrelay/zrelay.yaml \
   /usr/share/man/man8/zrelayd.8 /usr/share/man/man1/zrelay.1 /usr/share/man/man5/zrelay.yaml.5 \
   /usr/share/zrelay/proto/zrelay/v1/data_message.proto /usr/share/zrelay/proto/zrelay/v1/replay.proto \
-  /usr/share/doc/zrelay/README.md; do
+  /usr/share/doc/zrelay/README.md /usr/share/doc/zrelay/docs/deployment.md \
+  /usr/share/doc/zrelay/docs/monitoring/zrelay-dashboard.json; do
   grep -qx "$f" <<<"$listed" || fail "dpkg -L zrelay does not list $f"
   [[ -f $mnt$f ]] || fail "$f is not on disk after installation"
 done

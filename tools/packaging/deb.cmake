@@ -1,4 +1,4 @@
-# The Debian package: `cpack -G DEB` in a release build tree (README, "Installing the Debian
+# The Debian package: `cpack -G DEB` in a release build tree (docs/deployment.md, "Installing the Debian
 # package"; tests/package_test.sh installs, upgrades and removes it in a clean bookworm).
 # CPack rather than a debian/ directory: the install rules are already CMake's, so the package
 # holds exactly what `cmake --install` puts in place, and dpkg-shlibdeps (dpkg-dev) still
