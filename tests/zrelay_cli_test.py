@@ -446,6 +446,21 @@ class CommandLineTest(CliTestCase):
                 result = run("sub", "--from", f"tcp://127.0.0.1:{port}", "--idle-timeout", value)
                 self.assertEqual(result.returncode, EXIT_USAGE, result.stderr)
 
+    def test_a_number_that_is_not_finite_or_out_of_bounds_is_named(self):
+        # nan passed CLI11's range checks (every comparison with it is false): `send --rate nan`
+        # hung, `stats --interval nan` scraped with no pause.
+        port, = free_tcp_ports(1)
+        cases = [("send", "--to", f"tcp://127.0.0.1:{port}", "--rate", value, "x")
+                 for value in ("nan", "inf", "-1")]
+        cases += [("stats", "--metrics", f"http://127.0.0.1:{port}/metrics", "--once",
+                   "--interval", value) for value in ("nan", "inf", "0.001", "1e9")]
+        for args in cases:
+            with self.subTest(args=args):
+                result = run(*args, timeout=WAIT)
+                self.assertEqual(result.returncode, EXIT_USAGE, result.stderr)
+                option = "--rate" if args[0] == "send" else "--interval"
+                self.assertIn(f"{option}: ".encode(), result.stderr)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

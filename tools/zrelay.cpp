@@ -2,6 +2,7 @@
 // a relay publishes and checks its sequence stamps for gaps, `stats` shows its metrics with
 // rates. The command line is here; each subcommand lives in its own zrelay_<name>.cpp.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <exception>
@@ -28,6 +29,23 @@
 namespace zrelay::tool {
 
 namespace {
+
+// A number option's value: finite, within [low, high]. CLI11's Range and NonNegativeNumber compare,
+// and every comparison with nan is false, so they let `nan` through; NonNegativeNumber also
+// takes `inf` and names DBL_MAX in full when it refuses.
+CLI::Validator number_in(double low, double high = std::numeric_limits<double>::max()) {
+    return {[low, high](std::string &text) {
+                double value = 0;
+                if (!CLI::detail::lexical_cast(text, value) || !std::isfinite(value))
+                    return fmt::format("{} is not a finite number", text);
+                if (value < low)
+                    return fmt::format("{} is less than {}", text, low);
+                if (value > high)
+                    return fmt::format("{} is more than {}", text, high);
+                return std::string();
+            },
+            "", "NUMBER_IN"};
+}
 
 // Where each subcommand goes without an option naming it: the environment variable, else what
 // zrelayd binds (and listens on) with its embedded configuration, so that `zrelay sub` just works
@@ -111,7 +129,7 @@ void add_send(CLI::App &app, send_options &o, endpoint_options &e) {
                      "messages to generate (default 1)")
         ->check(CLI::PositiveNumber);
     send->add_option("--rate", o.rate, "Messages per second (0: as fast as the relay takes them)")
-        ->check(CLI::NonNegativeNumber)
+        ->check(number_in(0))
         ->capture_default_str();
     auto *size = send->add_option("--size", o.size, "Bytes of payload in each message")
                      ->check(CLI::Range(std::size_t{0}, std::size_t{256} << 20))
@@ -195,8 +213,8 @@ void add_stats(CLI::App &app, stats_options &o, endpoint_options &e) {
     e.metrics = stats->add_option("--metrics", o.url,
                                   "The metrics URL, http://host:port[/metrics] " +
                                       default_text(metrics_default()));
-    stats->add_option("--interval", o.interval, "Seconds between samples")
-        ->check(CLI::Range(0.01, 86400.0))
+    stats->add_option("--interval", o.interval, "Seconds between samples, 0.01 to 86400")
+        ->check(number_in(0.01, 86400))
         ->capture_default_str();
     stats->add_flag("--once", o.once, "Take two samples --interval apart, print one screen, exit");
 }
