@@ -121,7 +121,10 @@ void add_send(CLI::App &app, send_options &o, endpoint_options &e) {
                      "TEXTs: send them this many times over; none: how many "
                      "messages to generate (default 1)")
         ->check(CLI::PositiveNumber);
-    send->add_option("--rate", o.rate, "Messages per second (0: as fast as the relay takes them)")
+    send->add_option("--rate", o.rate,
+                     "Messages per second handed to zmq (0: as fast as the relay's socket takes "
+                     "them). The summary's msg/s counts messages taken off this socket's queue "
+                     "by the relay, not what subscribers received: see zrelay bench for that")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
     auto *size = send->add_option("--size", o.size, "Bytes of payload in each message")
