@@ -12,10 +12,13 @@ Nothing sleeps and hopes: every wait polls a condition against a deadline.
 Run by CTest (tests/CMakeLists.txt), which sets ZRELAY (the tool), ZRELAYD and PYTHONPATH.
 """
 import calendar
+import json
 import os
 import re
+import struct
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -162,6 +165,9 @@ class RelayCliTest(CliTestCase):
         result = run("send", "--topic", "env", "hello", env=self.env)
         self.assertEqual(result.returncode, EXIT_OK, result.stderr)
         self.assertIn(f"to {self.ingress} ".encode(), result.stderr)
+        # Its rate is what the relay's socket took, which it says, not what was delivered.
+        self.assertIn(b" msg/s taken by the relay's socket (not delivery to subscribers: see "
+                      b"zrelay bench)\n", result.stderr)
         code, out, err = self.finish(sub)
         self.assertEqual(code, EXIT_OK, err)
         self.assertIn(b'"topic":"env","content":"hello"', out)
@@ -318,6 +324,125 @@ class RelayCliTest(CliTestCase):
         self.assertEqual([(m.content, m.payload) for m in messages],
                          [(c, b"\x01\x02") for c in ("a", "b", "a", "b")])
 
+    # --- bench ---
+
+    def test_bench_delivers_every_message_and_reports_plausible_figures(self):
+        result = run("bench", "--pub", "2", "--sub", "2", "--count", "2000", "--size", "64",
+                     "--json", env=self.env)
+        self.assertEqual(result.returncode, EXIT_OK, result.stderr)
+        summary = json.loads(result.stdout)
+        self.assertEqual((summary["to"], summary["from"]), (self.ingress, self.egress))
+        self.assertEqual((summary["publishers"], summary["subscribers"], summary["payload_bytes"],
+                          summary["message_bytes"]), (2, 2, 64, 64 + 7 + 2))  # topic "bench"
+        self.assertEqual(summary["offered"]["messages"], 4000)
+        self.assertEqual([p["messages"] for p in summary["offered"]["per_publisher"]],
+                         [2000, 2000])
+        self.assertEqual(summary["delivered"]["messages"], 8000)
+        for s in summary["delivered"]["per_subscriber"]:
+            self.assertEqual((s["messages"], s["expected"], s["lost"], s["duplicated"],
+                              s["reordered"], s["timed_out"]), (4000, 4000, 0, 0, 0, False), s)
+            self.assertGreater(s["msgs_per_s"], 0)
+        self.assertEqual((summary["lost"], summary["duplicated"], summary["reordered"],
+                          summary["ok"]), (0, 0, 0, True))
+        latency = summary["latency_us"]
+        order = [latency[k] for k in ("p50", "p90", "p99", "p99_9", "max")]
+        self.assertGreater(order[0], 0, latency)
+        self.assertEqual(order, sorted(order), latency)
+        # The relay published them all (and the warm-ups, which were not counted).
+        self.assertGreaterEqual(scrape(self.metrics_port).get("zrelay_messages_received_total"),
+                                4000)
+
+        result = run("bench", "--count", "100", env=self.env)
+        self.assertEqual(result.returncode, EXIT_OK, result.stderr)
+        self.assertIn(b"result: all 100 messages delivered, once each, in order\n", result.stdout)
+        self.assertRegex(result.stdout, rb"latency \(send to receive, us\): p50 [\d.]+ p90 ")
+
+    def test_bench_reports_exactly_what_was_lost_duplicated_or_reordered_and_exits_1(self):
+        link = LossyLink(self.ingress, drop={(0, 3), (1, 7)}, duplicate={(0, 10)},
+                         hold={(1, 5)})
+        self.addCleanup(link.stop)
+        result = run("bench", "--to", link.endpoint, "--pub", "2", "--sub", "2", "--count", "50",
+                     "--json", env=self.env)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        summary = json.loads(result.stdout)
+        for s in summary["delivered"]["per_subscriber"]:
+            # Every publisher's last message came: the subscribers knew the rest was lost.
+            self.assertEqual((s["expected"], s["messages"], s["lost"], s["duplicated"],
+                              s["reordered"], s["timed_out"]), (100, 98, 2, 1, 1, False), s)
+        self.assertEqual((summary["lost"], summary["duplicated"], summary["reordered"],
+                          summary["ok"]), (4, 2, 2, False))
+
+        result = run("bench", "--to", link.endpoint, "--pub", "2", "--count", "50", env=self.env)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn(b"result: FAILED: 2 of 100 messages lost, 1 duplicated, 1 reordered\n",
+                      result.stdout)
+
+    def test_bench_counts_a_lost_last_message_after_the_timeout(self):
+        link = LossyLink(self.ingress, drop={(0, 19)})
+        self.addCleanup(link.stop)
+        result = run("bench", "--to", link.endpoint, "--count", "20", "--timeout", "1000",
+                     "--json", env=self.env)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        summary = json.loads(result.stdout)
+        s, = summary["delivered"]["per_subscriber"]
+        self.assertEqual((s["messages"], s["lost"], s["timed_out"]), (19, 1, True), s)
+
+
+# `zrelay bench`'s stamp at the start of its payload (tools/zrelay_bench_message.hpp), in the
+# host's byte order: run, publisher, kind (1 warm-up, 2 measured), sequence, send time.
+BENCH_STAMP = struct.Struct("=IHHQq")
+BENCH_MEASURED = 2
+
+
+class LossyLink:
+    """Between zrelay bench's publishers and the relay's ingress: forwards every message, except
+    that it drops, duplicates or holds back (until its publisher's next one is forwarded) the
+    measured messages named by (publisher, sequence). Loss the test chooses, so exact, where a
+    relay's own drops depend on timing. A thread with its own sockets."""
+
+    def __init__(self, ingress, drop=(), duplicate=(), hold=()):
+        self.drop, self.duplicate, self.hold = set(drop), set(duplicate), set(hold)
+        self.ingress = ingress
+        self.endpoint = None
+        self.bound = threading.Event()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+        if not self.bound.wait(WAIT) or self.endpoint is None:
+            raise AssertionError("the lossy link did not bind")
+
+    def run(self):
+        # Its own context and sockets, in this thread alone.
+        with zmq.Context() as ctx, ctx.socket(zmq.PULL) as pull, ctx.socket(zmq.PUSH) as push:
+            pull.setsockopt(zmq.LINGER, 0)
+            push.setsockopt(zmq.LINGER, 0)
+            self.endpoint = f"tcp://127.0.0.1:{pull.bind_to_random_port('tcp://127.0.0.1')}"
+            push.connect(self.ingress)
+            self.bound.set()
+            held = {}  # publisher: messages held back
+            while not self.stopping.is_set():
+                if not pull.poll(50):
+                    continue
+                body = pull.recv()
+                payload = v1_pb2.DataMessage.FromString(body).payload
+                _, publisher, kind, sequence, _ = BENCH_STAMP.unpack(payload[:BENCH_STAMP.size])
+                key = (publisher, sequence) if kind == BENCH_MEASURED else None
+                if key in self.drop:
+                    continue
+                if key in self.hold:
+                    held.setdefault(publisher, []).append(body)
+                    continue
+                push.send(body)
+                if key in self.duplicate:
+                    push.send(body)
+                if key is not None:  # after the next one of its publisher
+                    for late in held.pop(publisher, []):
+                        push.send(late)
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join()
+
 
 def calendar_ms(text):
     """'2024-02-29T23:59:59.999Z' as milliseconds since the epoch."""
@@ -342,13 +467,13 @@ class CommandLineTest(CliTestCase):
                                  (EXIT_OK, f"zrelay {version}\n".encode(), b""))
 
     def test_an_unknown_subcommand_is_named(self):
-        for word in ("bench", "pub"):
+        for word in ("publish", "pub"):
             with self.subTest(word=word):
                 result = run(word, "--to", "tcp://127.0.0.1:1")
                 self.assertEqual(result.returncode, EXIT_USAGE, result.stderr)
                 self.assertEqual(result.stderr.decode().splitlines()[0],
-                                 f"zrelay: unknown subcommand '{word}' (expected send, sub or "
-                                 "stats)")
+                                 f"zrelay: unknown subcommand '{word}' (expected send, sub, "
+                                 "stats or bench)")
                 self.assertEqual(result.stdout, b"")
 
     def test_no_subcommand_prints_the_help_and_exits_64(self):
@@ -366,7 +491,9 @@ class CommandLineTest(CliTestCase):
         for command, names in (((), ()),
                                (("send",), ("$ZRELAY_INGRESS", ingress)),
                                (("sub",), ("$ZRELAY_EGRESS", egress, "$ZRELAY_REPLAY", replay)),
-                               (("stats",), ("$ZRELAY_METRICS", metrics))):
+                               (("stats",), ("$ZRELAY_METRICS", metrics)),
+                               (("bench",), ("$ZRELAY_INGRESS", ingress, "$ZRELAY_EGRESS",
+                                             egress))):
             with self.subTest(command=command):
                 result = run(*command, "--help")
                 self.assertEqual(result.returncode, EXIT_OK, result.stderr)
@@ -435,6 +562,25 @@ class CommandLineTest(CliTestCase):
                      "--size", "3")
         self.assertEqual(result.returncode, EXIT_USAGE, result.stderr)
 
+    def test_bench_with_no_relay_exits_69_naming_the_endpoint(self):
+        to_port, from_port = free_tcp_ports(2)
+        to, from_ = f"tcp://127.0.0.1:{to_port}", f"tcp://127.0.0.1:{from_port}"
+        result = run("bench", "--to", to, "--from", from_, "--timeout", "500")
+        self.assertEqual(result.returncode, EXIT_UNAVAILABLE, result.stderr)
+        self.assertEqual(result.stdout, b"")
+        self.assertIn(f"zrelay bench: no relay at {to} (--to): no publisher could hand it a "
+                      "message within 500 ms".encode(), result.stderr)
+
+    def test_bench_refuses_what_it_cannot_measure(self):
+        port, = free_tcp_ports(1)
+        nowhere = f"tcp://127.0.0.1:{port}"
+        for args in (("--size", "23"), ("--pub", "0"), ("--count", "0"),
+                     ("--topic", "$zrelay/drops"), ("--timeout", "0"), ("--rate", "-1")):
+            with self.subTest(args=args):
+                result = run("bench", "--to", nowhere, "--from", nowhere, *args)
+                self.assertEqual(result.returncode, EXIT_USAGE, result.stderr)
+                self.assertIn(args[0].encode(), result.stderr)
+
     def test_output_modes_that_contradict_each_other_are_refused(self):
         port, = free_tcp_ports(1)
         for flags in (("--raw", "--json"), ("--timestamps", "--json"), ("--raw", "--timestamps")):
@@ -452,13 +598,15 @@ class CommandLineTest(CliTestCase):
         port, = free_tcp_ports(1)
         cases = [("send", "--to", f"tcp://127.0.0.1:{port}", "--rate", value, "x")
                  for value in ("nan", "inf", "-1")]
+        cases += [("bench", "--to", f"tcp://127.0.0.1:{port}", "--from",
+                   f"tcp://127.0.0.1:{port}", "--rate", value) for value in ("nan", "-1")]
         cases += [("stats", "--metrics", f"http://127.0.0.1:{port}/metrics", "--once",
                    "--interval", value) for value in ("nan", "inf", "0.001", "1e9")]
         for args in cases:
             with self.subTest(args=args):
                 result = run(*args, timeout=WAIT)
                 self.assertEqual(result.returncode, EXIT_USAGE, result.stderr)
-                option = "--rate" if args[0] == "send" else "--interval"
+                option = "--interval" if args[0] == "stats" else "--rate"
                 self.assertIn(f"{option}: ".encode(), result.stderr)
 
 

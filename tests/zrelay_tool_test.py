@@ -753,7 +753,7 @@ class ErrorTest(unittest.TestCase):
                 self.assertIn(reason, result.stderr)
 
     def test_usage_errors_exit_64(self):
-        for args in ([], ["bench"], ["stats", "--metrics", "ftp://x/"],
+        for args in ([], ["publish"], ["stats", "--metrics", "ftp://x/"],
                      ["send", "--to", "tcp://127.0.0.1:1", "--count", "2", "-"]):
             with self.subTest(args=args):
                 self.assertEqual(run(*args).returncode, EXIT_USAGE)

@@ -18,7 +18,9 @@ first that fails.
 
 Options: --rounds N (default 5), --quick (fewer messages and rounds, to try it out),
 --sizes 64,1024, --transports tcp, --skip throughput,workers,latency, --json FILE (every run's
-figures, CPU included).
+figures, CPU included), --zrelay-bench (zrelayd at 64 B over tcp measured by `zrelay bench` too,
+alternating with bench_driver, and the ratio of the two: `tools/relay_bench.py --zrelay-bench
+--skip throughput,workers,latency` for that alone).
 """
 import argparse
 import json
@@ -133,6 +135,9 @@ class Bench:
                         f"max_message_bytes: 1048576}}\n"
                         f"egress: {{bind: ['{eps.egress}'], sndhwm: {HWM}, nodrop: true"
                         f"{', ' + egress_extra if egress_extra else ''}}}\n"
+                        # A port of its own, as before but not the default 5557, which any
+                        # relay on the host may hold.
+                        f"replay: {{bind: ['tcp://127.0.0.1:{free_port()}']}}\n"
                         "metrics: {listen: ''}\nlog: {level: warn}\n")
                 if workers is not None:
                     f.write(f"workers: {workers}\n")
@@ -143,7 +148,7 @@ class Bench:
         return subprocess.Popen(cmd, env={**os.environ, **relay_env} if relay_env else None)
 
     def run(self, system, transport, size, rate=0.0, count=None, workers=None, egress_extra="",
-            relay_env=None, config_extra=()):
+            relay_env=None, config_extra=(), client="driver"):
         self.n += 1
         eps = Endpoints(transport, self.tmpdir, self.n)
         if system == "nats":
@@ -156,7 +161,14 @@ class Bench:
             warmup = min(2000, count // 10)
             load = ["--count", str(count), "--size", str(size), "--warmup", str(warmup),
                     "--rate", str(rate)]
-            if system == "nats":
+            if client == "zrelay-bench":
+                # The client tool's bench, 1 publisher and 1 subscriber, with a payload that
+                # makes the DataMessage `size` bytes on the wire, as the driver's.
+                cmd = [f"{self.build}/tools/zrelay", "bench", "--to", eps.ingress, "--from",
+                       eps.egress, "--pub", "1", "--sub", "1", "--topic", "bench", "--count",
+                       str(count), "--size", str(bench_payload(size)), "--rate", str(rate),
+                       "--json"]
+            elif system == "nats":
                 cmd = [f"{self.build}/tools/nats_bench_driver", "--server",
                        f"nats://127.0.0.1:{eps.port}", *load]
             else:
@@ -179,10 +191,14 @@ class Bench:
         if out.returncode != 0:
             sys.exit(f"relay_bench: {system} {transport} {size} B failed:\n{out.stdout}{out.stderr}")
         figures = json.loads(out.stdout)
+        if client == "zrelay-bench":
+            figures = tool_figures(figures, size)
+            warmup = 0  # a few warm-up messages, 10 ms apart: nothing to count
         per_msg = 1e6 / CLK_TCK / (count + warmup)
         threads = {name: t * per_msg for name, t in cpu["threads"].items()}
         busiest = max(threads, key=threads.get)
-        figures.update(system=system, transport=transport, workers=workers, rss_kib=rss,
+        figures.update(system=system, client=client, transport=transport, workers=workers,
+                       rss_kib=rss,
                        cpu_us_per_msg=cpu["process"] * per_msg, thread_cpu_us_per_msg=threads,
                        busiest_thread=busiest, busiest_thread_us_per_msg=threads[busiest])
         self.runs.append(figures)
@@ -191,6 +207,66 @@ class Bench:
     def count(self, size):
         n = COUNTS.get(size, max(4000, 25_000_000 // size))
         return n // 4 if self.args.quick else n
+
+
+def bench_payload(size):
+    """`zrelay bench --size` for a DataMessage of `size` bytes: topic "bench" (7 bytes with its
+    tag and length), then the payload's tag, length and bytes, as bench_driver builds it."""
+    for payload in range(size, 0, -1):
+        if 7 + 1 + len(varint(payload)) + payload == size:
+            return payload
+    sys.exit(f"relay_bench: no zrelay bench payload makes a {size}-byte DataMessage")
+
+
+def varint(n):
+    out = bytearray()
+    while n >= 0x80:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def tool_figures(summary, size):
+    """`zrelay bench --json`'s summary under bench_driver's keys: the figure compared is the
+    throughput delivered to the subscriber, first send to last receive, as the driver's."""
+    if summary["message_bytes"] != size:
+        sys.exit(f"relay_bench: zrelay bench sent {summary['message_bytes']}-byte messages, not "
+                 f"{size}")
+    delivered = summary["delivered"]
+    latency = summary["latency_us"]
+    return {"ok": summary["ok"], "size": size, "count": summary["expected"],
+            "received": delivered["messages"], "lost": summary["lost"],
+            "seconds": delivered["seconds"], "msgs_per_s": delivered["msgs_per_s"],
+            "mb_per_s": delivered["msgs_per_s"] * size / 1e6,
+            "offered_msgs_per_s": summary["offered"]["msgs_per_s"], "p50_us": latency["p50"],
+            "p99_us": latency["p99"], "p999_us": latency["p99_9"], "max_us": latency["max"]}
+
+
+def zrelay_bench_vs_driver(bench, rounds, transport="tcp", size=64):
+    """The same zrelayd configuration measured by bench_driver and by `zrelay bench`, rounds
+    alternating: the tool's figure should be the driver's, within the noise."""
+    print(f"\n## zrelay bench against bench_driver: zrelayd, {size} B over {transport}, 1 "
+          "publisher, 1 subscriber, HWM 1000 (medians of rounds; ratio: median of per-round "
+          "ratios, range in brackets)\n")
+    res = {"driver": [], "zrelay-bench": []}
+    for _ in range(rounds):
+        for client in res:
+            res[client].append(bench.run("zrelayd", transport, size, client=client))
+    ratios = [t["msgs_per_s"] / d["msgs_per_s"]
+              for d, t in zip(res["driver"], res["zrelay-bench"])]
+    print("| client | delivered msg/s | MB/s | p50 / p99 µs | zrelayd CPU µs/msg | runs |")
+    print("|---|---|---|---|---|---|")
+    for client, runs in res.items():
+        print(f"| {client} | {fmt_rate(median([r['msgs_per_s'] for r in runs]))} | "
+              f"{median([r['mb_per_s'] for r in runs]):.1f} | "
+              f"{median([r['p50_us'] for r in runs]):.0f} / "
+              f"{median([r['p99_us'] for r in runs]):.0f} | "
+              f"{median([r['cpu_us_per_msg'] for r in runs]):.2f} | "
+              + " ".join(fmt_rate(r["msgs_per_s"]) for r in runs) + " |")
+    offered = median([r["offered_msgs_per_s"] for r in res["zrelay-bench"]])
+    print(f"\nzrelay bench / bench_driver: {ratio_cell(ratios)}; zrelay bench's offered rate "
+          f"(what zmq took from its publisher): {fmt_rate(offered)} msg/s", flush=True)
 
 
 def median(xs):
@@ -383,6 +459,9 @@ def main():
     p.add_argument("--transports", default="tcp,ipc")
     p.add_argument("--skip", default="", help="comma list of: throughput,workers,latency")
     p.add_argument("--json", help="write every run's figures to this file")
+    p.add_argument("--zrelay-bench", action="store_true",
+                   help="also measure zrelayd at 64 B over tcp with `zrelay bench`, alternating "
+                   "with bench_driver, and print the ratio")
     args = p.parse_args()
     if args.quick:
         args.rounds = min(args.rounds, 3)
@@ -401,6 +480,8 @@ def main():
         loop_max = throughput(bench, transports, sizes, args.rounds)
     if "workers" not in skip:
         workers_sweep(bench, args.rounds)
+    if args.zrelay_bench:
+        zrelay_bench_vs_driver(bench, args.rounds)
     if "latency" not in skip:
         lat_sizes = [s for s in sizes if s <= 1024]
         for t in transports:

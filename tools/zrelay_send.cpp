@@ -213,9 +213,11 @@ int run_send(const send_options &options) {
                                      sent, options.to, options.timeout_ms));
 
     const double seconds = std::chrono::duration<double>(end - start).count();
+    // What zmq handed to the relay's socket (the linger drained our queue), not what any
+    // subscriber received: `zrelay bench` measures that.
     std::cerr << fmt::format(
-        "zrelay send: sent {} messages ({} bytes) to {} in {:.3f} s, {:.0f} "
-        "msg/s{}\n",
+        "zrelay send: sent {} messages ({} bytes) to {} in {:.3f} s, {:.0f} msg/s taken by "
+        "the relay's socket (not delivery to subscribers: see zrelay bench){}\n",
         sent, bytes, options.to, seconds, seconds > 0 ? static_cast<double>(sent) / seconds : 0.0,
         skipped > 0 ? fmt::format("; skipped {} non-UTF-8 lines", skipped) : std::string());
     return exit_ok;
