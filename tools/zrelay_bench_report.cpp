@@ -91,8 +91,14 @@ totals sum(const bench_figures &f) {
     return t;
 }
 
-constexpr std::array<std::pair<const char *, double>, 4> quantiles{
-    {{"p50", 0.50}, {"p90", 0.90}, {"p99", 0.99}, {"p99_9", 0.999}}};
+// The JSON member's name, the text's label, and the quantile.
+struct quantile {
+    const char *key;
+    const char *label;
+    double q;
+};
+constexpr std::array<quantile, 4> quantiles{
+    {{"p50", "p50", 0.50}, {"p90", "p90", 0.90}, {"p99", "p99", 0.99}, {"p99_9", "p99.9", 0.999}}};
 
 double us(std::uint64_t ns) {
     return static_cast<double>(ns) / 1e3;
@@ -147,8 +153,8 @@ std::string bench_summary_text(const bench_figures &f) {
                            s.timed_out ? ", stopped after --timeout without a message" : "");
     }
     out += "latency (send to receive, us):";
-    for (const auto &[name, q] : quantiles)
-        out += fmt::format(" {} {:.1f}", name, us(f.latency.percentile(q)));
+    for (const quantile &q : quantiles)
+        out += fmt::format(" {} {:.1f}", q.label, us(f.latency.percentile(q.q)));
     out += fmt::format(" max {:.1f}\n", us(f.latency.max()));
     const totals t = sum(f);
     if (f.ok())
@@ -184,8 +190,8 @@ std::string bench_summary_json(const bench_figures &f) {
             s.reordered, s.other, s.timed_out);
     }
     out += R"(]},"latency_us":{)";
-    for (const auto &[name, q] : quantiles)
-        out += fmt::format(R"("{}":{:.3f},)", name, us(f.latency.percentile(q)));
+    for (const quantile &q : quantiles)
+        out += fmt::format(R"("{}":{:.3f},)", q.key, us(f.latency.percentile(q.q)));
     const totals t = sum(f);
     out += fmt::format(
         R"("max":{:.3f}}},"expected":{},"lost":{},"duplicated":{},"reordered":{},"other":{},)"
