@@ -324,6 +324,28 @@ class RelayCliTest(CliTestCase):
         self.assertEqual([(m.content, m.payload) for m in messages],
                          [(c, b"\x01\x02") for c in ("a", "b", "a", "b")])
 
+    def test_a_message_a_default_relay_would_drop_is_warned_about_once(self):
+        # The relay drops a frame over ingress.max_message_bytes (1 MiB by default) and counts it
+        # as oversize; the sender cannot see that, so it says so before it sends.
+        limit = 1024 * 1024
+        with tempfile.NamedTemporaryFile(prefix="zrelay-cli-") as f:
+            f.write(b"\x07" * limit)  # with the field's tag and length: over the limit
+            f.flush()
+            result = run("send", "--file", f.name, "--count", "2", env=self.env)
+        self.assertEqual(result.returncode, EXIT_OK, result.stderr)
+        warnings = re.findall(rb"warning: a message of (\d+) bytes is over the (\d+) bytes",
+                              result.stderr)
+        self.assertEqual(len(warnings), 1, result.stderr)
+        size, bound = (int(x) for x in warnings[0])
+        self.assertEqual(bound, limit)
+        self.assertGreater(size, limit)
+        self.assertTrue(wait_for(lambda: scrape(self.metrics_port).get(
+            'zrelay_messages_invalid_total{reason="oversize"}', 0) == 2, WAIT),
+            "the relay did not drop both as oversize, as the warning said it would")
+        small = run("send", "--size", str(limit - 64), env=self.env)
+        self.assertEqual(small.returncode, EXIT_OK, small.stderr)
+        self.assertNotIn(b"warning", small.stderr)
+
     # --- bench ---
 
     def test_bench_delivers_every_message_and_reports_plausible_figures(self):

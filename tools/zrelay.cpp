@@ -352,6 +352,7 @@ int run(int argc, char **argv) {
     }
     if (app.got_subcommand("send")) {
         send.to_from = resolve(endpoints.to, ingress_default(), send.to);
+        send.relay_default_max_bytes = config{}.ingress.max_message_bytes;
         return run_send(send);
     }
     if (app.got_subcommand("sub")) {

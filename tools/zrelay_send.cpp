@@ -169,6 +169,7 @@ int run_send(const send_options &options) {
     std::string wire;
     std::uint64_t sent = 0;
     std::uint64_t bytes = 0;
+    bool warned_size = false;
     const auto start = clock_type::now();
     while (next(content)) {
         if (options.rate > 0) {
@@ -180,6 +181,14 @@ int run_send(const send_options &options) {
         message.set_content(content);
         message.set_timestamp(epoch_ns());
         message.SerializeToString(&wire);
+        if (wire.size() > options.relay_default_max_bytes && !warned_size) {
+            std::cerr << fmt::format(
+                "zrelay send: warning: a message of {} bytes is over the {} bytes a relay takes "
+                "by default (ingress.max_message_bytes): unless {} allows more, it drops the "
+                "message and counts it as oversize\n",
+                wire.size(), options.relay_default_max_bytes, options.to);
+            warned_size = true;
+        }
         if (!push.send(zmq::buffer(wire), zmq::send_flags::none)) {
             watch.read_events();
             throw tool_error(

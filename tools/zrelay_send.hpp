@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +21,9 @@ struct send_options {
     std::vector<std::string> texts;     // one message's content each; "-": stdin, one per line
     std::string file;                   // "": none; else its bytes are every message's payload
     std::vector<std::string> headers;   // KEY=VALUE each, as given; checked by run_send
+    // A relay on its default configuration drops a larger message (ingress.max_message_bytes),
+    // which the sender cannot see: a message over it is warned about, once.
+    std::size_t relay_default_max_bytes = std::numeric_limits<std::size_t>::max(); // max: none
 };
 
 // Returns the exit code; throws tool_error for usage errors and an unavailable relay.
