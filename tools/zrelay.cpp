@@ -76,6 +76,13 @@ std::string default_text(const endpoint_default &d) {
     return fmt::format("(default: ${}, else {}, the local zrelayd's default)", d.variable, d.value);
 }
 
+// An endpoint option of `command`, named as `d` says: its help is `what`, then the default.
+CLI::Option *add_endpoint(CLI::App *command, std::string &value, const endpoint_default &d,
+                          std::string_view what) {
+    return command->add_option(std::string(d.option), value,
+                               fmt::format("{} {}", what, default_text(d)));
+}
+
 // Fills `value` when `option` was not given: from the environment variable when it is set and
 // not empty, else with the default. Returns what to call the value's source in an error.
 std::string resolve(const CLI::Option *option, const endpoint_default &d, std::string &value) {
@@ -131,9 +138,8 @@ void add_send(CLI::App &app, send_options &o, endpoint_options &e) {
                 "times over), one per stdin line with '-', or --count generated ones whose "
                 "content is their index 0..N-1. Exit 69 if the relay takes none within --timeout");
     send->footer(std::string(send_examples));
-    e.to = send->add_option("--to", o.to,
-                            "The relay's ingress endpoint, tcp:// or ipc:// " +
-                                default_text(ingress_default()));
+    e.to = add_endpoint(send, o.to, ingress_default(),
+                        "The relay's ingress endpoint, tcp:// or ipc://");
     send->add_option("--topic", o.topic, "The messages' topic")->capture_default_str();
     send->add_option("--count", o.count,
                      "TEXTs: send them this many times over; none: how many "
@@ -173,9 +179,8 @@ void add_sub(CLI::App &app, sub_options &o, endpoint_options &e) {
                "hex digits). The relay's own topics ($zrelay/: health canaries, drop notices) "
                "show only with --show-internal or a --topic starting with '$'");
     sub->footer(std::string(sub_examples));
-    e.from = sub->add_option("--from", o.from,
-                             "The relay's egress endpoint, tcp:// or ipc:// " +
-                                 default_text(egress_default()));
+    e.from = add_endpoint(sub, o.from, egress_default(),
+                          "The relay's egress endpoint, tcp:// or ipc://");
     sub->add_option("--topic", o.topics, "Subscribe to this topic prefix (repeatable; none: all)");
     auto *json =
         sub->add_flag("--json", o.json, "One JSON object per line; the summary also as JSON");
@@ -208,10 +213,9 @@ void add_sub(CLI::App &app, sub_options &o, endpoint_options &e) {
     sub->add_flag("--snapshot", o.snapshot,
                   "Start with the last value of every topic under the subscribed prefixes, then "
                   "the live messages newer than it: none twice, none missing at the seam");
-    e.replay = sub->add_option("--replay", o.replay,
-                               "The relay's replay endpoint, for --recover and --snapshot, "
-                               "tcp:// or ipc:// " +
-                                   default_text(replay_default()));
+    e.replay =
+        add_endpoint(sub, o.replay, replay_default(),
+                     "The relay's replay endpoint, for --recover and --snapshot, tcp:// or ipc://");
     sub->add_option("--replay-timeout", o.replay_timeout_s,
                     "Seconds the replay endpoint may stay silent while a request is out; then "
                     "what was asked for counts as lost and live messages go on")
@@ -224,9 +228,8 @@ void add_stats(CLI::App &app, stats_options &o, endpoint_options &e) {
         "stats", "Show a relay's zrelay_* metrics, with a rate per second for counters, "
                  "refreshed every --interval");
     stats->footer(std::string(stats_examples));
-    e.metrics = stats->add_option("--metrics", o.url,
-                                  "The metrics URL, http://host:port[/metrics] " +
-                                      default_text(metrics_default()));
+    e.metrics = add_endpoint(stats, o.url, metrics_default(),
+                             "The metrics URL, http://host:port[/metrics]");
     stats->add_option("--interval", o.interval, "Seconds between samples, 0.01 to 86400")
         ->check(number_in(0.01, 86400))
         ->capture_default_str();
@@ -250,12 +253,10 @@ void add_bench(CLI::App &app, bench_options &o, endpoint_options &e) {
         "once and in order, 1 when not (or interrupted), 69 when the relay cannot be reached or "
         "stops taking messages");
     bench->footer(std::string(bench_examples));
-    e.bench_to = bench->add_option("--to", o.to,
-                                   "The relay's ingress endpoint, tcp:// or ipc:// " +
-                                       default_text(ingress_default()));
-    e.bench_from = bench->add_option("--from", o.from,
-                                     "The relay's egress endpoint, tcp:// or ipc:// " +
-                                         default_text(egress_default()));
+    e.bench_to = add_endpoint(bench, o.to, ingress_default(),
+                              "The relay's ingress endpoint, tcp:// or ipc://");
+    e.bench_from = add_endpoint(bench, o.from, egress_default(),
+                                "The relay's egress endpoint, tcp:// or ipc://");
     bench->add_option("--pub", o.publishers, "Publishers, each a thread with a PUSH socket")
         ->check(CLI::Range(1U, 1024U))
         ->capture_default_str();
