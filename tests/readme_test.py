@@ -6,6 +6,8 @@
 - the README's Python producer, as printed, delivers its message through a real zrelayd (only
   its endpoint is replaced by the test's own port);
 - the README's configuration example passes `zrelayd --check-config`;
+- docs/monitoring/README.md's table names every metric a relay exports (with workers, retention,
+  a forward and a subscribe link, so that every family shows), and only names the daemon has;
 - every option the command lines in the README and docs/ give `zrelay SUBCOMMAND` or `zrelayd`
   is one that command's --help lists.
 
@@ -22,7 +24,8 @@ import unittest
 
 import zmq
 
-from relay_test import RelayFixture, ZRELAYD, receive, v1_pb2
+from relay_test import (RelayFixture, ZRELAYD, free_tcp_ports, receive, scrape, v1_pb2,
+                        wait_for)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ZRELAY = os.environ.get("ZRELAY")
@@ -117,6 +120,38 @@ class ReadmeCodeTest(RelayFixture):
         self.assertEqual(len(blocks), 1, "the README should hold one configuration example")
         done = self.check_config(blocks[0])
         self.assertEqual(done.returncode, 0, done.stderr)
+
+    def test_the_metrics_table_is_what_the_relay_exports(self):
+        monitoring = read(os.path.join(ROOT, "docs", "monitoring", "README.md"))
+        table = monitoring[monitoring.index("## Metrics"):monitoring.index("## Dashboard")]
+        documented = set()
+        for row in re.findall(r"^\| (.+?) \|", table, re.M):
+            documented |= set(re.findall(r"`((?:zrelay|process)_[a-z_]+)", row))
+        renamed = monitoring[monitoring.index("## Renamed metrics"):]
+        documented |= set(re.findall(r"`(zrelay_[a-z_]+_total)`", renamed))
+        self.assertGreater(len(documented), 30, "the metrics table was not found")
+
+        sources = "".join(read(os.path.join(d, f)) for d, _, files in
+                          os.walk(os.path.join(ROOT, "daemon")) for f in files
+                          if f.endswith(".cpp"))
+        self.assertEqual(sorted(n for n in documented if f'"{n}"' not in sources), [],
+                         "documented metrics the daemon does not have")
+
+        # A relay with every family: the pipeline, retention (the default), links both ways.
+        upstream_in, upstream_out, downstream_in = free_tcp_ports(3)
+        self.start(self.config(
+            workers=2,
+            egress={"bind": [self.out_endpoint], "forward": [f"tcp://127.0.0.1:{downstream_in}"]},
+            ingress={"bind": [self.in_endpoint],
+                     "subscribe": [f"tcp://127.0.0.1:{upstream_out}"]}))
+        del upstream_in  # only reserved, so that no other test takes it meanwhile
+        samples = wait_for(lambda: scrape(self.metrics_port), 10)
+        self.assertTrue(samples, "no scrape")
+        exported = {re.sub(r"\{.*", "", name) for name in samples}
+        self.assertIn("zrelay_link_upstream_restarts_total", exported)
+        self.assertIn("zrelay_inflight", exported)
+        self.assertEqual(sorted(exported - documented), [],
+                         "metrics the relay exports that docs/monitoring/README.md does not list")
 
     def test_every_option_on_the_command_lines_exists(self):
         self.assertTrue(ZRELAY and os.access(ZRELAY, os.X_OK), f"ZRELAY is {ZRELAY!r}")
