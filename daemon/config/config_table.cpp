@@ -38,8 +38,8 @@ constexpr std::array rows{
     key_row{"ingress.connect", k::connect, field<&config::ingress, &ingress_config::connect>,
             "Or dial out to producers that bind."},
     key_row{"ingress.subscribe", k::connect, field<&config::ingress, &ingress_config::subscribe>,
-            "Also take messages from other relays' egress endpoints (a tree of relays; README, "
-            "\"Topologies\"). Only what this relay's subscribers ask for crosses the link."},
+            "Also take messages from other relays' egress endpoints (a tree of relays; "
+            "docs/topologies.md). Only what this relay's subscribers ask for crosses the link."},
     key_row{"ingress.subscribe_topics", k::prefixes,
             field<&config::ingress, &ingress_config::subscribe_topics>,
             "Ask the ingress.subscribe relays for these topic prefixes always, instead of "
@@ -55,7 +55,7 @@ constexpr std::array rows{
             "Or dial out to subscribers that bind."},
     key_row{"egress.forward", k::connect, field<&config::egress, &egress_config::forward>,
             "Also push every published message to these relays' ingress (edge to central; "
-            "README, \"Topologies\"). A full link waits with nodrop, else drops and counts."},
+            "docs/topologies.md). A full link waits with nodrop, else drops and counts."},
     key_row{"egress.forward_by", k::one_of, field<&config::egress, &egress_config::forward_by>,
             "With several forward endpoints: topic sends each topic always to the same one, so "
             "its order survives; round_robin spreads messages evenly without that promise.",
@@ -67,7 +67,7 @@ constexpr std::array rows{
     key_row{"egress.stamp", k::boolean, field<&config::egress, &egress_config::stamp>,
             "Append the relay's stamp to each message: relay_sequence (1, 2, 3... per topic), "
             "relay_received_ns and relay_instance (random per start), so subscribers see gaps "
-            "and restarts (README, \"Seeing loss\")."},
+            "and restarts (docs/loss.md)."},
     integer("egress.max_topics", field<&config::egress, &egress_config::max_topics>, 1, 1'000'000,
             "Topics with a sequence of their own; topics first seen after these are stamped "
             "with sequence 0, \"not tracked\". Bounds the per-topic memory."),
@@ -77,7 +77,7 @@ constexpr std::array rows{
             "input, or a drain that ran out of time): per reason, at most one a second."},
     integer("workers", field<&config::workers>, 0, 64,
             "Threads that decode and validate. 0 is the direct path: one thread receives, "
-            "validates and publishes, the fastest on 2 cores (README, Performance); workers "
+            "validates and publishes, the fastest on 2 cores (docs/performance.md); workers "
             "(with io_threads: 2) pay only where cores are spare. pipeline.max_inflight bounds "
             "them."),
     integer("io_threads", field<&config::io_threads>, 1, 16,
@@ -169,7 +169,7 @@ constexpr std::array sections{
                           "both default lists; an endpoint may not be both an ingress and an "
                           "egress bind."sv},
     std::pair{"retention"sv, "Recent messages kept in memory, so that subscribers can get back "
-                             "what they missed (README, \"Repairing loss\")."sv},
+                             "what they missed (docs/loss.md)."sv},
     std::pair{"security"sv, "Limits on who may connect."sv},
     std::pair{"security.curve"sv,
               "CURVE (encryption and authentication) on each side separately, off while its "

@@ -34,7 +34,7 @@ namespace {
 using clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-// --- the bounds (README, Security) --------------------------------------------------------
+// --- the bounds (docs/security.md) --------------------------------------------------------
 
 // Connection slots. An idle connection costs no thread here, so slots can be plenty: a local
 // Prometheus and probe still get in while hundreds of idle or trickling sockets are open, even

@@ -1,5 +1,5 @@
 // metrics_server: GET/HEAD /metrics and /healthz over HTTP, on a thread of its own, bounded
-// against a hostile network (README, Security: connections, time and memory per request).
+// against a hostile network (docs/security.md: connections, time and memory per request).
 #pragma once
 
 #include <functional>

@@ -134,7 +134,8 @@ std::string render_prometheus(const metrics_snapshot &s, const build_info &build
     family(out, "zrelay_received_bytes_total", "counter", "Bytes of the messages received.");
     sample(out, "zrelay_received_bytes_total", s.bytes_received);
     // The names before the unit came last, as the Prometheus naming conventions put it: kept
-    // for one release so that dashboards and alerts can move (README, Renamed metrics).
+    // for one release so that dashboards and alerts can move (docs/monitoring/README.md, Renamed
+    // metrics).
     family(out, "zrelay_bytes_received_total", "counter",
            "Deprecated: use zrelay_received_bytes_total; removed in the next release.");
     sample(out, "zrelay_bytes_received_total", s.bytes_received);

@@ -1,5 +1,5 @@
 // forwarder: egress.forward, pushing every message the relay publishes on to other relays'
-// ingress (an edge relay feeding a central tier; README, "Topologies").
+// ingress (an edge relay feeding a central tier; docs/topologies.md).
 //
 // One PUSH socket per endpoint, each connected to that endpoint alone, so that the relay, not
 // libzmq, chooses where a message goes: forward_by: topic sends each topic always to the same

@@ -1,5 +1,5 @@
 // upstream_links: ingress.subscribe, taking messages from other relays' egress (a regional relay
-// under a central one; README, "Topologies").
+// under a central one; docs/topologies.md).
 //
 // One XSUB per endpoint, each connected to that endpoint alone, so that what arrives is counted
 // per link and each link's connection is watched. What the links ask upstream for is either fixed
