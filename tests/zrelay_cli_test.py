@@ -410,7 +410,7 @@ class RelayCliTest(CliTestCase):
         self.assertEqual((s["messages"], s["lost"], s["timed_out"]), (19, 1, True), s)
 
 
-# `zrelay bench`'s stamp at the start of its payload (tools/zrelay_bench_message.hpp), in the
+# `zrelay bench`'s stamp at the start of its payload (tools/bench_message.hpp), in the
 # host's byte order: run, publisher, kind (1 warm-up, 2 measured), sequence, send time.
 BENCH_STAMP = struct.Struct("=IHHQq")
 BENCH_MEASURED = 2

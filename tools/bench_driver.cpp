@@ -55,7 +55,7 @@ public:
 
     void send(kind what, std::uint64_t sequence) {
         zmq::message_t msg(_template.data(), _template.size());
-        const bench::stamp s{_id, what, sequence, bench::now_ns()};
+        const bench::stamp s{0, static_cast<std::uint16_t>(_id), what, sequence, bench::now_ns()};
         std::memcpy(static_cast<unsigned char *>(msg.data()) + _stamp_at, &s, sizeof(s));
         _socket.send(msg, zmq::send_flags::none);
     }

@@ -1,10 +1,11 @@
-// bench_message.hpp: the stamped DataMessage the relay benchmark's drivers send, and how they find
-// the stamp again on the far side. Shared by bench_driver (zmq) and nats_bench_driver so every
-// system carries the same bytes.
+// bench_message.hpp: the stamped DataMessage the benchmarks send, and how they find the stamp
+// again on the far side. Shared by bench_driver (zmq), nats_bench_driver and `zrelay bench`, so
+// every system and the client tool carry the same bytes.
 //
-// A message is a valid zrelay.v1.DataMessage: topic (field 3) "bench", and payload (field 4)
-// starting with a 24-byte stamp [u32 producer][u32 kind][u64 sequence][u64 send time, ns] then
-// filler up to the size. The receiver finds field 4 by walking the protobuf wire format, so it
+// A message is a valid zrelay.v1.DataMessage: a topic (field 3; the drivers' is "bench"), and a
+// payload (field 4) starting with a 24-byte stamp, in host byte order (sender and receiver are
+// one process) [u32 run][u16 producer][u16 kind][u64 sequence][u64 steady-clock send time, ns],
+// then filler up to the size. The receiver finds field 4 by walking the protobuf wire format, so it
 // accepts the bare forwarders' one frame [DataMessage], zrelayd's second frame, and fields a relay
 // appends after the client's.
 #pragma once
@@ -15,6 +16,7 @@
 #include <cstring>
 #include <optional>
 #include <stdexcept>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -28,10 +30,11 @@ inline std::uint64_t now_ns() {
             .count());
 }
 
-enum class kind : std::uint32_t { probe = 1, warmup = 2, measured = 3 };
+enum class kind : std::uint16_t { warmup = 1, measured = 2, probe = 3 };
 
 struct stamp {
-    std::uint32_t producer;
+    std::uint32_t run; // tells one run's messages from another's on the same topic (drivers: 0)
+    std::uint16_t producer;
     kind what;
     std::uint64_t sequence;
     std::uint64_t sent_ns;
@@ -57,28 +60,41 @@ inline std::size_t varint_size(std::uint64_t v) {
     return n;
 }
 
-// A DataMessage of exactly `size` bytes; returns the template and the stamp's offset in it.
+// A DataMessage with `topic` and a payload of `payload` bytes (at least a stamp's): the stamp's
+// room, then filler. Fields in number order, as protobuf writes them, so the payload ends it.
+// Returns the message and the stamp's offset in it.
+inline std::pair<std::vector<unsigned char>, std::size_t> make_message(std::string_view topic,
+                                                                       std::size_t payload) {
+    if (payload < sizeof(stamp))
+        throw std::invalid_argument("a stamped payload needs at least 24 bytes");
+    std::vector<unsigned char> out(2 * 10 + topic.size() + payload + 2, 0);
+    std::size_t at = 0;
+    if (!topic.empty()) {
+        out[at++] = (3 << 3) | 2;
+        at += put_varint(&out[at], topic.size());
+        std::memcpy(&out[at], topic.data(), topic.size());
+        at += topic.size();
+    }
+    out[at++] = (4 << 3) | 2;
+    at += put_varint(&out[at], payload);
+    const std::size_t stamp_at = at;
+    out.resize(stamp_at + payload);
+    for (std::size_t i = stamp_at + sizeof(stamp); i < out.size(); ++i)
+        out[i] = static_cast<unsigned char>('a' + i % 26);
+    return {std::move(out), stamp_at};
+}
+
+// A DataMessage on topic "bench" of exactly `size` bytes; returns it and the stamp's offset.
 inline std::pair<std::vector<unsigned char>, std::size_t> make_template(std::size_t size) {
-    static constexpr char topic[] = "bench";
-    const std::size_t topic_field = 1 + 1 + sizeof(topic) - 1;
+    static constexpr std::string_view topic = "bench";
+    const std::size_t topic_field = 1 + 1 + topic.size();
     std::size_t payload = sizeof(stamp);
     // Grow the payload until tag + length + payload fills the size exactly.
     while (topic_field + 1 + varint_size(payload) + payload < size)
         ++payload;
     if (topic_field + 1 + varint_size(payload) + payload != size)
         throw std::runtime_error("--size too small for a stamped DataMessage (min 33 bytes)");
-    std::vector<unsigned char> out(size, 0);
-    std::size_t at = 0;
-    out[at++] = (3 << 3) | 2;
-    out[at++] = sizeof(topic) - 1;
-    std::memcpy(&out[at], topic, sizeof(topic) - 1);
-    at += sizeof(topic) - 1;
-    out[at++] = (4 << 3) | 2;
-    at += put_varint(&out[at], payload);
-    const std::size_t stamp_at = at;
-    for (std::size_t i = stamp_at + sizeof(stamp); i < size; ++i)
-        out[i] = static_cast<unsigned char>('a' + i % 26);
-    return {std::move(out), stamp_at};
+    return make_message(topic, payload);
 }
 
 inline bool get_varint(const unsigned char *&p, const unsigned char *end, std::uint64_t &v) {

@@ -40,9 +40,9 @@ struct load_options {
 
     // False, saying why on stderr, if the options describe no load.
     [[nodiscard]] bool valid(const char *program) const {
-        if (producers != 0 && count != 0)
+        if (producers != 0 && count != 0 && producers <= 65535) // the stamp's u16 producer
             return true;
-        std::cerr << program << ": --producers and --count must be > 0\n";
+        std::cerr << program << ": --producers must be in 1..65535 and --count > 0\n";
         return false;
     }
 };

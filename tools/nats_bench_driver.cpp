@@ -93,7 +93,7 @@ public:
 
     // The library copies the bytes into its write buffer, so one template is stamped in place.
     void send(kind what, std::uint64_t sequence) {
-        const bench::stamp s{_id, what, sequence, bench::now_ns()};
+        const bench::stamp s{0, static_cast<std::uint16_t>(_id), what, sequence, bench::now_ns()};
         std::memcpy(_template.data() + _stamp_at, &s, sizeof(s));
         check(natsConnection_Publish(_conn.get(), subject, _template.data(),
                                      static_cast<int>(_template.size())),

@@ -19,10 +19,10 @@
 #include <fmt/format.h>
 #include <zmq.hpp>
 
+#include "bench_message.hpp"
 #include "config.hpp"
 #include "version.hpp"
 #include "zrelay_bench.hpp"
-#include "zrelay_bench_message.hpp"
 #include "zrelay_common.hpp"
 #include "zrelay_help.hpp"
 #include "zrelay_send.hpp"
@@ -275,7 +275,7 @@ void add_bench(CLI::App &app, bench_options &o, endpoint_options &e) {
                      "Payload bytes per message, at least 24: the stamp (run, publisher, "
                      "sequence, send time) comes first. The DataMessage on the wire is the "
                      "payload plus the topic and 2-6 bytes of field headers")
-        ->check(CLI::Range(bench_stamp_bytes, std::size_t{256} << 20))
+        ->check(CLI::Range(sizeof(bench::stamp), std::size_t{256} << 20))
         ->capture_default_str();
     bench->add_option("--rate", o.rate, "Messages per second per publisher (0: flat out)")
         ->check(number_in(0))

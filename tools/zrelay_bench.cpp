@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <limits>
 #include <memory>
@@ -18,15 +19,16 @@
 #include <optional>
 #include <random>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <fmt/format.h>
 #include <zmq.hpp>
 
+#include "bench_message.hpp"
 #include "endpoint.hpp"
 #include "reserved_topics.hpp"
 #include "signals.hpp"
-#include "zrelay_bench_message.hpp"
 #include "zrelay_bench_report.hpp"
 #include "zrelay_common.hpp"
 #include "zrelay_connection.hpp"
@@ -77,15 +79,19 @@ private:
 
 // What every thread of the run reads.
 struct bench_shared {
-    bench_shared(const bench_options &o, const bench_message &m, std::uint32_t run_id)
-        : options(o), message(m), run(run_id), targets(o.publishers) {
+    bench_shared(const bench_options &o, std::uint32_t run_id)
+        : options(o), run(run_id), targets(o.publishers) {
+        std::tie(message, stamp_at) = bench::make_message(o.topic, o.size);
         for (auto &t : targets)
             t.store(o.count, std::memory_order_relaxed);
     }
 
     const bench_options &options;
-    const bench_message &message;
     const std::uint32_t run;
+    // The DataMessage every publisher sends a copy of, its stamp written at stamp_at (no
+    // protobuf on the measured path).
+    std::vector<unsigned char> message;
+    std::size_t stamp_at = 0;
     bench_control control;
     // Per publisher, the measured messages it sends: --count, or fewer once it stopped early, so
     // that the subscribers do not wait for the rest.
@@ -130,12 +136,13 @@ public:
 private:
     void work();
     // Sends one stamped copy of the message; false if zmq did not take it (EAGAIN).
-    bool send(zmq::socket_t &push, bench_kind kind, std::uint64_t sequence, zmq::send_flags flags,
+    bool send(zmq::socket_t &push, bench::kind kind, std::uint64_t sequence, zmq::send_flags flags,
               std::int64_t &sent_ns) const {
-        const std::string_view bytes = _shared.message.bytes();
-        zmq::message_t message(bytes.data(), bytes.size());
+        zmq::message_t message(_shared.message.data(), _shared.message.size());
         sent_ns = steady_ns();
-        _shared.message.stamp(message.data(), {_shared.run, _id, kind, sequence, sent_ns});
+        const bench::stamp stamp{_shared.run, _id, kind, sequence,
+                                 static_cast<std::uint64_t>(sent_ns)};
+        std::memcpy(message.data<unsigned char>() + _shared.stamp_at, &stamp, sizeof(stamp));
         return push.send(message, flags).has_value();
     }
 
@@ -166,7 +173,7 @@ void publisher::work() {
 
     std::int64_t sent_ns = 0;
     for (std::uint64_t warmups = 0; _shared.control.now() == phase::warming; ++warmups) {
-        if (send(push, bench_kind::warmup, warmups, zmq::send_flags::dontwait, sent_ns))
+        if (send(push, bench::kind::warmup, warmups, zmq::send_flags::dontwait, sent_ns))
             _connected.store(true, std::memory_order_release);
         if (watch)
             watch->read_events();
@@ -182,7 +189,7 @@ void publisher::work() {
             std::this_thread::sleep_until(start +
                                           std::chrono::duration_cast<steady::duration>(due));
         }
-        if (!send(push, bench_kind::measured, sent, zmq::send_flags::none, sent_ns)) {
+        if (!send(push, bench::kind::measured, sent, zmq::send_flags::none, sent_ns)) {
             _error = fmt::format("the relay at {} took no message for {} ms after {} were sent",
                                  o.to, o.timeout_ms, sent);
             break;
@@ -269,25 +276,25 @@ private:
 };
 
 void subscriber::take(const zmq::message_t &body) {
-    const auto stamp = _shared.message.read(body.data(), body.size());
-    if (!stamp || stamp->run != _shared.run || stamp->publisher >= _publishers) {
+    const auto stamp = bench::find_stamp(body.data(), body.size());
+    if (!stamp || stamp->run != _shared.run || stamp->producer >= _publishers) {
         ++_figures.other;
         return;
     }
-    if (stamp->kind == bench_kind::warmup) {
-        if (!_warmed[stamp->publisher]) {
-            _warmed[stamp->publisher] = true;
+    if (stamp->what == bench::kind::warmup) {
+        if (!_warmed[stamp->producer]) {
+            _warmed[stamp->producer] = true;
             if (++_warmed_count == _publishers)
                 _ready.store(true, std::memory_order_release);
         }
         return;
     }
-    if (stamp->kind != bench_kind::measured || stamp->sequence >= _count) {
+    if (stamp->what != bench::kind::measured || stamp->sequence >= _count) {
         ++_figures.other;
         return;
     }
     const std::int64_t now = steady_ns();
-    const std::uint64_t bit = stamp->publisher * _count + stamp->sequence;
+    const std::uint64_t bit = stamp->producer * _count + stamp->sequence;
     std::uint64_t &word = _seen[bit / 64];
     const std::uint64_t mask = std::uint64_t{1} << (bit % 64);
     if ((word & mask) != 0) {
@@ -295,14 +302,15 @@ void subscriber::take(const zmq::message_t &body) {
         return;
     }
     word |= mask;
-    std::uint64_t &next = _next[stamp->publisher];
+    std::uint64_t &next = _next[stamp->producer];
     if (stamp->sequence < next)
         ++_figures.reordered; // late: a later one of its publisher came first
     else
         next = stamp->sequence + 1;
     _received.store(++_figures.received, std::memory_order_relaxed);
     _figures.last_ns = now;
-    _latency.record(static_cast<std::uint64_t>(std::max<std::int64_t>(now - stamp->sent_ns, 0)));
+    _latency.record(static_cast<std::uint64_t>(
+        std::max<std::int64_t>(now - static_cast<std::int64_t>(stamp->sent_ns), 0)));
 }
 
 void subscriber::work() {
@@ -414,11 +422,11 @@ private:
 void check_options(const bench_options &o) {
     check_endpoint("bench: " + o.to_from, o.to);
     check_endpoint("bench: " + o.from_from, o.from);
-    if (o.size < bench_stamp_bytes)
+    if (o.size < sizeof(bench::stamp))
         throw tool_error(exit_usage,
                          fmt::format("bench: --size {}: at least {} bytes, for the stamp each "
                                      "message carries (publisher, sequence, send time)",
-                                     o.size, bench_stamp_bytes));
+                                     o.size, sizeof(bench::stamp)));
     if (!valid_utf8(o.topic))
         throw tool_error(exit_usage, "bench: --topic is not valid UTF-8");
     if (o.topic.starts_with(reserved_topic_prefix))
@@ -459,12 +467,11 @@ int run_bench(const bench_options &o) {
     // SIGINT and SIGTERM end the run early, with a summary: before the context and the threads,
     // which inherit the blocked mask.
     signal_watcher signals({SIGINT, SIGTERM});
-    const bench_message message(o.topic, o.size);
     // An I/O thread per four sockets, up to four: 1 for one publisher and one subscriber, as
     // tools/bench_driver uses.
     zmq::context_t context(
         static_cast<int>(std::clamp<std::uint32_t>((o.publishers + o.subscribers + 3) / 4, 1, 4)));
-    bench_shared shared(o, message, std::random_device{}());
+    bench_shared shared(o, std::random_device{}());
 
     std::vector<std::unique_ptr<subscriber>> subscribers;
     std::vector<std::unique_ptr<publisher>> publishers;
@@ -548,7 +555,7 @@ int run_bench(const bench_options &o) {
     figures.from = o.from;
     figures.topic = o.topic;
     figures.payload_bytes = o.size;
-    figures.message_bytes = message.bytes().size();
+    figures.message_bytes = shared.message.size();
     figures.count = o.count;
     figures.rate = o.rate;
     std::uint64_t sent = 0;
