@@ -67,7 +67,8 @@ inline std::pair<std::vector<unsigned char>, std::size_t> make_message(std::stri
                                                                        std::size_t payload) {
     if (payload < sizeof(stamp))
         throw std::invalid_argument("a stamped payload needs at least 24 bytes");
-    std::vector<unsigned char> out(2 * 10 + topic.size() + payload + 2, 0);
+    // Two tags, and two lengths of at most 10 varint bytes each.
+    std::vector<unsigned char> out(topic.size() + payload + 22, 0);
     std::size_t at = 0;
     if (!topic.empty()) {
         out[at++] = (3 << 3) | 2;
